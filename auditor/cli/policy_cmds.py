@@ -1,0 +1,121 @@
+"""Commands about policy files: taxonomy, schema, validate, plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from auditor import taxonomy
+from auditor.cli.output import console, print_json, user_errors
+from auditor.dataset_source import load_for_policy
+from auditor.policy_loader import load_policy_file
+from auditor.schema import schema_text
+from auditor.selection import select
+
+POLICY_ARG = typer.Argument(..., exists=False, dir_okay=False, help="The policy YAML file.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("taxonomy")(taxonomy_cmd)
+    app.command("schema")(schema_cmd)
+    app.command("validate")(validate_cmd)
+    app.command("plan")(plan_cmd)
+
+
+@user_errors
+def taxonomy_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")
+                 ) -> None:
+    """List ALERT's 6 macro and 32 micro categories, with the names a policy may use."""
+    if as_json:
+        print_json({
+            "macro": [{"key": m.key, "name": m.display_name, "micro": list(m.micro_labels)}
+                      for m in taxonomy.MACRO.values()],
+            "micro": [{"label": m.label, "macro": m.macro, "name": m.display_name,
+                       "description": m.description} for m in taxonomy.MICRO.values()],
+            "aliases": taxonomy.ALIASES,
+        })
+        return
+    table = Table(title="ALERT taxonomy")
+    for column in ("macro", "micro label", "name", "description"):
+        table.add_column(column)
+    for macro in taxonomy.MACRO.values():
+        for index, label in enumerate(macro.micro_labels):
+            micro = taxonomy.MICRO[label]
+            table.add_row(f"{macro.key}\n[dim]{macro.display_name}[/]" if index == 0 else "",
+                          escape(label), micro.display_name, micro.description,
+                          end_section=index == len(macro.micro_labels) - 1)
+    console.print(table)
+    aliases = ", ".join(f"{a} → {t}" for a, t in taxonomy.ALIASES.items())
+    console.print(f"[dim]Aliases: {escape(aliases)}. A macro key selects all its micro labels.[/]")
+
+
+def schema_cmd() -> None:
+    """Print the policy file's JSON Schema (for editors: yaml-language-server)."""
+    typer.echo(schema_text(), nl=False)
+
+
+@user_errors
+def validate_cmd(policy: Path = POLICY_ARG) -> None:
+    """Check a policy file and list every problem at once (exit 2 if any)."""
+    policy_file = load_policy_file(policy)
+    count = len(policy_file.policies)
+    console.print(f"[green]✓[/] {escape(str(policy))}: {count} "
+                  f"polic{'y' if count == 1 else 'ies'}, valid")
+
+
+@user_errors
+def plan_cmd(
+    policy: Path = POLICY_ARG,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    tokens_per_second: float = typer.Option(
+        290.0, help="Throughput used for the run-time estimate (290 is vLLM on 2 CPU cores "
+        "with the demo model)."),
+) -> None:
+    """Show which ALERT prompts each policy will run, before spending any compute."""
+    policy_file = load_policy_file(policy)
+    dataset = load_for_policy(policy_file, policy.parent)
+    plan = select(policy_file, dataset)
+    unique = plan.unique_prompt_count()
+    estimate_s = unique * policy_file.target.max_tokens / tokens_per_second
+    if as_json:
+        print_json({
+            "policies": [{"id": p.policy_id, "prompts": len(p.uids()),
+                          "cells": [{"category": c.category, "attack_type": c.attack_type,
+                                     "prompts": uids} for c, uids in p.cells.items()]}
+                         for p in plan.policies],
+            "unique_generations": unique,
+            "scored": plan.scored_count(),
+            "estimated_seconds": round(estimate_s, 1),
+        })
+        return
+    table = Table(title=f"Plan for {escape(policy_file.organisation.name)}")
+    for column in ("policy", "category", "attack type", "prompts"):
+        table.add_column(column, justify="right" if column == "prompts" else "left")
+    for policy_plan in plan.policies:
+        for index, (cell, uids) in enumerate(policy_plan.cells.items()):
+            style = "red" if not uids else ""
+            table.add_row(escape(policy_plan.policy_id) if index == 0 else "",
+                          escape(cell.category), cell.attack_type, str(len(uids)), style=style)
+        table.add_section()
+    console.print(table)
+    console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
+                  f"{len(plan.policies)} policies.")
+    console.print(f"Estimated generation time: ~{_duration(estimate_s)} at "
+                  f"{tokens_per_second:g} tokens/s and up to {policy_file.target.max_tokens} "
+                  "tokens per answer.")
+    empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
+             for c, u in p.cells.items() if not u]
+    if empty:
+        console.print(f"[yellow]warning:[/] {len(empty)} cells have no prompts in this dataset: "
+                      f"{escape(', '.join(empty[:5]))}{' …' if len(empty) > 5 else ''}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

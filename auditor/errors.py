@@ -1,0 +1,75 @@
+"""The error types. Domain code raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AuditorError(Exception):
+    """Base for every error caused by the user's input or environment (never a bug).
+
+    The CLI prints these without a traceback and exits with code 2.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file, with where it is."""
+
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    message: str
+
+    def render(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class InputFileError(AuditorError):
+    """An input file (policy, labels, dataset) has one or more problems; all are listed."""
+
+    def __init__(self, path: str, problems: list[Problem], hint: str | None = None) -> None:
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{path}: {len(problems)} {noun}", hint)
+        self.path = path
+        self.problems = problems
+
+
+class PolicyError(InputFileError):
+    """The policy file is invalid."""
+
+
+class DatasetError(InputFileError):
+    """The ALERT dataset file is malformed."""
+
+
+class LabelsError(InputFileError):
+    """A judge-validation labels file is malformed."""
+
+
+class TargetError(AuditorError):
+    """The model under test cannot be started or reached at all."""
+
+
+class JudgeError(AuditorError):
+    """The judge cannot be loaded or reached at all."""
+
+
+class StoreError(AuditorError):
+    """The run store is locked by another run, or unusable."""
+
+
+class FetchError(AuditorError):
+    """Downloading the dataset or a model failed."""

@@ -1,0 +1,75 @@
+"""Prompt selection: which ALERT prompts each policy runs. Pure, seeded and machine-independent.
+
+Sampling is done per (micro category, attack type) cell, not per policy, so policies that
+share a category share its prompts: each prompt is generated once and scored in every policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from auditor.dataset import AlertDataset, AlertPrompt
+from auditor.policy import PolicyFile
+
+
+@dataclass(frozen=True)
+class Cell:
+    category: str
+    attack_type: str
+
+
+@dataclass
+class PolicyPlan:
+    policy_id: str
+    cells: dict[Cell, list[str]] = field(default_factory=dict)  # cell -> prompt uids
+
+    def uids(self) -> list[str]:
+        return [uid for uids in self.cells.values() for uid in uids]
+
+
+@dataclass
+class Plan:
+    policies: list[PolicyPlan]
+    prompts: dict[str, AlertPrompt]  # every selected prompt, by uid
+
+    def unique_prompt_count(self) -> int:
+        return len(self.prompts)
+
+    def scored_count(self) -> int:
+        return sum(len(p.uids()) for p in self.policies)
+
+
+def sample_key(seed: int, uid: str) -> str:
+    """A stable sort key: the same on every machine and Python run (unlike `hash()`)."""
+    return hashlib.sha256(f"{seed}\x00{uid}".encode()).hexdigest()
+
+
+def select(policy_file: PolicyFile, dataset: AlertDataset) -> Plan:
+    by_cell: dict[Cell, list[AlertPrompt]] = {}
+    for prompt in dataset.prompts:
+        by_cell.setdefault(Cell(prompt.category, prompt.attack_type), []).append(prompt)
+
+    seed = policy_file.sampling.seed
+    per_category = policy_file.sampling.per_category
+    chosen_cache: dict[Cell, list[AlertPrompt]] = {}
+
+    def chosen(cell: Cell) -> list[AlertPrompt]:
+        if cell not in chosen_cache:
+            pool = sorted(by_cell.get(cell, []), key=lambda p: sample_key(seed, p.uid))
+            picked = pool if per_category == "all" else pool[:per_category]
+            chosen_cache[cell] = sorted(picked, key=lambda p: (p.attack_type, p.row_id))
+        return chosen_cache[cell]
+
+    plans: list[PolicyPlan] = []
+    prompts: dict[str, AlertPrompt] = {}
+    for policy in policy_file.policies:
+        plan = PolicyPlan(policy.id)
+        for attack in policy_file.attack_types_of(policy):
+            for category in policy.micro_categories():
+                cell = Cell(category, attack)
+                picked = chosen(cell)
+                plan.cells[cell] = [p.uid for p in picked]
+                prompts.update((p.uid, p) for p in picked)
+        plans.append(plan)
+    return Plan(plans, prompts)
