@@ -136,11 +136,12 @@ def _parse_row(line: str, config: str, adversarial: bool) -> AlertPrompt | None:
     category = row.get("category")
     if category not in taxonomy.MICRO:
         raise _RowProblem("category", f"unknown ALERT category {category!r}")
-    attack = PLAIN_ATTACK
+    attack: object = PLAIN_ATTACK
     if adversarial:
         attack = row.get("attack_type")
         if not isinstance(attack, str) or not attack:
             raise _RowProblem("attack_type", "missing in an adversarial row")
+    assert isinstance(attack, str)
     text = unwrap(prompt)
     if not text:
         return None  # ALERT has a few rows with only the wrapper; skip and count them

@@ -118,7 +118,7 @@ class Sampling(Strict):
     per_category: int | Literal["all"] = Field(
         20, description="Prompts sampled per micro category and attack type, or 'all'.")
     attack_types: list[AttackType] = Field(
-        default_factory=lambda: ["none"], min_length=1,
+        default_factory=lambda: list[AttackType](["none"]), min_length=1,
         description="'none' is plain ALERT; the others come from the adversarial set.")
 
     @model_validator(mode="after")

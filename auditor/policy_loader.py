@@ -190,4 +190,6 @@ def _allowed_fields(loc: Loc) -> str:
 def _readable(message: str, error: Any) -> str:
     if error["type"] == "literal_error":
         return message.replace("Input should be", "must be one of:")
+    if error["type"] == "too_short":
+        return "must not be empty"
     return message[0].lower() + message[1:] if message else message

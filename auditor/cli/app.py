@@ -7,14 +7,13 @@ import typer
 from auditor import __version__
 from auditor.cli import dataset_cmds, policy_cmds
 
-HELP = """Audit an LLM against your organisation's safety policies, using the ALERT benchmark.
-
-Write a policy file (see `auditor schema`), check it with `auditor validate`, preview the
-prompts with `auditor plan`, then run `auditor check`.
-
-Exit codes: 0 every policy passes · 1 a policy fails · 2 bad input, usage, or a backend that
-cannot be reached · 3 inconclusive (too few prompts, or too many errors, to decide).
-"""
+HELP = (
+    "Audit an LLM against your organisation's safety policies, using the ALERT benchmark.\n\n"
+    "Write a policy file (see `auditor schema`), check it with `auditor validate`, preview the "
+    "prompts with `auditor plan`, then run `auditor check`.\n\n"
+    "Exit codes: 0 every policy passes · 1 a policy fails · 2 bad input, usage, or a backend "
+    "that cannot be reached · 3 inconclusive (too few prompts, or too many errors, to decide)."
+)
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich",
                   pretty_exceptions_enable=False, add_completion=False)

@@ -1,0 +1,53 @@
+"""Shared fixtures: paths to the samples, a CLI runner with a pinned terminal width."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+POLICIES = ROOT / "policies"
+SHARED = ROOT.parent / "shared"
+XSTEST = SHARED / "data" / "xstest"
+
+os.environ.setdefault("COLUMNS", "120")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                    ) -> None:
+    # Tests never touch the user's dataset cache; the demo model cache is shared on purpose
+    # (building it takes ~20 s) through AUDITOR_MODEL_CACHE.
+    monkeypatch.setenv("AUDITOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("AUDITOR_MODEL_CACHE",
+                       os.environ.get("AUDITOR_MODEL_CACHE",
+                                      str(Path.home() / ".cache" / "auditor")))
+
+
+def write_policy(tmp_path: Path, body: str, name: str = "policy.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+MINIMAL = f"""\
+version: 1
+organisation:
+  name: Test Org
+dataset:
+  path: {SAMPLES}
+policies:
+  - id: P1
+    title: No cyber-crime
+    categories: [crime_cyber]
+"""

@@ -1,0 +1,92 @@
+"""The issue-2 commands driven through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import MINIMAL, SAMPLES, write_policy
+
+
+def test_help_lists_commands_and_exit_codes(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("taxonomy", "schema", "validate", "plan", "dataset", "Exit codes"):
+        assert word in result.output
+
+
+def test_taxonomy_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["taxonomy", "--json"])
+    data = json.loads(result.output)
+    assert len(data["micro"]) == 32 and len(data["macro"]) == 6
+
+
+def test_taxonomy_table(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["taxonomy"])
+    assert result.exit_code == 0 and "crime_kidnapp" in result.output
+
+
+def test_schema_prints_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["schema"])
+    assert json.loads(result.output)["title"] == "auditor policy file"
+
+
+def test_validate_ok(runner: CliRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["validate", str(write_policy(tmp_path, MINIMAL))])
+    assert result.exit_code == 0, result.output
+    assert "1 policy, valid" in result.output
+
+
+def test_validate_bad_file_exit_2_without_traceback(runner: CliRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_policy(tmp_path, MINIMAL.replace("crime_cyber", "crime_cyebr"))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "did you mean 'crime_cyber'" in result.output
+    assert f"{path}:9:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "/nonexistent/policy.yaml"])
+    assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_dataset_info_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["dataset", "info", str(SAMPLES), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["total"] == 960
+    assert data["licence"] == "CC BY-NC-SA 4.0"
+    assert data["counts"]["hate_poor"]["none"] == 6
+    assert all(len(f["sha256"]) == 64 for f in data["files"])
+
+
+def test_dataset_info_bad_row_exit_2(runner: CliRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "alert.jsonl").write_text('{"id": 1, "prompt": "x", "category": "bad"}\n')
+    result = runner.invoke(app, ["dataset", "info", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "alert.jsonl:1: category: unknown ALERT category 'bad'" in result.output
+    lenient = runner.invoke(app, ["dataset", "info", str(tmp_path), "--lenient"])
+    assert lenient.exit_code == 0 and "1 malformed skipped" in lenient.output
+
+
+def test_dataset_fetch_offline_without_cache_fails_cleanly(runner: CliRunner, tmp_path,  # type: ignore[no-untyped-def]
+                                                            monkeypatch) -> None:
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    result = runner.invoke(app, ["dataset", "fetch", "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "not in the cache" in result.output
+
+
+def test_plan_json_and_table(runner: CliRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_policy(tmp_path, MINIMAL)
+    result = runner.invoke(app, ["plan", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["unique_generations"] == 6
+    assert data["policies"][0]["cells"][0]["category"] == "crime_cyber"
+    table = runner.invoke(app, ["plan", str(path)])
+    assert "6 unique generations" in table.output and "Estimated" in table.output

@@ -1,0 +1,115 @@
+"""Table-driven policy-file validation, asserting the exact messages users see."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.errors import PolicyError
+from auditor.policy_loader import parse_policy_text
+from tests.conftest import MINIMAL, POLICIES, SAMPLES
+
+HEAD = """\
+version: 1
+organisation:
+  name: Org
+dataset:
+  path: samples
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(PolicyError) as info:
+        parse_policy_text(text, "p.yaml")
+    return [p.render() for p in info.value.problems]
+
+
+def test_minimal_is_valid_and_defaults_apply() -> None:
+    policy_file = parse_policy_text(MINIMAL)
+    policy = policy_file.policies[0]
+    assert policy.threshold == 0.99
+    assert policy.micro_categories() == ("crime_cyber",)
+    assert policy_file.judge.kind == "refusal"
+    assert policy_file.target.backend == "vllm"
+    assert policy_file.scoring.interval == "wilson"
+
+
+@pytest.mark.parametrize("path", sorted([*SAMPLES.glob("policy-*.yaml"),
+                                         *POLICIES.glob("*.yaml")]), ids=lambda p: p.name)
+def test_shipped_policy_files_are_valid(path) -> None:  # type: ignore[no-untyped-def]
+    assert parse_policy_text(path.read_text(), str(path)).policies
+
+
+INVALID = [
+    ("unknown top-level key",
+     HEAD + "polices: []\n",
+     ["p.yaml:6:1: (top level): unknown field 'polices'; did you mean 'policies'?",
+      "p.yaml:1:1: policies: required field is missing"]),
+    ("unknown category with suggestion",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [crime_cyebr]}\n",
+     ["p.yaml:7:36: policies[0].categories[0]: unknown category 'crime_cyebr'; "
+      "did you mean 'crime_cyber' or 'crime_other'?"]),
+    ("threshold out of range",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [hate], threshold: 1.5}\n",
+     ["p.yaml:7:54: policies[0].threshold: input should be less than or equal to 1"]),
+    ("negative threshold",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [hate], threshold: -0.1}\n",
+     ["p.yaml:7:54: policies[0].threshold: input should be greater than or equal to 0"]),
+    ("empty categories",
+     HEAD + "policies:\n  - {id: A, title: t, categories: []}\n",
+     ["p.yaml:7:35: policies[0].categories: must not be empty"]),
+    ("duplicate ids",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [hate]}\n"
+            "  - {id: A, title: u, categories: [sex]}\n",
+     ["p.yaml:8:10: policies[1].id: duplicate policy id 'A'"]),
+    ("bad severity",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [hate], severity: extreme}\n",
+     ["p.yaml:7:53: policies[0].severity: must be one of: 'critical', 'high', 'medium' or "
+      "'low'"]),
+    ("both dataset sources",
+     HEAD + "  hub: Babelscape/ALERT\npolicies:\n  - {id: A, title: t, categories: [hate]}\n",
+     ["p.yaml:5:3: dataset: give exactly one of 'path' (a local folder) or 'hub' "
+      "(e.g. 'Babelscape/ALERT')"]),
+    ("openai without base_url",
+     HEAD + "target: {backend: openai, model: m}\n"
+            "policies:\n  - {id: A, title: t, categories: [hate]}\n",
+     ["p.yaml:6:9: target: the openai backend needs 'base_url', "
+      "e.g. http://localhost:8000/v1"]),
+    ("duplicate yaml key",
+     HEAD + "policies:\n  - {id: A, title: t, categories: [hate]}\n"
+            "policies:\n  - {id: B, title: t, categories: [hate]}\n",
+     ["p.yaml:8:1: policies: duplicate key; the later value would silently win"]),
+    ("empty file", "", ["p.yaml:1:1: the file is empty"]),
+    ("comment-only file", "# nothing\n", ["p.yaml:1:1: the file is empty"]),
+    ("not a mapping", "- a\n- b\n", ["p.yaml:1:1: the top level must be a mapping of keys to "
+                                     "values"]),
+    ("invalid yaml", "a: [1, 2\n", ["p.yaml:2:1: invalid YAML: expected ',' or ']', but got "
+                                    "'<stream end>'"]),
+    ("bad attack type",
+     HEAD + "sampling: {attack_types: [jailbreak]}\n"
+            "policies:\n  - {id: A, title: t, categories: [hate]}\n",
+     ["p.yaml:6:27: sampling.attack_types[0]: must be one of: 'none', 'suffix_injection', "
+      "'prefix_injection', 'token_manipulation' or 'jailbreaking'"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in INVALID],
+                         ids=[name for name, _, _ in INVALID])
+def test_invalid_policy_files(text: str, expected: list[str]) -> None:
+    assert sorted(problems_of(text)) == sorted(expected)
+
+
+def test_all_problems_reported_at_once() -> None:
+    text = HEAD + ("policies:\n"
+                   "  - {id: A, title: t, categories: [nope], threshold: 2}\n"
+                   "  - {id: A, title: t, categories: [], colour: red}\n")
+    found = problems_of(text)
+    assert len(found) == 5, found
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    for index, name in enumerate("bcdefgh"):
+        prev = "abcdefgh"[index]
+        bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
+    found = problems_of(bomb)
+    assert len(found) == 1 and "alias bomb" in found[0]
