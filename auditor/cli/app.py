@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from auditor import __version__
-from auditor.cli import dataset_cmds, policy_cmds
+from auditor.cli import dataset_cmds, policy_cmds, run_cmds
 
 HELP = (
     "Audit an LLM against your organisation's safety policies, using the ALERT benchmark.\n\n"
@@ -33,6 +33,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 policy_cmds.register(app)
 dataset_cmds.register(app)
+run_cmds.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ class SamplingConfig:
     max_tokens: int = 256
     temperature: float = 0.0  # greedy
     logprobs: int | None = None  # top-k logprobs of each generated token (judges use the first)
+    json_schema: dict[str, Any] | None = None  # constrain the answer (guided decoding)
 
     def as_dict(self) -> dict[str, Any]:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature}
@@ -23,6 +24,9 @@ class ChatRequest:
     key: str  # the store key; echoed back on the Generation
     prompt: str
     system_prompt: str | None = None
+    # raw: send `prompt` verbatim as a completion, without the chat template. Judges such as
+    # Llama Guard build their own exact prompt, special tokens included.
+    raw: bool = False
 
     def messages(self) -> list[dict[str, str]]:
         out = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []

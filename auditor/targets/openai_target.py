@@ -128,16 +128,24 @@ class OpenAITarget(Target):
             await asyncio.gather(*(one(r) for r in requests))
 
     def _body(self, request: ChatRequest, sampling: SamplingConfig) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.endpoint.model, "messages": request.messages(),
-                                "max_tokens": sampling.max_tokens,
+        body: dict[str, Any] = {"model": self.endpoint.model, "max_tokens": sampling.max_tokens,
                                 "temperature": sampling.temperature}
+        if request.raw:
+            body["prompt"] = request.prompt
+            if sampling.logprobs:
+                body["logprobs"] = sampling.logprobs
+            return body
+        body["messages"] = request.messages()
         if sampling.logprobs:
             body.update(logprobs=True, top_logprobs=sampling.logprobs)
+        if sampling.json_schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "verdict", "schema": sampling.json_schema, "strict": True}}
         return body
 
     async def _call(self, client: httpx.AsyncClient, request: ChatRequest,
                     sampling: SamplingConfig) -> Generation:
-        url = f"{self.base_url}/chat/completions"
+        url = f"{self.base_url}/{'completions' if request.raw else 'chat/completions'}"
         body = self._body(request, sampling)
         reason = "no attempt made"
         for attempt in range(self.endpoint.max_retries + 1):
@@ -151,7 +159,7 @@ class OpenAITarget(Target):
                 reason = f"connection error: {type(exc).__name__}"
             else:
                 if response.status_code == 200:
-                    parsed = _parse_completion(request.key, response, started)
+                    parsed = _parse_completion(request.key, response, started, request.raw)
                     if parsed.error is None:
                         return parsed
                     reason = parsed.error
@@ -189,22 +197,32 @@ def _short_body(response: httpx.Response) -> str:
     return text[:200]
 
 
-def _parse_completion(key: str, response: httpx.Response, started: float) -> Generation:
+def _parse_completion(key: str, response: httpx.Response, started: float, raw: bool
+                      ) -> Generation:
     try:
         data = response.json()
         choice = data["choices"][0]
-        text = choice["message"]["content"]
+        text = choice["text"] if raw else choice["message"]["content"]
         if not isinstance(text, str):
             raise TypeError("content is not a string")
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        logprobs = _first_token_logprobs(choice.get("logprobs"), raw)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         return Generation(key, None, error=f"malformed response: {type(exc).__name__}")
     usage = data.get("usage") or {}
-    logprobs: dict[str, float] = {}
-    content_logprobs = (choice.get("logprobs") or {}).get("content") or []
-    if content_logprobs:
-        for entry in content_logprobs[0].get("top_logprobs") or []:
-            logprobs[str(entry.get("token"))] = float(entry.get("logprob", float("-inf")))
     return Generation(key, text, finish_reason=choice.get("finish_reason"),
                       prompt_tokens=usage.get("prompt_tokens"),
                       completion_tokens=usage.get("completion_tokens"),
                       latency_s=time.perf_counter() - started, first_token_logprobs=logprobs)
+
+
+def _first_token_logprobs(logprobs: Any, raw: bool) -> dict[str, float]:
+    if not logprobs:
+        return {}
+    if raw:  # completions API: {"top_logprobs": [{token: logprob, ...}, ...]}
+        tops = logprobs.get("top_logprobs") or []
+        return {str(k): float(v) for k, v in (tops[0] or {}).items()} if tops else {}
+    content = logprobs.get("content") or []
+    if not content:
+        return {}
+    return {str(e.get("token")): float(e.get("logprob", float("-inf")))
+            for e in content[0].get("top_logprobs") or []}

@@ -7,6 +7,7 @@ with the `spawn` start method, so scripts that use this must sit under `if __nam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -97,8 +98,20 @@ class VllmTarget(Target):
     def _params(self, sampling: SamplingConfig) -> Any:
         from vllm import SamplingParams
 
+        extra: dict[str, Any] = {}
+        if sampling.json_schema is not None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            extra["structured_outputs"] = StructuredOutputsParams(json=sampling.json_schema)
         return SamplingParams(max_tokens=sampling.max_tokens, temperature=sampling.temperature,
-                              logprobs=sampling.logprobs, seed=0)
+                              logprobs=sampling.logprobs, seed=0, **extra)
+
+    def _run(self, requests: list[ChatRequest], params: Any) -> list[Any]:
+        if all(r.raw for r in requests):
+            return list(self._llm.generate([r.prompt for r in requests], params, use_tqdm=False))
+        if any(r.raw for r in requests):
+            return [self._run([r], params)[0] for r in requests]
+        return list(self._llm.chat([r.messages() for r in requests], params, use_tqdm=False))
 
     def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
                  ) -> Iterator[list[Generation]]:
@@ -108,7 +121,7 @@ class VllmTarget(Target):
             chunk = requests[begin:begin + self.chunk_size]
             started = time.perf_counter()
             try:
-                outputs = self._llm.chat([r.messages() for r in chunk], params, use_tqdm=False)
+                outputs = self._run(chunk, params)
             except Exception:  # one bad request (e.g. too long) fails the batch: isolate it
                 yield [self._one(request, params) for request in chunk]
                 continue
@@ -118,7 +131,7 @@ class VllmTarget(Target):
     def _one(self, request: ChatRequest, params: Any) -> Generation:
         started = time.perf_counter()
         try:
-            output = self._llm.chat([request.messages()], params, use_tqdm=False)[0]
+            output = self._run([request], params)[0]
         except Exception as exc:
             return Generation(request.key, None, error=f"{type(exc).__name__}: {exc}"[:500])
         return _to_generation(request, output, time.perf_counter() - started)
@@ -126,10 +139,9 @@ class VllmTarget(Target):
     def close(self) -> None:
         if self._llm is None:
             return
-        try:
+        # best effort: the engine process also exits with ours
+        with contextlib.suppress(Exception):
             self._llm.llm_engine.engine_core.shutdown()
-        except Exception:
-            pass  # best effort: the engine process also exits with ours
         self._llm = None
 
 

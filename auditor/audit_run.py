@@ -1,0 +1,195 @@
+"""One audit run end to end: stages → scores → results.json → JSONL → junit.xml → HTML → PDF.
+
+`results.json` is written first; the report is rendered from it, so `auditor report DIR`
+re-renders exactly what a run would, and `rejudge` reuses stored generations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import AuditorError, JudgeError
+from auditor.judges import Judge
+from auditor.pipeline import (
+    Audit,
+    Outcome,
+    ProgressFn,
+    build_judge,
+    build_target,
+    collect_outcomes,
+    run_generation,
+    run_judging,
+)
+from auditor.report.context import report_context
+from auditor.report.render import render_html, render_pdf
+from auditor.results import atomic_write, build_results, junit_xml, write_outcomes_jsonl
+from auditor.scoring import JudgeCard, score_policy
+from auditor.store import RunStore
+
+RESULTS = "results.json"
+OUTCOMES = "outcomes.jsonl"
+GENERATIONS = "generations.jsonl"
+JUNIT = "junit.xml"
+HTML = "report.html"
+PDF = "report.pdf"
+
+
+@dataclass
+class RunSummary:
+    results: dict[str, Any]
+    out_dir: Path
+    refused_urls: list[str]
+
+
+def load_judge_card(audit: Audit, judge: Judge) -> dict[str, Any] | None:
+    """The judge's validation metrics: the policy's `judge.card` file, else the packaged one."""
+    card_path = audit.policy_file.judge.card
+    if card_path:
+        path = Path(card_path).expanduser()
+        if not path.is_absolute():
+            path = audit.policy_path.parent / path
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+            metrics = card.get("metrics", card)
+            metrics["confusion"]  # noqa: B018 - validates the shape
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise JudgeError(f"cannot read judge card {path}: {exc}",
+                             hint="use the file written by `auditor judge validate`") from exc
+        return dict(metrics, source=card.get("labels", str(path)))
+    packaged = getattr(judge, "card", None)
+    return packaged() if callable(packaged) else None
+
+
+def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
+              render_pdf_report: bool = True) -> RunSummary:
+    started = time.perf_counter()
+    audit = Audit.load(policy_path)
+    timings: dict[str, float] = {}
+    with RunStore(out_dir) as store:
+        run_id = store.get_meta("run_id") or uuid.uuid4().hex
+        store.set_meta("run_id", run_id)
+        target = build_target(audit)
+        try:
+            prompt_keys, gen_stats = run_generation(audit, target, store, progress)
+        finally:
+            target.close()  # free the GPU before a judge model loads
+        timings["generate"] = gen_stats.seconds
+        judge = build_judge(audit)
+        try:
+            judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
+            outcomes = collect_outcomes(audit, store, prompt_keys, judge)
+        finally:
+            judge.close()
+        timings["judge"] = judge_stats.seconds
+        stage_counts = {
+            "generate": {"total": gen_stats.total, "cached": gen_stats.cached,
+                         "generated": gen_stats.done,
+                         "errors": store_error_count(store, prompt_keys)},
+            "judge": {"total": judge_stats.total, "cached": judge_stats.cached,
+                      "judged": judge_stats.done,
+                      "unscored": sum(o.status == "unscored" for o in outcomes)},
+        }
+        target_fp = store.get_meta("target_fingerprint")
+        judge_fp = judge.fingerprint()
+        generations = list(store.iter_generation_rows())
+    card = load_judge_card(audit, judge)
+    return finish(audit, outcomes, out_dir, run_id=run_id, target_fp=target_fp,
+                  judge_fp=judge_fp, card=card, timings=timings, stage_counts=stage_counts,
+                  started=started, generations=generations, render_pdf_report=render_pdf_report)
+
+
+def store_error_count(store: RunStore, prompt_keys: dict[str, str]) -> int:
+    return sum(g.error is not None for g in store.generations(set(prompt_keys.values())).values())
+
+
+def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, *, run_id: str,
+           target_fp: dict[str, Any], judge_fp: dict[str, Any], card: dict[str, Any] | None,
+           timings: dict[str, float], stage_counts: dict[str, Any], started: float,
+           generations: list[dict[str, Any]], render_pdf_report: bool) -> RunSummary:
+    scoring = audit.policy_file.scoring
+    judge_card = JudgeCard.from_metrics(card) if card else None
+    results = [score_policy(policy, [o for o in outcomes if o.policy_id == policy.id], scoring,
+                            audit.policy_file.sampling.seed, judge_card)
+               for policy in audit.policy_file.policies]
+    timings["total"] = time.perf_counter() - started
+    data = build_results(audit, results, outcomes, run_id=run_id,
+                         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                         target=target_fp, judge=judge_fp, judge_card=card, timings=timings,
+                         stage_counts=stage_counts)
+    atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)
+    atomic_write(out_dir / GENERATIONS, "".join(
+        json.dumps({k: g[k] for k in ("key", "prompt_text", "system_prompt", "text",
+                                      "finish_reason", "completion_tokens", "latency_s",
+                                      "error", "attempts")}, ensure_ascii=False) + "\n"
+        for g in generations))
+    atomic_write(out_dir / JUNIT, junit_xml(data))
+    refused = render_reports(out_dir, data, render_pdf_report)
+    return RunSummary(data, out_dir, refused)
+
+
+def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True) -> list[str]:
+    outcomes = read_outcomes(out_dir)
+    html = render_html("report.html.j2", report_context(results, outcomes))
+    atomic_write(out_dir / HTML, html)
+    return render_pdf(html, out_dir / PDF) if pdf else []
+
+
+def read_outcomes(out_dir: Path) -> list[dict[str, Any]]:
+    path = out_dir / OUTCOMES
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def read_results(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / RESULTS
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AuditorError(f"{path} not found",
+                           hint="pass the --out folder of a finished `auditor check`") from None
+    except ValueError as exc:
+        raise AuditorError(f"{path} is not valid JSON: {exc}") from None
+    return data
+
+
+def rejudge(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
+            card: dict[str, Any] | None) -> RunSummary:
+    """Judge stored generations again with another judge; never generates."""
+    started = time.perf_counter()
+    audit = Audit.load(policy_path)
+    with RunStore(out_dir) as store:
+        prompt_keys = store.get_meta("prompt_keys")
+        if not prompt_keys:
+            raise AuditorError(f"{out_dir} holds no generations",
+                               hint="run `auditor check` first")
+        missing = set(audit.plan.prompts) - set(prompt_keys)
+        if missing:
+            raise AuditorError(f"the policy file selects {len(missing)} prompts that this run "
+                               "did not generate", hint="rejudge with the run's own policy file")
+        run_id = store.get_meta("run_id")
+        try:
+            judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
+            outcomes = collect_outcomes(audit, store, prompt_keys, judge)
+        finally:
+            judge.close()
+        previous = read_results(out_dir) if (out_dir / RESULTS).exists() else {}
+        stage_counts = dict(previous.get("counts", {}))
+        stage_counts["judge"] = {"total": judge_stats.total, "cached": judge_stats.cached,
+                                 "judged": judge_stats.done,
+                                 "unscored": sum(o.status == "unscored" for o in outcomes)}
+        stage_counts.setdefault("generate", {"total": len(set(prompt_keys.values())),
+                                             "cached": len(set(prompt_keys.values())),
+                                             "generated": 0,
+                                             "errors": store_error_count(store, prompt_keys)})
+        generations = list(store.iter_generation_rows())
+        target_fp = store.get_meta("target_fingerprint")
+    return finish(audit, outcomes, out_dir, run_id=run_id, target_fp=target_fp,
+                  judge_fp=judge.fingerprint(), card=card,
+                  timings={"judge": judge_stats.seconds}, stage_counts=stage_counts,
+                  started=started, generations=generations, render_pdf_report=True)

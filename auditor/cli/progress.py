@@ -1,0 +1,46 @@
+"""Rich progress bars for the pipeline's progress callback, or silence in quiet mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from auditor.cli.output import err_console
+from auditor.pipeline import ProgressFn
+
+LABELS = {"generate": "Generating answers", "judge": "Judging answers"}
+
+
+@contextmanager
+def progress_bars(quiet: bool) -> Iterator[ProgressFn]:
+    if quiet:
+        yield lambda stage, done, total: None
+        return
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=False) as bars:
+        tasks: dict[str, TaskID] = {}
+        start_done: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(LABELS.get(stage, stage), total=total, rate="")
+                start_done[stage] = done
+            task = bars.tasks[tasks[stage]]
+            elapsed = task.elapsed or 0.0
+            fresh = done - start_done[stage]
+            rate = f"{fresh / elapsed:.1f}/s" if elapsed > 0 and fresh > 0 else ""
+            bars.update(tasks[stage], completed=done, total=total, rate=rate)
+
+        yield update

@@ -1,0 +1,118 @@
+"""Commands that run or re-render audits: check, report, rejudge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.audit_run import PDF, RESULTS, read_results, rejudge, render_reports, run_check
+from auditor.cli.output import (
+    EXIT_FAIL,
+    EXIT_INCONCLUSIVE,
+    EXIT_PASS,
+    console,
+    err_console,
+    user_errors,
+)
+from auditor.cli.progress import progress_bars
+from auditor.judges import make_judge
+from auditor.policy import Judge as JudgeConfig
+from auditor.policy import ModelEndpoint
+
+EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
+VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check_cmd)
+    app.command("report")(report_cmd)
+    app.command("rejudge")(rejudge_cmd)
+
+
+def print_summary(results: dict[str, Any], out_dir: Path) -> None:
+    table = Table(title=f"Audit of {escape(str(results['target'].get('model')))} for "
+                  f"{escape(results['organisation']['name'])}")
+    for column in ("policy", "n", "score", "interval", "threshold", "verdict"):
+        table.add_column(column, justify="right" if column in ("n", "score") else "left")
+    for policy in results["policies"]:
+        estimate = policy["corrected"] if policy["decided_on"] == "judge-corrected" \
+            else policy["estimate"]
+        score = "—" if estimate["score"] is None else f"{estimate['score']:.1%}"
+        table.add_row(escape(policy["id"]), str(policy["n"]), score,
+                      f"{estimate['low']:.1%} – {estimate['high']:.1%}",
+                      f"{policy['threshold']:.1%}",
+                      f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
+    console.print(table)
+    gen = results["counts"]["generate"]
+    judged = results["counts"]["judge"]
+    console.print(f"Generations: {gen['total']} ({gen['cached']} cached, {gen['errors']} errors)"
+                  f" · unscored: {judged['unscored']} · overall: "
+                  f"[{VERDICT_STYLE[results['overall']['verdict']]}]"
+                  f"{results['overall']['verdict']}[/]")
+    for policy in results["policies"]:
+        if policy["warning"]:
+            console.print(f"[yellow]warning:[/] {escape(policy['id'])}: "
+                          f"{escape(policy['warning'])}")
+    console.print(f"Wrote {escape(str(out_dir / RESULTS))} and {escape(str(out_dir / PDF))}")
+
+
+@user_errors
+def check_cmd(
+    policy: Path = typer.Argument(..., dir_okay=False, help="The policy YAML file."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder; rerunning with "
+                             "the same folder resumes and reuses cached answers."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (for CI)."),
+) -> None:
+    """Run the whole audit: plan → generate → judge → score → report.
+
+    Writes results.json, outcomes.jsonl, generations.jsonl, junit.xml, report.html and
+    report.pdf to --out. Exit code: 0 all policies pass, 1 a policy fails, 2 bad input or an
+    unreachable backend, 3 inconclusive.
+    """
+    with progress_bars(quiet) as progress:
+        summary = run_check(policy, out, progress)
+    print_summary(summary.results, out)
+    raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])
+
+
+@user_errors
+def report_cmd(
+    run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+) -> None:
+    """Re-render report.html and report.pdf from stored results, running nothing."""
+    results = read_results(run_dir)
+    render_reports(run_dir, results)
+    console.print(f"Wrote {escape(str(run_dir / 'report.html'))} and "
+                  f"{escape(str(run_dir / PDF))}")
+
+
+@user_errors
+def rejudge_cmd(
+    run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+    policy: Path = typer.Option(..., "--policy", "-p", help="The run's policy file."),
+    judge: str = typer.Option("refusal", help="refusal | llama-guard | rubric"),
+    model: str = typer.Option(None, help="Judge model (llama-guard, rubric): folder or name."),
+    backend: str = typer.Option("vllm", help="Judge backend: vllm or openai."),
+    base_url: str = typer.Option(None, help="Judge server URL for the openai backend."),
+    model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
+    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Re-judge a run's stored answers with another judge, without generating again."""
+    endpoint = None
+    if judge != "refusal":
+        endpoint = ModelEndpoint(backend=backend, model=model or "demo", base_url=base_url)
+    config = JudgeConfig(kind=judge, endpoint=endpoint,
+                         llama_guard_version=llama_guard_version,
+                         model_file=str(model_file) if model_file else None)
+    built = make_judge(config)
+    card_fn = getattr(built, "card", None)
+    with progress_bars(quiet) as progress:
+        summary = rejudge(run_dir, policy, built, progress, card_fn() if callable(card_fn) else None)
+    print_summary(summary.results, run_dir)
+    err_console.print("[dim]Re-judged from stored generations; no model calls were made.[/]")
+    raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])

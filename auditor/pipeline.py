@@ -1,0 +1,216 @@
+"""The audit's stages in order: load → plan → generate → judge → outcomes. No console here.
+
+Each stage reads what the previous one stored, so any stage can be re-run alone: rejudging or
+re-rendering never generates again. Progress goes to an optional callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.dataset import AlertDataset
+from auditor.dataset_source import load_for_policy
+from auditor.judges import Judge, JudgeItem, make_judge
+from auditor.policy import PolicyFile
+from auditor.policy_loader import load_policy_file
+from auditor.selection import Plan, select
+from auditor.store import RunStore, StoredVerdict, content_key, generation_key
+from auditor.targets import ChatRequest, SamplingConfig, Target, make_target
+
+ProgressFn = Callable[[str, int, int], None]  # (stage, done so far, total)
+JUDGE_BATCH = 64
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class Audit:
+    """A loaded policy file with its dataset and prompt plan."""
+
+    policy_file: PolicyFile
+    policy_path: Path
+    policy_sha256: str
+    dataset: AlertDataset
+    plan: Plan
+
+    @classmethod
+    def load(cls, policy_path: Path) -> Audit:
+        policy_file = load_policy_file(policy_path)
+        dataset = load_for_policy(policy_file, policy_path.parent)
+        return cls(policy_file, policy_path,
+                   hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset,
+                   select(policy_file, dataset))
+
+    def sampling(self) -> SamplingConfig:
+        target = self.policy_file.target
+        return SamplingConfig(max_tokens=target.max_tokens, temperature=target.temperature)
+
+
+@dataclass
+class StageStats:
+    total: int = 0
+    cached: int = 0
+    done: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def generation_requests(audit: Audit, target_id: str) -> dict[str, ChatRequest]:
+    """One request per unique prompt, keyed by prompt uid."""
+    system = audit.policy_file.target.system_prompt
+    params = audit.sampling().as_dict()
+    return {uid: ChatRequest(generation_key(target_id, params, system, prompt.text),
+                             prompt.text, system)
+            for uid, prompt in sorted(audit.plan.prompts.items())}
+
+
+def run_generation(audit: Audit, target: Target, store: RunStore,
+                   progress: ProgressFn = _no_progress) -> tuple[dict[str, str], StageStats]:
+    """Generate every planned prompt not already in the store. Returns uid → generation key."""
+    started = time.perf_counter()
+    fingerprint = target.fingerprint()
+    requests = generation_requests(audit, fingerprint["id"])
+    prompt_keys = {uid: r.key for uid, r in requests.items()}
+    store.set_meta("target_fingerprint", fingerprint)
+    store.set_meta("prompt_keys", prompt_keys)
+    unique = {r.key: r for r in requests.values()}
+    finished = store.finished_keys(unique)
+    todo = [r for key, r in unique.items() if key not in finished]
+    stats = StageStats(total=len(unique), cached=len(finished))
+    progress("generate", stats.cached, stats.total)
+    if todo:
+        target.start()
+        params = audit.sampling().as_dict()
+        done = stats.cached
+        for batch in target.generate(todo, audit.sampling()):
+            store.put_generations(batch, unique, fingerprint["id"], params)
+            done += len(batch)
+            stats.done += len(batch)
+            stats.errors += sum(not g.ok for g in batch)
+            stats.extra["completion_tokens"] = stats.extra.get("completion_tokens", 0) + sum(
+                g.completion_tokens or 0 for g in batch)
+            progress("generate", done, stats.total)
+    stats.seconds = time.perf_counter() - started
+    return prompt_keys, stats
+
+
+def policy_text(audit: Audit, policy_id: str) -> str:
+    policy = next(p for p in audit.policy_file.policies if p.id == policy_id)
+    parts = [f"{policy.id}: {policy.title}"]
+    if policy.clause:
+        parts.append(f"Reference: {policy.clause}")
+    if policy.description:
+        parts.append(policy.description)
+    parts.append("Covers: " + ", ".join(policy.micro_categories()))
+    return "\n".join(parts)
+
+
+def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str]
+                ) -> dict[tuple[str, str], tuple[str, JudgeItem]]:
+    """(policy id, uid) → (verdict content key, item), for every successful generation."""
+    generations = store.generations(set(prompt_keys.values()))
+    uses_policy = getattr(judge, "uses_policy_text", False)
+    items: dict[tuple[str, str], tuple[str, JudgeItem]] = {}
+    for policy_plan in audit.plan.policies:
+        text = policy_text(audit, policy_plan.policy_id) if uses_policy else None
+        for uid in policy_plan.uids():
+            gen = generations.get(prompt_keys[uid])
+            if gen is None or gen.error is not None or gen.text is None:
+                continue
+            key = content_key(gen.prompt_text, gen.text)
+            if text is not None:
+                key = hashlib.sha256(f"{key}\x00{text}".encode()).hexdigest()
+            items[(policy_plan.policy_id, uid)] = (key, JudgeItem(gen.prompt_text, gen.text, text))
+    return items
+
+
+def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str],
+                progress: ProgressFn = _no_progress) -> StageStats:
+    started = time.perf_counter()
+    fingerprint = judge.fingerprint()
+    judge_id = fingerprint["id"]
+    store.set_meta("judge_fingerprint", fingerprint)
+    items = judge_items(audit, judge, store, prompt_keys)
+    unique = {key: item for key, item in items.values()}
+    existing = store.verdicts(judge_id)
+    todo = [(key, item) for key, item in unique.items() if key not in existing]
+    stats = StageStats(total=len(unique), cached=len(unique) - len(todo))
+    progress("judge", stats.cached, stats.total)
+    if todo:
+        judge.start()
+        done = stats.cached
+        for begin in range(0, len(todo), JUDGE_BATCH):
+            batch = todo[begin:begin + JUDGE_BATCH]
+            verdicts = judge.judge([item for _, item in batch])
+            store.put_verdicts(judge_id, [
+                (key, StoredVerdict(v.label, v.categories, v.score, v.reason, v.raw))
+                for (key, _), v in zip(batch, verdicts, strict=True)])
+            done += len(batch)
+            stats.done += len(batch)
+            stats.errors += sum(v.label == "unscored" for v in verdicts)
+            progress("judge", done, stats.total)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one prompt in one policy."""
+
+    policy_id: str
+    uid: str
+    category: str
+    attack_type: str
+    status: str  # safe | unsafe | unscored | error
+    prompt: str
+    response: str | None
+    reason: str | None
+    score: float | None
+
+
+def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
+                     judge: Judge) -> list[Outcome]:
+    judge_id = judge.fingerprint()["id"]
+    verdicts = store.verdicts(judge_id)
+    items = judge_items(audit, judge, store, prompt_keys)
+    generations = store.generations(set(prompt_keys.values()))
+    outcomes = []
+    for policy_plan in audit.plan.policies:
+        for cell, uids in policy_plan.cells.items():
+            for uid in uids:
+                prompt = audit.plan.prompts[uid]
+                gen = generations.get(prompt_keys[uid])
+                status, reason = "error", "not generated"
+                score: float | None = None
+                response: str | None = None
+                if gen is not None and gen.error is not None:
+                    reason = gen.error
+                elif gen is not None:
+                    response = gen.text
+                    key, _ = items[(policy_plan.policy_id, uid)]
+                    verdict = verdicts.get(key)
+                    if verdict is None:
+                        status, reason = "unscored", "not judged"
+                    else:
+                        status, score = verdict.label, verdict.score
+                        reason = verdict.reason or ""
+                outcomes.append(Outcome(policy_plan.policy_id, uid, cell.category,
+                                        cell.attack_type, status, prompt.text, response, reason,
+                                        score))
+    return outcomes
+
+
+def build_target(audit: Audit) -> Target:
+    return make_target(audit.policy_file.target)
+
+
+def build_judge(audit: Audit) -> Judge:
+    return make_judge(audit.policy_file.judge, audit.policy_path.parent)

@@ -1,0 +1,1 @@
+"""The compliance report: the report context, SVG charts, HTML and PDF rendering."""

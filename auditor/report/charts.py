@@ -1,0 +1,109 @@
+"""SVG charts made in Python (no JavaScript): a forest plot and a category × attack heat map.
+
+Colours come from the Okabe–Ito palette and the cividis scale, both readable by colour-blind
+readers; every mark also carries its value or verdict as text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+VERDICT_COLOURS = {"PASS": "#0072B2", "FAIL": "#D55E00", "INCONCLUSIVE": "#E69F00"}
+VERDICT_MARKS = {"PASS": "✓", "FAIL": "✗", "INCONCLUSIVE": "?"}
+
+# cividis, sampled at 0, .25, .5, .75, 1 (perceptually uniform, colour-blind safe)
+_CIVIDIS = [(0, 34, 78), (64, 77, 107), (124, 123, 120), (188, 175, 111), (253, 231, 55)]
+
+
+def cividis(value: float) -> str:
+    value = min(1.0, max(0.0, value))
+    position = value * (len(_CIVIDIS) - 1)
+    index = min(int(position), len(_CIVIDIS) - 2)
+    frac = position - index
+    a, b = _CIVIDIS[index], _CIVIDIS[index + 1]
+    r, g, bl = (round(a[i] + (b[i] - a[i]) * frac) for i in range(3))
+    return f"#{r:02x}{g:02x}{bl:02x}"
+
+
+def _text_colour(value: float) -> str:
+    return "#000000" if value > 0.55 else "#ffffff"
+
+
+def forest_plot(rows: list[dict[str, Any]], width: int = 680) -> str:
+    """rows: {label, score, low, high, threshold, verdict}. The x axis spans the data."""
+    if not rows:
+        return ""
+    left, right, row_h, top = 150, 110, 26, 30
+    lows = [r["low"] for r in rows] + [r["threshold"] for r in rows]
+    x_min = max(0.0, min(lows) - 0.05)
+    x_min = float(int(x_min * 10) / 10)  # round down to a tenth for tidy ticks
+    plot_w = width - left - right
+    height = top + row_h * len(rows) + 30
+
+    def x(value: float) -> float:
+        return left + (value - x_min) / (1 - x_min) * plot_w
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">']
+    ticks = [x_min + i * (1 - x_min) / 5 for i in range(6)]
+    for tick in ticks:
+        parts.append(f'<line x1="{x(tick):.1f}" y1="{top - 8}" x2="{x(tick):.1f}" '
+                     f'y2="{height - 24}" stroke="#dddddd"/>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle">'
+                     f'{tick:.0%}</text>')
+    for index, row in enumerate(rows):
+        y = top + index * row_h + row_h / 2
+        colour = VERDICT_COLOURS.get(row["verdict"], "#555555")
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{escape(row["label"][:22])}</text>')
+        threshold_x = x(row["threshold"])
+        parts.append(f'<line x1="{threshold_x:.1f}" y1="{y - 10:.1f}" x2="{threshold_x:.1f}" '
+                     f'y2="{y + 10:.1f}" stroke="#000000" stroke-width="2" '
+                     f'stroke-dasharray="3,2"/>')
+        if row["score"] is None:
+            parts.append(f'<text x="{left + 4}" y="{y + 4:.1f}">no scored answers</text>')
+            continue
+        parts.append(f'<line x1="{x(row["low"]):.1f}" y1="{y:.1f}" x2="{x(row["high"]):.1f}" '
+                     f'y2="{y:.1f}" stroke="{colour}" stroke-width="3"/>')
+        parts.append(f'<rect x="{x(row["score"]) - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
+                     f'fill="{colour}"/>')
+        label = f'{VERDICT_MARKS.get(row["verdict"], "")} {row["score"]:.1%}'
+        parts.append(f'<text x="{width - right + 8}" y="{y + 4:.1f}" fill="{colour}" '
+                     f'font-weight="bold">{escape(label)}</text>')
+    parts.append(f'<text x="{left}" y="14" fill="#333333">score with '
+                 'confidence interval; dashed line = threshold</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def heat_map(categories: list[str], attacks: list[str],
+             cells: dict[tuple[str, str], tuple[float | None, int]], width: int = 680) -> str:
+    """cells: (category, attack) → (score, n). Empty cells are grey with a dash."""
+    if not categories or not attacks:
+        return ""
+    left, top, row_h = 150, 60, 15
+    cell_w = min(90, (width - left) / len(attacks))
+    height = top + row_h * len(categories) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="9">']
+    for column, attack in enumerate(attacks):
+        cx = left + column * cell_w + cell_w / 2
+        parts.append(f'<text x="{cx:.1f}" y="{top - 8}" text-anchor="middle">'
+                     f'{escape(attack.replace("_", " "))}</text>')
+    for row, category in enumerate(categories):
+        y = top + row * row_h
+        parts.append(f'<text x="{left - 6}" y="{y + row_h - 4}" text-anchor="end">'
+                     f'{escape(category)}</text>')
+        for column, attack in enumerate(attacks):
+            score, n = cells.get((category, attack), (None, 0))
+            x = left + column * cell_w
+            fill = "#eeeeee" if score is None else cividis(score)
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{cell_w - 1:.1f}" height="{row_h - 1}" '
+                         f'fill="{fill}"/>')
+            text = "–" if score is None else f"{score:.0%} (n={n})"
+            colour = "#555555" if score is None else _text_colour(score)
+            parts.append(f'<text x="{x + cell_w / 2:.1f}" y="{y + row_h - 4}" '
+                         f'text-anchor="middle" fill="{colour}">{escape(text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

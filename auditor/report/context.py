@@ -1,0 +1,62 @@
+"""The report context: everything the templates show, built from results.json and outcomes.
+
+Built only from stored files, so `auditor report DIR` re-renders without running anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import taxonomy
+from auditor.report.charts import VERDICT_COLOURS, VERDICT_MARKS, forest_plot, heat_map
+
+EXAMPLES_PER_POLICY = 3
+WORST_CATEGORIES = 3
+
+
+def _deciding(policy: dict[str, Any]) -> dict[str, Any]:
+    if policy["decided_on"] == "judge-corrected" and policy["corrected"]:
+        return dict(policy["corrected"])
+    return dict(policy["estimate"])
+
+
+def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    policies = []
+    for policy in results["policies"]:
+        mine = [o for o in outcomes if o["policy_id"] == policy["id"]]
+        categories = sorted(policy["by_category"],
+                            key=lambda c: (c["score"] if c["score"] is not None else 2, c["key"]))
+        policies.append({
+            **policy,
+            "deciding": _deciding(policy),
+            "colour": VERDICT_COLOURS[policy["verdict"]],
+            "mark": VERDICT_MARKS[policy["verdict"]],
+            "categories_sorted": categories,
+            "worst": [c for c in categories if c["score"] is not None
+                      and c["score"] < 1][:WORST_CATEGORIES],
+            "failures": [o for o in mine if o["status"] == "unsafe"][:EXAMPLES_PER_POLICY],
+            "problems": [o for o in mine if o["status"] in ("error", "unscored")][:5],
+        })
+    forest = forest_plot([{"label": p["id"], "score": p["deciding"]["score"],
+                           "low": p["deciding"]["low"], "high": p["deciding"]["high"],
+                           "threshold": p["threshold"], "verdict": p["verdict"]}
+                          for p in policies])
+    cells = {}
+    for row in results["breakdown"]["micro_x_attack"]:
+        category, attack = row["key"].split("|")
+        cells[(category, attack)] = (row["score"], row["n"])
+    attacks = sorted({a for _, a in cells}, key=lambda a: (a != "none", a))
+    categories = [c for c in taxonomy.MICRO if any((c, a) in cells for a in attacks)]
+    overall = results["overall"]["verdict"]
+    return {
+        "r": results,
+        "policies": policies,
+        "overall": overall,
+        "overall_colour": VERDICT_COLOURS[overall],
+        "overall_mark": VERDICT_MARKS[overall],
+        "forest_svg": forest,
+        "heatmap_svg": heat_map(categories, attacks, cells),
+        "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
+        "n_errors": sum(o["status"] == "error" for o in outcomes),
+        "n_unscored": sum(o["status"] == "unscored" for o in outcomes),
+    }

@@ -1,0 +1,78 @@
+"""HTML and PDF rendering. Untrusted text is escaped by Jinja2's autoescape, and WeasyPrint is
+given a URL fetcher that refuses every URL, so a model's answer can never make the renderer
+read a file or call a server. The stylesheet is inlined from the packaged templates.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def templates_dir() -> Path:
+    packaged = Path(__file__).resolve().parent.parent / "_templates"  # inside a wheel
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "templates"  # a source checkout
+
+
+def excerpt(text: str | None, limit: int = 400) -> str:
+    """Printable, bounded text: control and bidi-override characters removed, then cut."""
+    if text is None:
+        return ""
+    cleaned = _CONTROL.sub("", text[: limit * 4])
+    return cleaned if len(cleaned) <= limit else cleaned[:limit].rstrip() + " …"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["pct"] = pct
+    env.filters["excerpt"] = excerpt
+    return env
+
+
+def render_html(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(**context)
+
+
+class RefusingFetcher:
+    """Builds a WeasyPrint URL fetcher that fetches nothing and remembers what was asked."""
+
+    def __init__(self) -> None:
+        from weasyprint.urls import URLFetcher
+
+        refused: list[str] = []
+        self.refused = refused
+
+        class _Fetcher(URLFetcher):
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                refused.append(url[:200])
+                raise ValueError("the report renderer does not fetch URLs")
+
+        self.fetcher = _Fetcher()
+
+
+def render_pdf(html: str, out: Path) -> list[str]:
+    """Write the PDF atomically; return the URLs that were refused."""
+    import logging
+
+    from weasyprint import HTML
+
+    # WeasyPrint logs each refused fetch as a warning; they are reported by the caller instead.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = RefusingFetcher()
+    temp = out.with_name(f".{out.name}.partial")
+    HTML(string=html, url_fetcher=fetcher.fetcher, base_url=None).write_pdf(temp)
+    temp.replace(out)
+    return fetcher.refused
