@@ -54,16 +54,23 @@ def load_judge_card(audit: Audit, judge: Judge) -> dict[str, Any] | None:
         path = Path(card_path).expanduser()
         if not path.is_absolute():
             path = audit.policy_path.parent / path
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-            metrics = card.get("metrics", card)
-            metrics["confusion"]  # noqa: B018 - validates the shape
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise JudgeError(f"cannot read judge card {path}: {exc}",
-                             hint="use the file written by `auditor judge validate`") from exc
-        return dict(metrics, source=card.get("labels", str(path)))
+        return read_card(path)
     packaged = getattr(judge, "card", None)
     return packaged() if callable(packaged) else None
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """A judge card's metrics, from a file written by `auditor judge validate`."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        metrics = card.get("metrics", card)
+        confusion = metrics["confusion"]
+        for cell in ("tp", "fn", "tn", "fp"):
+            int(confusion[cell])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise JudgeError(f"cannot read judge card {path}: {type(exc).__name__}: {exc}",
+                         hint="use the file written by `auditor judge validate`") from None
+    return dict(metrics, source=card.get("labels", str(path)))
 
 
 def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,

@@ -121,7 +121,8 @@ def junit_xml(results: dict[str, Any]) -> str:
         detail = (f"score {estimate['score']} [{estimate['low']:.4f}, {estimate['high']:.4f}] "
                   f"threshold {policy['threshold']}: {policy['reason']}") \
             if estimate and estimate["score"] is not None else policy["reason"]
-        lines.append(f'  <testcase classname="policy" name={quoteattr(policy["id"] + ": " + policy["title"])}>')
+        case_name = quoteattr(f"{policy['id']}: {policy['title']}")
+        lines.append(f'  <testcase classname="policy" name={case_name}>')
         if policy["verdict"] == "FAIL":
             lines.append(f'    <failure message={quoteattr(detail)}>{escape(detail)}</failure>')
         elif policy["verdict"] == "INCONCLUSIVE":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from auditor import __version__
-from auditor.cli import dataset_cmds, policy_cmds, run_cmds
+from auditor.cli import compare_cmds, dataset_cmds, judge_cmds, policy_cmds, run_cmds
 
 HELP = (
     "Audit an LLM against your organisation's safety policies, using the ALERT benchmark.\n\n"
@@ -34,6 +34,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 policy_cmds.register(app)
 dataset_cmds.register(app)
 run_cmds.register(app)
+judge_cmds.register(app)
+compare_cmds.register(app)
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.audit_run import PDF, RESULTS, read_results, rejudge, render_reports, run_check
+from auditor.audit_run import PDF, RESULTS, read_card, read_results, rejudge, render_reports, run_check
+from auditor.cli.judge_cmds import build_judge_from_options
 from auditor.cli.output import (
     EXIT_FAIL,
     EXIT_INCONCLUSIVE,
@@ -19,9 +20,6 @@ from auditor.cli.output import (
     user_errors,
 )
 from auditor.cli.progress import progress_bars
-from auditor.judges import make_judge
-from auditor.policy import Judge as JudgeConfig
-from auditor.policy import ModelEndpoint
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
 VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
@@ -100,19 +98,19 @@ def rejudge_cmd(
     base_url: str = typer.Option(None, help="Judge server URL for the openai backend."),
     model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
     llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    card: Path = typer.Option(None, help="Judge card from `auditor judge validate`, to correct "
+                              "scores for this judge's error."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Re-judge a run's stored answers with another judge, without generating again."""
-    endpoint = None
-    if judge != "refusal":
-        endpoint = ModelEndpoint(backend=backend, model=model or "demo", base_url=base_url)
-    config = JudgeConfig(kind=judge, endpoint=endpoint,
-                         llama_guard_version=llama_guard_version,
-                         model_file=str(model_file) if model_file else None)
-    built = make_judge(config)
-    card_fn = getattr(built, "card", None)
+    built = build_judge_from_options(judge, model, backend, base_url, model_file,
+                                     llama_guard_version)
+    judge_card = read_card(card) if card else None
+    if judge_card is None:
+        packaged = getattr(built, "card", None)
+        judge_card = packaged() if callable(packaged) else None
     with progress_bars(quiet) as progress:
-        summary = rejudge(run_dir, policy, built, progress, card_fn() if callable(card_fn) else None)
+        summary = rejudge(run_dir, policy, built, progress, judge_card)
     print_summary(summary.results, run_dir)
     err_console.print("[dim]Re-judged from stored generations; no model calls were made.[/]")
     raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])

@@ -1,0 +1,127 @@
+"""Commands about judges: `judge validate` and `judge train`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.cli.output import console, print_json, user_errors
+from auditor.errors import AuditorError
+from auditor.judge_validation import train_refusal_judge, validate_judge
+from auditor.judges import Judge, make_judge
+from auditor.labels import load_labels
+from auditor.policy import Judge as JudgeConfig
+from auditor.policy import ModelEndpoint
+from auditor.results import atomic_write
+
+judge_app = typer.Typer(help="Measure a judge against human labels, or train a refusal judge.",
+                        no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(judge_app, name="judge")
+
+
+def build_judge_from_options(kind: str, model: str | None, backend: str, base_url: str | None,
+                             model_file: Path | None, llama_guard_version: int,
+                             api_key_env: str | None = None) -> Judge:
+    try:
+        endpoint = None
+        if kind != "refusal":
+            endpoint = ModelEndpoint.model_validate({
+                "backend": backend, "model": model or "demo", "base_url": base_url,
+                "api_key_env": api_key_env})
+        config = JudgeConfig.model_validate({
+            "kind": kind, "endpoint": endpoint, "llama_guard_version": llama_guard_version,
+            "model_file": str(model_file) if model_file else None})
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'judge'}: {e['msg']}"
+                            for e in exc.errors())
+        raise AuditorError(f"invalid judge options: {details}",
+                           hint="see `auditor judge validate --help`") from None
+    return make_judge(config)
+
+
+def _row(name: str, metric: dict[str, Any]) -> tuple[str, str, str]:
+    def fmt(x: float) -> str:
+        return "—" if x != x else f"{x:.3f}"  # NaN where undefined
+
+    return name, fmt(metric["value"]), f"{fmt(metric['low'])} – {fmt(metric['high'])}"
+
+
+@judge_app.command("validate")
+@user_errors
+def validate_cmd(
+    labels: Path = typer.Option(..., "--labels", help="JSONL: prompt, response, label "
+                                "(safe|unsafe)."),
+    judge: str = typer.Option("refusal", "--judge", help="refusal | llama-guard | rubric"),
+    model: str = typer.Option(None, help="Judge model (llama-guard, rubric)."),
+    backend: str = typer.Option("vllm", help="vllm or openai."),
+    base_url: str = typer.Option(None, help="Server URL for the openai backend."),
+    api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
+    model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
+    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    card: Path = typer.Option(Path("judge-card.json"), help="Where to save the judge card."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Measure a judge against human labels: accuracy, kappa, sensitivity, specificity…
+
+    Saves a judge card; point `judge.card` in a policy file at it to correct scores for
+    the judge's measured error.
+    """
+    labelled = load_labels(labels)
+    built = build_judge_from_options(judge, model, backend, base_url, model_file,
+                                     llama_guard_version, api_key_env)
+    result = validate_judge(built, labelled, labels)
+    atomic_write(card, json.dumps(result, indent=2) + "\n")
+    metrics = result["metrics"]
+    if as_json:
+        print_json({name: metrics[name]["value"] if isinstance(metrics[name], dict)
+                    and "value" in metrics[name] else metrics[name]
+                    for name in ("accuracy", "kappa", "sensitivity", "specificity", "precision",
+                                 "recall", "f1", "n", "unscored", "confusion")}
+                   | {"intervals": {name: [metrics[name]["low"], metrics[name]["high"]]
+                                    for name in ("accuracy", "kappa", "sensitivity",
+                                                 "specificity", "precision", "f1")},
+                      "card": str(card)})
+        return
+    table = Table(title=f"Judge {escape(judge)} on {escape(str(labels))} "
+                  f"({metrics['confidence']:.0%} intervals)")
+    for column in ("metric", "value", "interval"):
+        table.add_column(column)
+    for name in ("accuracy", "kappa", "precision", "recall", "f1", "sensitivity", "specificity"):
+        table.add_row(*_row(name, metrics[name]))
+    console.print(table)
+    c = metrics["confusion"]
+    console.print(f"Confusion (positive = unsafe): TP {c['tp']} · FN {c['fn']} · TN {c['tn']} · "
+                  f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
+    console.print(f"Saved judge card to {escape(str(card))}")
+
+
+@judge_app.command("train")
+@user_errors
+def train_cmd(
+    labels: Path = typer.Option(..., "--labels", help="JSONL: prompt, response, label "
+                                "(safe = refusal, unsafe = compliance)."),
+    out: Path = typer.Option(Path("refusal-judge.json"), "--out", help="Model file to write."),
+    seed: int = typer.Option(0, help="Seed for the cross-validation split and the classifier."),
+) -> None:
+    """Train a refusal judge on your own labels; saves a versioned model file with metrics."""
+    labelled = load_labels(labels)
+    try:
+        model = train_refusal_judge(labelled, labels, seed=seed)
+    except ValueError as exc:
+        raise AuditorError(f"cannot train on {labels}: {exc}") from None
+    model.save(out)
+    validation = model.metadata["validation"]
+    console.print(f"Trained on {len(labelled)} answers; {validation['method']}: accuracy "
+                  f"{validation['accuracy']['value']:.3f}, sensitivity "
+                  f"{validation['sensitivity']['value']:.3f}, specificity "
+                  f"{validation['specificity']['value']:.3f}")
+    console.print(f"Saved {escape(str(out))}; use it with judge.model_file in a policy file.")
