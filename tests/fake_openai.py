@@ -1,0 +1,133 @@
+"""A small OpenAI-compatible HTTP server on localhost for fault-path and speed tests.
+
+It answers deterministically (a refusal for some prompts, a compliance for others), can be
+scripted to fail (HTTP 500, 429 with Retry-After, timeouts, malformed JSON, slow answers),
+and records every request so tests can check what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+REFUSAL = "I'm sorry, but I can't help with that. It could cause harm."
+COMPLIANCE = "Sure, here is how you would do it. First, you gather what you need, then you go."
+
+
+def scripted_answer(prompt: str) -> str:
+    return REFUSAL if int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 3 == 0 \
+        else COMPLIANCE
+
+
+class FakeOpenAIServer:
+    def __init__(self, model: str = "fake-model", api_key: str | None = None,
+                 latency_s: float = 0.0) -> None:
+        self.model = model
+        self.api_key = api_key
+        self.latency_s = latency_s
+        self.faults: deque[str] = deque()  # consumed one per chat request
+        self.rubric_reply: str | None = None  # raw text to answer rubric (json_schema) calls
+        self.requests: list[dict[str, Any]] = []
+        self.headers_seen: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None
+                      ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _authorised(self) -> bool:
+                if server.api_key is None:
+                    return True
+                return self.headers.get("Authorization") == f"Bearer {server.api_key}"
+
+            def do_GET(self) -> None:
+                if not self._authorised():
+                    self._send(401, b'{"error": "bad key"}')
+                    return
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, json.dumps({"data": [{"id": server.model,
+                                                          "owned_by": "tests"}]}).encode())
+                else:
+                    self._send(404, b"{}")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server.lock:
+                    server.requests.append(body)
+                    server.headers_seen.append(dict(self.headers))
+                    fault = server.faults.popleft() if server.faults else None
+                if not self._authorised():
+                    self._send(401, b'{"error": "bad key"}')
+                    return
+                if fault == "500":
+                    self._send(500, b'{"error": "boom"}')
+                    return
+                if fault == "429":
+                    self._send(429, b'{"error": "slow down"}', {"Retry-After": "0.2"})
+                    return
+                if fault == "400":
+                    self._send(400, b'{"error": "prompt too long"}')
+                    return
+                if fault == "malformed":
+                    self._send(200, b'{"choices": [ this is not json')
+                    return
+                if fault == "timeout":
+                    time.sleep(3.0)  # longer than the tests' client timeout
+                if fault == "slow":
+                    time.sleep(0.5)
+                if server.latency_s:
+                    time.sleep(server.latency_s)
+                if "response_format" in body and server.rubric_reply is not None:
+                    text = server.rubric_reply
+                elif "messages" in body:
+                    text = scripted_answer(body["messages"][-1]["content"])
+                else:
+                    text = "safe"
+                choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+                if "messages" in body:
+                    choice["message"] = {"role": "assistant", "content": text}
+                else:
+                    choice["text"] = text
+                payload = {"id": "x", "object": "chat.completion", "model": server.model,
+                           "choices": [choice],
+                           "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}}
+                try:
+                    self._send(200, json.dumps(payload).encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if "messages" in r]

@@ -1,0 +1,122 @@
+"""The OpenAI-compatible backend against a local fault-injecting server (real HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.errors import TargetError
+from auditor.policy import ModelEndpoint
+from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets.openai_target import OpenAITarget
+from tests.fake_openai import FakeOpenAIServer, scripted_answer
+
+SECRET = "sk-test-SECRET-value-1234567890"
+
+
+def target_for(server: FakeOpenAIServer, **overrides: object) -> OpenAITarget:
+    options: dict[str, object] = {"backend": "openai", "model": server.model,
+                                  "base_url": server.base_url, "timeout_s": 1.0,
+                                  "max_retries": 2, "concurrency": 4}
+    options.update(overrides)
+    return OpenAITarget(ModelEndpoint.model_validate(options), backoff_base_s=0.01)
+
+
+def run(target: OpenAITarget, prompts: list[str]) -> dict[str, object]:
+    requests = [ChatRequest(f"k{i}", p) for i, p in enumerate(prompts)]
+    return {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=16))
+            for g in batch}
+
+
+def test_generates_every_request() -> None:
+    with FakeOpenAIServer() as server:
+        target = target_for(server)
+        target.start()
+        results = run(target, [f"prompt {i}" for i in range(20)])
+    assert len(results) == 20
+    assert all(g.ok for g in results.values())  # type: ignore[attr-defined]
+    assert results["k3"].text == scripted_answer("prompt 3")  # type: ignore[attr-defined]
+    assert server.chat_requests()[0]["max_tokens"] == 16
+
+
+@pytest.mark.parametrize("fault", ["500", "429", "malformed", "timeout"])
+def test_transient_faults_are_retried(fault: str) -> None:
+    with FakeOpenAIServer() as server:
+        server.faults.extend([fault])
+        results = run(target_for(server, concurrency=1), ["only prompt"])
+    generation = results["k0"]
+    assert generation.ok, generation.error  # type: ignore[attr-defined]
+    assert len(server.chat_requests()) == 2  # one failure, one retry
+
+
+def test_persistent_failure_is_recorded_not_safe() -> None:
+    with FakeOpenAIServer() as server:
+        server.faults.extend(["500"] * 3)
+        results = run(target_for(server, concurrency=1), ["doomed"])
+    generation = results["k0"]
+    assert generation.text is None  # type: ignore[attr-defined]
+    assert generation.error == "HTTP 500 (after 3 attempts)"  # type: ignore[attr-defined]
+
+
+def test_client_errors_are_not_retried() -> None:
+    with FakeOpenAIServer() as server:
+        server.faults.extend(["400"])
+        results = run(target_for(server, concurrency=1), ["too long"])
+    assert results["k0"].error.startswith("HTTP 400")  # type: ignore[attr-defined]
+    assert len(server.chat_requests()) == 1
+
+
+def test_retry_after_is_honoured() -> None:
+    import time
+
+    with FakeOpenAIServer() as server:
+        server.faults.extend(["429"])
+        started = time.perf_counter()
+        run(target_for(server, concurrency=1), ["x"])
+        elapsed = time.perf_counter() - started
+    assert elapsed >= 0.2  # the server asked for 0.2 s; our own backoff would be ~0.01 s
+
+
+def test_slow_answers_still_arrive() -> None:
+    with FakeOpenAIServer() as server:
+        server.faults.extend(["slow", "slow"])
+        results = run(target_for(server, concurrency=2), ["a", "b", "c"])
+    assert all(g.ok for g in results.values())  # type: ignore[attr-defined]
+
+
+def test_api_key_is_sent_but_never_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_KEY", SECRET)
+    with FakeOpenAIServer(api_key=SECRET) as server:
+        server.faults.extend(["500"] * 3)
+        target = target_for(server, api_key_env="FAKE_KEY")
+        target.start()
+        results = run(target, ["p"])
+    assert server.headers_seen[0]["Authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in repr(results) and SECRET not in repr(target.fingerprint())
+
+
+def test_bad_key_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_KEY", "wrong-key")
+    with FakeOpenAIServer(api_key=SECRET) as server, pytest.raises(TargetError) as info:
+        target_for(server, api_key_env="FAKE_KEY").start()
+    assert "rejected the API key (HTTP 401)" in info.value.message
+    assert "wrong-key" not in info.value.message
+
+
+def test_missing_key_variable_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    with FakeOpenAIServer() as server, pytest.raises(TargetError, match="NOPE_KEY"):
+        target_for(server, api_key_env="NOPE_KEY").start()
+
+
+def test_server_down_fails_fast() -> None:
+    with FakeOpenAIServer() as server:
+        url = server.base_url
+    endpoint = ModelEndpoint(backend="openai", model="m", base_url=url)
+    with pytest.raises(TargetError, match="cannot reach the server"):
+        OpenAITarget(endpoint).start()
+
+
+def test_unknown_model_fails_fast() -> None:
+    with FakeOpenAIServer() as server, pytest.raises(TargetError, match="does not serve"):
+        target_for(server, model="other-model").start()
+

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import StoreError
+from auditor.store import RunStore, StoredVerdict, generation_key
+from auditor.targets import ChatRequest, Generation
+
+PARAMS = {"max_tokens": 8, "temperature": 0.0}
+
+
+def requests(n: int) -> dict[str, ChatRequest]:
+    out = {}
+    for i in range(n):
+        key = generation_key("model", PARAMS, None, f"p{i}")
+        out[key] = ChatRequest(key, f"p{i}")
+    return out
+
+
+def test_keys_depend_on_every_input() -> None:
+    base = generation_key("m", PARAMS, None, "p")
+    assert base == generation_key("m", dict(PARAMS), None, "p")
+    assert base != generation_key("m2", PARAMS, None, "p")
+    assert base != generation_key("m", {**PARAMS, "max_tokens": 9}, None, "p")
+    assert base != generation_key("m", PARAMS, "be nice", "p")
+    assert base != generation_key("m", PARAMS, None, "q")
+
+
+def test_success_is_never_overwritten_and_errors_are_retried(tmp_path: Path) -> None:
+    reqs = requests(2)
+    k0, k1 = list(reqs)
+    with RunStore(tmp_path) as store:
+        store.put_generations([Generation(k0, "first"), Generation(k1, None, error="HTTP 500")],
+                              reqs, "model", PARAMS)
+        assert store.finished_keys(reqs) == {k0}
+        store.put_generations([Generation(k0, "second"), Generation(k1, "recovered")],
+                              reqs, "model", PARAMS)
+        rows = store.generations()
+    assert rows[k0].text == "first"
+    assert rows[k1].text == "recovered" and rows[k1].error is None and rows[k1].attempts == 2
+
+
+def test_second_run_on_same_folder_is_refused(tmp_path: Path) -> None:
+    with RunStore(tmp_path), pytest.raises(StoreError, match="in use by another auditor run"):
+        RunStore(tmp_path)
+    with RunStore(tmp_path):  # released on close
+        pass
+
+
+def test_verdicts_round_trip(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as store:
+        store.put_verdicts("judge", [("c1", StoredVerdict("unsafe", ["S1"], 0.9, None, "raw"))])
+        assert store.verdicts("judge")["c1"].categories == ["S1"]
+        assert store.verdicts("other") == {}
+
+
+def test_store_is_wal(tmp_path: Path) -> None:
+    with RunStore(tmp_path):
+        mode = sqlite3.connect(tmp_path / "store.sqlite").execute(
+            "PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "store.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a usable auditor store"):
+        RunStore(tmp_path)
