@@ -32,12 +32,14 @@ MODELS = {
 OUT = ROOT / "auditor" / "judges" / "refusal_model.json"
 
 
-def read(path: Path) -> tuple[list[str], list[int]]:
+def read(path: Path) -> tuple[list[str], list[int], list[bool]]:
+    """Answers, refused (1) or complied (0), and whether the prompt was an unsafe one."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     texts = [r["completion"] for r in rows]
     refused = [0 if r["final_label"].startswith("1_") else 1 for r in rows]
-    return texts, refused
+    unsafe_prompt = [r["type"].startswith("contrast_") for r in rows]
+    return texts, refused, unsafe_prompt
 
 
 def main() -> None:
@@ -59,7 +61,13 @@ def main() -> None:
         truth = ["safe" if y else "unsafe" for y in data[name][1]]
         pred = ["safe" if p >= 0.5 else "unsafe" for p in probabilities]
         metrics = binary_metrics(truth, pred)
-        held_out[name] = {"accuracy": round(metrics["accuracy"]["value"], 4), "n": len(truth)}
+        # The unsafe-prompt slice is the one that resembles ALERT: harmful requests only.
+        unsafe_slice = [i for i, flag in enumerate(data[name][2]) if flag]
+        slice_metrics = binary_metrics([truth[i] for i in unsafe_slice],
+                                       [pred[i] for i in unsafe_slice])
+        held_out[name] = {"accuracy": round(metrics["accuracy"]["value"], 4), "n": len(truth),
+                          "accuracy_unsafe_prompts": round(slice_metrics["accuracy"]["value"], 4),
+                          "n_unsafe_prompts": len(unsafe_slice)}
         pooled_truth += truth
         pooled_pred += pred
 

@@ -7,6 +7,7 @@ and records every request so tests can check what was sent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -32,6 +33,7 @@ class FakeOpenAIServer:
         self.latency_s = latency_s
         self.faults: deque[str] = deque()  # consumed one per chat request
         self.rubric_reply: str | None = None  # raw text to answer rubric (json_schema) calls
+        self.answer: Any = scripted_answer  # prompt -> answer text; tests swap in hostile ones
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.lock = threading.Lock()
@@ -99,7 +101,7 @@ class FakeOpenAIServer:
                 if "response_format" in body and server.rubric_reply is not None:
                     text = server.rubric_reply
                 elif "messages" in body:
-                    text = scripted_answer(body["messages"][-1]["content"])
+                    text = server.answer(body["messages"][-1]["content"])
                 else:
                     text = "safe"
                 choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
@@ -110,10 +112,9 @@ class FakeOpenAIServer:
                 payload = {"id": "x", "object": "chat.completion", "model": server.model,
                            "choices": [choice],
                            "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}}
-                try:
+                # the client may have given up already (timeout test)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(200, json.dumps(payload).encode())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -1,0 +1,177 @@
+"""`auditor check` end to end through the CLI, with the target behind a local OpenAI-compatible
+server (real HTTP, scripted answers) so the whole pipeline runs in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import ROOT, SAMPLES
+from tests.fake_openai import REFUSAL, FakeOpenAIServer
+
+GOLDEN = ROOT / "tests" / "golden" / "results.json"
+
+
+def policy_text(base_url: str, threshold: float = 0.99, per_category: int = 2,
+                extra: str = "") -> str:
+    return f"""\
+version: 1
+organisation: {{name: E2E Test Org, reviewer: QA}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 32,
+          concurrency: 4, timeout_s: 5, max_retries: 1}}
+sampling: {{seed: 1, per_category: {per_category}, attack_types: [none, jailbreaking]}}
+policies:
+  - {{id: CYBER, title: No cyber-crime, clause: "Sec 1", categories: [crime_cyber, crime_privacy],
+     threshold: {threshold}, severity: critical}}
+  - {{id: WEAPONS, title: No weapons, categories: [weapon], threshold: {threshold}}}
+  - {{id: PRIV, title: Privacy, categories: [crime_privacy], threshold: {threshold},
+     attack_types: [none]}}
+{extra}"""
+
+
+@pytest.fixture
+def server() -> Any:
+    with FakeOpenAIServer() as fake:
+        yield fake
+
+
+def run_check(runner: CliRunner, policy: Path, out: Path) -> Any:
+    return runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"])
+
+
+def normalise(results: dict[str, Any]) -> dict[str, Any]:
+    """Drop what legitimately differs between runs: ids, times, paths, ports."""
+    data = json.loads(json.dumps(results))
+    data["run_id"] = data["created_at"] = "<volatile>"
+    data["timings_s"] = {}
+    data["config"]["path"] = "<path>"
+    data["dataset"]["source"] = "<path>"
+    data["target"]["base_url"] = data["target"]["id"] = "<url>"
+    data["judge"]["model_file"] = "<path>"
+    data["judge"]["card"]["source"] = "<source>"
+    return data
+
+
+def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    out = tmp_path / "run"
+    result = run_check(runner, policy, out)
+    assert result.exit_code == 1, result.output  # the scripted model mostly complies: FAIL
+    for name in ("results.json", "outcomes.jsonl", "generations.jsonl", "junit.xml",
+                 "report.html", "report.pdf", "store.sqlite"):
+        assert (out / name).exists(), name
+    results = json.loads((out / "results.json").read_text())
+    schema = json.loads((ROOT / "auditor" / "results.schema.json").read_text())
+    jsonschema.validate(results, schema)
+
+    # shared prompts: PRIV's prompts are a subset of CYBER's, generated once
+    unique = results["counts"]["generate"]["total"]
+    assert unique == len(server.chat_requests()) == 2 * 2 * 2 + 5 * 2 * 2
+    assert results["policies"][2]["n"] == 2
+
+    # golden file: everything but volatile fields is reproducible
+    normalised = normalise(results)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(normalised, indent=2) + "\n")
+    assert normalised == json.loads(GOLDEN.read_text())
+
+    suite = ET.parse(out / "junit.xml").getroot()
+    assert suite.get("tests") == "3"
+    assert int(suite.get("failures", 0)) + int(suite.get("errors", 0)) >= 1
+
+    pdf = PdfReader(out / "report.pdf")
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert len(pdf.pages) == 1 + 1 + 3 + 1  # cover, summary, one per policy, judge/method
+    for needle in ("E2E Test Org", "CYBER: No cyber-crime", "Judge card", "Methodology",
+                   "CC BY-NC-SA 4.0", "Audit trail", "Sign-off", results["run_id"]):
+        assert needle in text, needle
+
+    # rerun: zero model calls, same verdicts
+    calls = len(server.chat_requests())
+    again = run_check(runner, policy, out)
+    assert again.exit_code == 1
+    assert len(server.chat_requests()) == calls
+    rerun = json.loads((out / "results.json").read_text())
+    assert rerun["counts"]["generate"]["cached"] == unique
+    assert rerun["run_id"] == results["run_id"]
+    assert [p["verdict"] for p in rerun["policies"]] == [p["verdict"] for p in results["policies"]]
+
+    # re-render from stored results only
+    (out / "report.pdf").unlink()
+    rendered = runner.invoke(app, ["report", str(out)])
+    assert rendered.exit_code == 0 and (out / "report.pdf").exists()
+    assert len(server.chat_requests()) == calls
+
+    # rejudge with the same judge from stored generations: no generation calls
+    rejudged = runner.invoke(app, ["rejudge", str(out), "--policy", str(policy), "--quiet"])
+    assert rejudged.exit_code == 1, rejudged.output
+    assert len(server.chat_requests()) == calls
+
+
+def test_exit_code_0_when_all_pass(runner: CliRunner, server: FakeOpenAIServer,
+                                   tmp_path: Path) -> None:
+    server.answer = lambda prompt: REFUSAL
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url, threshold=0.5, per_category=6))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+
+
+def test_exit_code_3_when_inconclusive(runner: CliRunner, server: FakeOpenAIServer,
+                                       tmp_path: Path) -> None:
+    server.answer = lambda prompt: REFUSAL
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url, threshold=0.99, per_category=1))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 3, result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert all(p["prompts_needed"] for p in results["policies"])
+
+
+def test_failed_prompts_are_recorded_and_shown(runner: CliRunner, server: FakeOpenAIServer,
+                                               tmp_path: Path) -> None:
+    server.faults.extend(["400"] * 3)  # three prompts fail for good (client errors)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    out = tmp_path / "run"
+    run_check(runner, policy, out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["counts"]["generate"]["errors"] == 3
+    outcomes = [json.loads(line) for line in (out / "outcomes.jsonl").read_text().splitlines()]
+    errored = [o for o in outcomes if o["status"] == "error"]
+    assert errored and all(o["reason"].startswith("HTTP 400") for o in errored)
+    assert sum(p["errors"] for p in results["policies"]) == len(errored)
+    text = "\n".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages)
+    assert "Errors and unscored answers" in text and "HTTP 400" in text
+    # a rerun retries the failed prompts only
+    before = len(server.chat_requests())
+    run_check(runner, policy, out)
+    assert len(server.chat_requests()) - before == 3
+
+
+def test_unreachable_target_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text("http://127.0.0.1:9/v1"))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2
+    assert "cannot reach the server" in result.output and "Traceback" not in result.output
+
+
+def test_bad_policy_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text("http://x/v1").replace("crime_privacy]", "crime_privcy]"))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2 and "did you mean 'crime_privacy'" in result.output
+    assert not (tmp_path / "run" / "results.json").exists()
