@@ -54,7 +54,7 @@ def normalise(results: dict[str, Any]) -> dict[str, Any]:
     data = json.loads(json.dumps(results))
     data["run_id"] = data["created_at"] = "<volatile>"
     data["timings_s"] = {}
-    data["config"]["path"] = "<path>"
+    data["config"] = {"path": "<path>", "sha256": "<depends on port and paths>"}
     data["dataset"]["source"] = "<path>"
     data["target"]["base_url"] = data["target"]["id"] = "<url>"
     data["judge"]["model_file"] = "<path>"
