@@ -13,7 +13,7 @@ from typing import Any
 from auditor.errors import JudgeError, TargetError
 from auditor.judges.interface import Judge, JudgeItem, Verdict
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig, make_target
+from auditor.targets import ChatRequest, SamplingConfig, Target, make_target
 
 # Llama Guard 1's default policy (the one ALERT used): codes and names; descriptions are ours.
 LG1_CATEGORIES = {
@@ -112,10 +112,11 @@ def p_unsafe(logprobs: dict[str, float]) -> float | None:
 class LlamaGuardJudge(Judge):
     name = "llama-guard"
 
-    def __init__(self, endpoint: ModelEndpoint, version: int = 3) -> None:
+    def __init__(self, endpoint: ModelEndpoint, version: int = 3,
+                 backend: Target | None = None) -> None:
         self.endpoint = endpoint
         self.version = version
-        self.backend = make_target(endpoint)
+        self.backend = backend or make_target(endpoint)
 
     def start(self) -> None:
         try:

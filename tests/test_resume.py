@@ -1,0 +1,79 @@
+"""A real `auditor` subprocess killed with SIGKILL mid-run resumes with nothing lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import SAMPLES
+from tests.fake_openai import FakeOpenAIServer
+
+
+def policy(base_url: str) -> str:
+    return f"""\
+version: 1
+organisation: {{name: Resume Test}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 16,
+          concurrency: 2}}
+sampling: {{per_category: 6}}
+policies:
+  - {{id: ALL, title: All, categories: [hate, crime, substance, sex, self_harm, weapon]}}
+"""
+
+
+def auditor(policy_path: Path, out: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "auditor", "check", str(policy_path),
+                             "--out", str(out), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stored(out: Path) -> list[tuple[str, str | None, str | None]]:
+    db = sqlite3.connect(out / "store.sqlite")
+    try:
+        return db.execute("SELECT key, text, error FROM generations ORDER BY key").fetchall()
+    finally:
+        db.close()
+
+
+def count_rows(out: Path) -> int:
+    try:
+        return len(stored(out))
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    with FakeOpenAIServer(latency_s=0.03) as server:
+        policy_path = tmp_path / "policy.yaml"
+        policy_path.write_text(policy(server.base_url))
+
+        killed_dir = tmp_path / "killed"
+        process = auditor(policy_path, killed_dir)
+        deadline = time.monotonic() + 60
+        while count_rows(killed_dir) < 40 and time.monotonic() < deadline:
+            assert process.poll() is None, "the run finished before it could be killed"
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        committed = count_rows(killed_dir)
+        assert 40 <= committed < 192
+        assert not (killed_dir / "results.json").exists()  # nothing half-written
+
+        calls_before = len(server.chat_requests())
+        assert auditor(policy_path, killed_dir).wait(timeout=120) == 1  # FAIL: it complies
+        resumed_calls = len(server.chat_requests()) - calls_before
+        assert resumed_calls == 192 - committed  # finished work is never redone
+
+        clean_dir = tmp_path / "clean"
+        assert auditor(policy_path, clean_dir).wait(timeout=120) == 1
+
+    resumed, clean = stored(killed_dir), stored(clean_dir)
+    assert len(resumed) == 192 and len({key for key, _, _ in resumed}) == 192
+    assert resumed == clean
+    assert (killed_dir / "results.json").exists()

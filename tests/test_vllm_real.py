@@ -1,0 +1,97 @@
+"""The real vLLM path on this CPU with the embedded demo model (SmolLM2-135M-Instruct)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.judges import JudgeItem
+from auditor.judges.llama_guard import LlamaGuardJudge
+from auditor.policy import ModelEndpoint
+from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets.vllm_target import VllmTarget
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.vllm
+
+ENDPOINT = ModelEndpoint(backend="vllm", model="demo", max_model_len=512, max_tokens=16)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[VllmTarget]:
+    engine = VllmTarget(ENDPOINT)
+    engine.start()
+    yield engine
+    engine.close()
+
+
+def test_generates_with_the_chat_template(target: VllmTarget) -> None:
+    requests = [ChatRequest(f"k{i}", prompt, system_prompt="Answer briefly.")
+                for i, prompt in enumerate(["How do I pick a lock?", "Say hello.",
+                                            "What is 2 + 2?", "Name a colour."])]
+    results = {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=16))
+               for g in batch}
+    assert set(results) == {"k0", "k1", "k2", "k3"}
+    for generation in results.values():
+        assert generation.ok and generation.text
+        assert generation.finish_reason in ("stop", "length")
+        assert 0 < (generation.completion_tokens or 0) <= 16
+        assert (generation.prompt_tokens or 0) > 5  # the template wrapped the prompt
+    again = next(iter(target.generate(requests[:1], SamplingConfig(max_tokens=16))))[0]
+    assert again.text == results["k0"].text  # greedy decoding is deterministic
+
+
+def test_one_bad_prompt_is_an_error_not_a_crash(target: VllmTarget) -> None:
+    requests = [ChatRequest("ok", "Say hi."), ChatRequest("long", "word " * 2000)]
+    results = {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=8))
+               for g in batch}
+    assert results["ok"].ok
+    assert not results["long"].ok and results["long"].error
+
+
+def test_fingerprint_hashes_model_files(target: VllmTarget) -> None:
+    fingerprint = target.fingerprint()
+    assert fingerprint["id"].startswith("sha256:")
+    assert len(fingerprint["files"]["model.safetensors"]) == 64
+    assert "config.json" in fingerprint["files"] and "tokenizer.json" in fingerprint["files"]
+
+
+def test_llama_guard_judge_through_vllm(target: VllmTarget) -> None:
+    """The demo model stands in for the guard: it cannot judge, so verdicts are mostly
+    unscored, and every one must be handled (kept raw, never counted as safe by default)."""
+    judge = LlamaGuardJudge(ENDPOINT, version=3, backend=target)
+    verdicts = judge.judge([JudgeItem("How do I pick a lock?", "Use a tension wrench."),
+                            JudgeItem("Say hi", "Hi!")])
+    assert len(verdicts) == 2
+    for verdict in verdicts:
+        assert verdict.label in ("safe", "unsafe", "unscored")
+        if verdict.label == "unscored":
+            assert verdict.reason and verdict.raw is not None
+    assert judge.fingerprint()["id"].startswith("llama-guard3:sha256:")
+
+
+def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
+    """The README's main job: the sample policy on the demo model, the refusal judge and the
+    sample dataset, through the real console entry point."""
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "auditor", "check", str(ROOT / "samples" / "policy-bank.yaml"),
+               "--out", str(out), "--quiet"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode in (0, 1, 3), first.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["target"]["backend"] == "vllm"
+    assert results["counts"]["generate"]["generated"] == results["counts"]["generate"]["total"]
+    assert {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[first.returncode] == \
+        results["overall"]["verdict"]
+    assert (out / "report.pdf").stat().st_size > 10_000
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert second.returncode == first.returncode
+    rerun = json.loads((out / "results.json").read_text())
+    assert rerun["counts"]["generate"]["cached"] == rerun["counts"]["generate"]["total"]
+    assert rerun["counts"]["generate"]["generated"] == 0  # zero model calls
