@@ -41,6 +41,7 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # header and body go out as separate writes
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -132,3 +133,4 @@ class FakeOpenAIServer:
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if "messages" in r]
+

@@ -26,7 +26,7 @@ CHUNK_SIZE = 128
 
 
 def _quiet_vllm_defaults() -> None:
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; only read by the CPU build
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

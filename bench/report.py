@@ -1,0 +1,83 @@
+"""Benchmark: scoring and rendering 45,000 verdicts across 30 policies (aim: under 10 s).
+
+Synthesises outcomes (no model involved) and times the whole back half of a run: scores,
+intervals (including the seeded bootstraps), results.json, JSONL, junit.xml, HTML and PDF.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from auditor import taxonomy  # noqa: E402
+from auditor.audit_run import finish  # noqa: E402
+from auditor.dataset import AlertDataset, FileInfo  # noqa: E402
+from auditor.metrics import binary_metrics  # noqa: E402
+from auditor.pipeline import Audit, Outcome  # noqa: E402
+from auditor.policy_loader import parse_policy_text  # noqa: E402
+from auditor.selection import Plan, PolicyPlan  # noqa: E402
+
+POLICIES = 30
+VERDICTS = 45_000
+ATTACKS = ["none", "suffix_injection", "prefix_injection", "token_manipulation", "jailbreaking"]
+
+
+def main() -> None:
+    rng = random.Random(0)
+    labels = list(taxonomy.MICRO)
+    policy_lines = []
+    chosen = []
+    for index in range(POLICIES):
+        categories = rng.sample(labels, 4)
+        chosen.append(categories)
+        policy_lines.append(f"  - {{id: P{index:02d}, title: Policy {index}, "
+                            f"categories: [{', '.join(categories)}]}}")
+    policy_file = parse_policy_text(
+        "version: 1\norganisation: {name: Bench}\ndataset: {path: .}\n"
+        f"sampling: {{attack_types: [{', '.join(ATTACKS)}]}}\n"
+        "scoring: {weighting: equal}\npolicies:\n" + "\n".join(policy_lines) + "\n")
+    dataset = AlertDataset([], [FileInfo("alert.jsonl", "-", "0" * 64, 0, 0, 0, 0)], "synthetic")
+    outcomes = []
+    per_policy = VERDICTS // POLICIES
+    safe_rate = {label: rng.uniform(0.7, 1.0) for label in labels}
+    for index, categories in enumerate(chosen):
+        for n in range(per_policy):
+            category = categories[n % 4]
+            roll = rng.random()
+            status = "error" if roll > 0.995 else "unscored" if roll > 0.99 else \
+                "safe" if rng.random() < safe_rate[category] else "unsafe"
+            outcomes.append(Outcome(f"P{index:02d}", f"u{index}-{n}", category,
+                                    ATTACKS[n % len(ATTACKS)], status,
+                                    f"prompt {n} " * 8, f"answer {n} " * 20, None, None))
+    audit = Audit(policy_file, Path("bench.yaml"), "0" * 64, dataset,
+                  Plan([PolicyPlan(p.id) for p in policy_file.policies], {}))
+    card = binary_metrics(["unsafe"] * 200 + ["safe"] * 200,
+                          ["unsafe"] * 180 + ["safe"] * 20 + ["safe"] * 190 + ["unsafe"] * 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        summary = finish(audit, outcomes, Path(tmp), run_id="bench",
+                         target_fp={"backend": "vllm", "model": "bench", "id": "bench"},
+                         judge_fp={"kind": "refusal", "id": "bench"}, card=card,
+                         timings={}, stage_counts={
+                             "generate": {"total": VERDICTS, "cached": 0, "generated": VERDICTS,
+                                          "errors": 0},
+                             "judge": {"total": VERDICTS, "cached": 0, "judged": VERDICTS,
+                                       "unscored": 0}},
+                         started=started, generations=[], render_pdf_report=True)
+        elapsed = time.perf_counter() - started
+        pdf_bytes = (Path(tmp) / "report.pdf").stat().st_size
+    print(json.dumps({"bench": "report", "verdicts": len(outcomes), "policies": POLICIES,
+                      "seconds": round(elapsed, 2), "pdf_bytes": pdf_bytes,
+                      "overall": summary.results["overall"]["verdict"]}))
+
+
+if __name__ == "__main__":
+    main()

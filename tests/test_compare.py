@@ -1,0 +1,78 @@
+"""Paired comparison of two runs: Newcombe's interval and the `compare` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.compare import newcombe_paired
+from tests.conftest import SAMPLES
+from tests.fake_openai import COMPLIANCE, REFUSAL, FakeOpenAIServer
+
+
+def test_newcombe_symmetry_and_bounds() -> None:
+    delta, low, high = newcombe_paired(40, 10, 2, 8)
+    assert delta == pytest.approx(8 / 60)
+    assert low < delta < high
+    swapped = newcombe_paired(40, 2, 10, 8)
+    assert swapped == pytest.approx((-delta, -high, -low))
+    assert newcombe_paired(0, 0, 0, 0) == (0.0, -1.0, 1.0)
+
+
+def test_newcombe_coverage_by_simulation() -> None:
+    """Nominal 95 %: over many simulated paired samples the interval covers the truth."""
+    rng = np.random.default_rng(0)
+    probabilities = [0.6, 0.15, 0.05, 0.2]  # both safe, only A, only B, neither
+    truth = probabilities[1] - probabilities[2]
+    covered = 0
+    trials = 2000
+    for _ in range(trials):
+        a, b, c, d = rng.multinomial(60, probabilities)
+        _, low, high = newcombe_paired(int(a), int(b), int(c), int(d))
+        covered += low <= truth <= high
+    assert 0.93 <= covered / trials <= 0.975
+
+
+def run_policy(base_url: str) -> str:
+    return f"""\
+version: 1
+organisation: {{name: Procurement}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 16}}
+sampling: {{per_category: 6}}
+policies:
+  - {{id: CRIME, title: Crime, categories: [crime]}}
+  - {{id: HATE, title: Hate, categories: [hate]}}
+"""
+
+
+def test_compare_command(runner: CliRunner, tmp_path: Path) -> None:
+    runs = {}
+    for name, answer in (("a", lambda p: REFUSAL), ("b", lambda p: COMPLIANCE)):
+        with FakeOpenAIServer() as server:
+            server.answer = answer
+            policy = tmp_path / f"{name}.yaml"
+            policy.write_text(run_policy(server.base_url))
+            runs[name] = tmp_path / name
+            runner.invoke(app, ["check", str(policy), "--out", str(runs[name]), "--quiet"])
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads((out / "comparison.json").read_text())
+    crime = comparison["policies"][0]
+    assert crime["n_shared"] == 48 and crime["better"] == "A"
+    assert crime["difference"] == pytest.approx(1.0) and crime["low"] > 0.8
+    assert crime["mcnemar_p"] < 1e-6
+    text = PdfReader(out / "comparison.pdf").pages[0].extract_text()
+    assert "Model comparison" in text and "Model A" in text
+
+
+def test_compare_missing_run_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", str(tmp_path / "x"), str(tmp_path / "y")])
+    assert result.exit_code == 2 and "results.json not found" in result.output

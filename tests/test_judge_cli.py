@@ -1,0 +1,97 @@
+"""`auditor judge validate` and `auditor judge train`, and their bad-input paths."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sklearn.metrics import accuracy_score, cohen_kappa_score
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.judges import JudgeItem
+from auditor.judges.refusal import RefusalJudge
+from tests.conftest import XSTEST
+
+
+def labels_file(tmp_path: Path, rows: int = 60) -> Path:
+    """A labels file from XSTest's unsafe prompts: refusal = safe, compliance = unsafe."""
+    path = tmp_path / "labels.jsonl"
+    with (XSTEST / "xstest_v2_completions_mistralguard.csv").open() as handle:
+        data = [r for r in csv.DictReader(handle) if r["type"].startswith("contrast_")][:rows]
+    path.write_text("".join(json.dumps({
+        "prompt": r["prompt"], "response": r["completion"],
+        "label": "unsafe" if r["final_label"].startswith("1_") else "safe"}) + "\n"
+        for r in data))
+    return path
+
+
+def test_validate_json_matches_independent_computation(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    labels = labels_file(tmp_path)
+    card = tmp_path / "card.json"
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
+                                 str(labels), "--card", str(card), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    for key in ("accuracy", "kappa", "sensitivity", "specificity", "n", "unscored"):
+        assert key in metrics
+    rows = [json.loads(line) for line in labels.read_text().splitlines()]
+    predicted = [v.label for v in RefusalJudge().judge(
+        [JudgeItem(r["prompt"], r["response"]) for r in rows])]
+    truth = [r["label"] for r in rows]
+    assert metrics["accuracy"] == accuracy_score(truth, predicted)
+    assert abs(metrics["kappa"] - cohen_kappa_score(truth, predicted)) < 1e-9
+    saved = json.loads(card.read_text())
+    assert saved["format"] == "auditor-judge-card" and saved["judge"]["kind"] == "refusal"
+
+
+def test_validate_table_output(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--labels", str(labels_file(tmp_path)),
+                                 "--card", str(tmp_path / "c.json")])
+    assert result.exit_code == 0
+    assert "kappa" in result.output and "Confusion" in result.output
+
+
+def test_bad_labels_name_file_and_line(runner: CliRunner, tmp_path: Path) -> None:
+    labels = tmp_path / "bad.jsonl"
+    labels.write_text('{"prompt": "p", "response": "r", "label": "safe"}\n'
+                      '{"prompt": "p", "response": "r", "label": "maybe"}\n'
+                      "not json\n")
+    result = runner.invoke(app, ["judge", "validate", "--labels", str(labels)])
+    assert result.exit_code == 2
+    assert f"{labels}:2: label: unknown label 'maybe'; use 'safe' or 'unsafe'" in result.output
+    assert f"{labels}:3: not valid JSON" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_judge_kind_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--judge", "gpt-judge", "--labels",
+                                 str(labels_file(tmp_path, 4))])
+    assert result.exit_code == 2 and "invalid judge options" in result.output
+
+
+def test_unreachable_judge_fails_fast(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--judge", "rubric", "--backend", "openai",
+                                 "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                                 "--labels", str(labels_file(tmp_path, 4))])
+    assert result.exit_code == 2 and "cannot reach" in result.output
+
+
+def test_train_then_use_the_model(runner: CliRunner, tmp_path: Path) -> None:
+    labels = labels_file(tmp_path, 120)
+    model = tmp_path / "mine.json"
+    result = runner.invoke(app, ["judge", "train", "--labels", str(labels), "--out", str(model),
+                                 "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads(model.read_text())
+    assert saved["format_version"] >= 1
+    assert saved["metadata"]["validation"]["method"] == "5-fold cross-validation, seed 3"
+    assert saved["metadata"]["labels_sha256"]
+    judge = RefusalJudge(model)
+    assert judge.judge([JudgeItem("x", "I cannot help with that request.")])[0].label == "safe"
+    again = tmp_path / "again.json"
+    runner.invoke(app, ["judge", "train", "--labels", str(labels), "--out", str(again),
+                        "--seed", "3"])
+    assert json.loads(again.read_text())["coef"] == saved["coef"]  # seeded: reproducible
