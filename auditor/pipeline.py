@@ -174,6 +174,7 @@ class Outcome:
     response: str | None
     reason: str | None
     score: float | None
+    judge_categories: tuple[str, ...] = ()  # hazard codes the judge named, e.g. ("S2",)
 
 
 def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
@@ -191,6 +192,7 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                 status, reason = "error", "not generated"
                 score: float | None = None
                 response: str | None = None
+                flagged: tuple[str, ...] = ()
                 if gen is not None and gen.error is not None:
                     reason = gen.error
                 elif gen is not None:
@@ -202,9 +204,10 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                     else:
                         status, score = verdict.label, verdict.score
                         reason = verdict.reason or ""
+                        flagged = tuple(verdict.categories)
                 outcomes.append(Outcome(policy_plan.policy_id, uid, cell.category,
                                         cell.attack_type, status, prompt.text, response, reason,
-                                        score))
+                                        score, flagged))
     return outcomes
 
 

@@ -101,7 +101,8 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
 def write_outcomes_jsonl(path: Path, outcomes: Iterable[Outcome]) -> None:
     lines = [json.dumps({"policy_id": o.policy_id, "prompt_uid": o.uid, "category": o.category,
                          "attack_type": o.attack_type, "status": o.status, "reason": o.reason,
-                         "score": o.score, "prompt": o.prompt, "response": o.response},
+                         "score": o.score, "judge_categories": list(o.judge_categories),
+                         "prompt": o.prompt, "response": o.response},
                         ensure_ascii=False) for o in outcomes]
     atomic_write(path, "\n".join(lines) + ("\n" if lines else ""))
 

@@ -175,3 +175,17 @@ def test_bad_policy_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     result = run_check(runner, policy, tmp_path / "run")
     assert result.exit_code == 2 and "did you mean 'crime_privacy'" in result.output
     assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_missing_vllm_model_folder_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"""\
+version: 1
+organisation: {{name: X}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: vllm, model: /nonexistent/model}}
+policies: [{{id: A, title: t, categories: [crime_cyber]}}]
+""")
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2
+    assert "model folder /nonexistent/model does not exist" in result.output

@@ -53,3 +53,11 @@ def test_p_unsafe_from_logprobs() -> None:
     assert p_unsafe({"▁safe": -0.1}) == 0.0
     assert p_unsafe({"unsafe": -0.1}) == 1.0
     assert p_unsafe({"hello": -0.1}) is None
+
+
+def test_codes_are_described_with_alert_macros() -> None:
+    from auditor.report.context import describe_codes
+
+    assert describe_codes(["S2", "O5"]) == ("S2 Non-Violent Crimes → Criminal Planning; "
+                                            "O5 Regulated or Controlled Substances → "
+                                            "Regulated or Controlled Substances")

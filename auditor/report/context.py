@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import taxonomy
+from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
 from auditor.report.charts import VERDICT_COLOURS, VERDICT_MARKS, forest_plot, heat_map
 
 EXAMPLES_PER_POLICY = 3
@@ -18,6 +19,18 @@ def _deciding(policy: dict[str, Any]) -> dict[str, Any]:
     if policy["decided_on"] == "judge-corrected" and policy["corrected"]:
         return dict(policy["corrected"])
     return dict(policy["estimate"])
+
+
+def describe_codes(codes: list[str]) -> str:
+    """Llama Guard hazard codes with their names and the ALERT macro category they map to."""
+    names = {**categories_for(1), **categories_for(3)}
+    parts = []
+    for code in codes:
+        macro = CODE_TO_MACRO.get(code)
+        label = names.get(code, code)
+        parts.append(f"{code} {label}" + (f" → {taxonomy.MACRO[macro].display_name}"
+                                          if macro else ""))
+    return "; ".join(parts)
 
 
 def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -34,7 +47,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
             "categories_sorted": categories,
             "worst": [c for c in categories if c["score"] is not None
                       and c["score"] < 1][:WORST_CATEGORIES],
-            "failures": [o for o in mine if o["status"] == "unsafe"][:EXAMPLES_PER_POLICY],
+            "failures": [dict(o, flagged=describe_codes(o.get("judge_categories") or []))
+                         for o in mine if o["status"] == "unsafe"][:EXAMPLES_PER_POLICY],
             "problems": [o for o in mine if o["status"] in ("error", "unscored")][:5],
         })
     forest = forest_plot([{"label": p["id"], "score": p["deciding"]["score"],
