@@ -8,10 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from auditor.policy import ModelEndpoint, PolicyFile
+from auditor.policy import PolicyFile
 
 SCHEMA_PATH = Path(__file__).parent / "policy.schema.json"
-SCHEMA_ID = "https://github.com/auditor-dev/auditor/policy.schema.json"
 
 
 def generate_schema() -> dict[str, Any]:
@@ -53,5 +52,3 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
             return found
     return None
 
-
-__all__ = ["SCHEMA_PATH", "ModelEndpoint", "allowed_fields_at", "generate_schema", "schema_text"]

@@ -20,7 +20,6 @@ from auditor.policy import Policy, Scoring
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 MIN_YOUDEN = 0.5  # below this a judge's errors swamp the correction; we say so
-MC_DRAWS = 4000
 
 
 @dataclass

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from auditor.errors import JudgeError, TargetError
-from auditor.judges.interface import Judge, JudgeItem, Verdict
+from auditor.judges.interface import JudgeItem, Verdict
+from auditor.judges.model_backed import ModelBackedJudge
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig, Target, make_target
+from auditor.targets import ChatRequest, SamplingConfig, Target
 
 # Llama Guard 1's default policy (the one ALERT used): codes and names; descriptions are ours.
 LG1_CATEGORIES = {
@@ -109,21 +109,13 @@ def p_unsafe(logprobs: dict[str, float]) -> float | None:
     return math.exp(unsafe) / (math.exp(unsafe) + math.exp(safe))
 
 
-class LlamaGuardJudge(Judge):
+class LlamaGuardJudge(ModelBackedJudge):
     name = "llama-guard"
 
     def __init__(self, endpoint: ModelEndpoint, version: int = 3,
                  backend: Target | None = None) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, backend)
         self.version = version
-        self.backend = backend or make_target(endpoint)
-
-    def start(self) -> None:
-        try:
-            self.backend.start()
-        except TargetError as exc:
-            raise JudgeError(f"the Llama Guard judge cannot start: {exc.message}",
-                             hint=exc.hint) from exc
 
     def fingerprint(self) -> dict[str, Any]:
         backend = self.backend.fingerprint()
@@ -134,7 +126,7 @@ class LlamaGuardJudge(Judge):
         requests = [ChatRequest(str(i), build_prompt(item.prompt, item.response, self.version),
                                 raw=True) for i, item in enumerate(items)]
         sampling = SamplingConfig(max_tokens=20, temperature=0.0, logprobs=5)
-        results = {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
+        results = self.complete(requests, sampling)
         verdicts = []
         for request in requests:
             generation = results[request.key]
@@ -147,6 +139,3 @@ class LlamaGuardJudge(Judge):
             verdicts.append(Verdict(verdict.label, verdict.categories, score, verdict.reason,
                                     verdict.raw))
         return verdicts
-
-    def close(self) -> None:
-        self.backend.close()

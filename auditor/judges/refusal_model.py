@@ -12,7 +12,6 @@ validated with, so a model file is inspectable and safe to load from anywhere.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +127,3 @@ def train(responses: list[str], refused: list[int], seed: int = 0,
     return RefusalModel(vectorizers, classifier.coef_.ravel(), float(classifier.intercept_[0]),
                         dict(metadata or {}, seed=seed, C=C, n_train=len(responses)))
 
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))

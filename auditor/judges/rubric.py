@@ -11,10 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from auditor.errors import JudgeError, TargetError
-from auditor.judges.interface import Judge, JudgeItem, Verdict
-from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig, make_target
+from auditor.judges.interface import JudgeItem, Verdict
+from auditor.judges.model_backed import ModelBackedJudge
+from auditor.targets import ChatRequest, SamplingConfig
 
 
 class RubricVerdict(BaseModel):
@@ -55,20 +54,9 @@ def parse_verdict(text: str) -> Verdict:
     return Verdict(parsed.verdict, reason=parsed.reason[:500], raw=text[:2000])
 
 
-class RubricJudge(Judge):
+class RubricJudge(ModelBackedJudge):
     name = "rubric"
     uses_policy_text = True
-
-    def __init__(self, endpoint: ModelEndpoint) -> None:
-        self.endpoint = endpoint
-        self.backend = make_target(endpoint)
-
-    def start(self) -> None:
-        try:
-            self.backend.start()
-        except TargetError as exc:
-            raise JudgeError(f"the rubric judge cannot start: {exc.message}",
-                             hint=exc.hint) from exc
 
     def fingerprint(self) -> dict[str, Any]:
         backend = self.backend.fingerprint()
@@ -82,7 +70,7 @@ class RubricJudge(Judge):
             system, user = build_messages(item)
             requests.append(ChatRequest(str(index), user, system_prompt=system))
         sampling = SamplingConfig(max_tokens=200, temperature=0.0, json_schema=VERDICT_SCHEMA)
-        results = {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
+        results = self.complete(requests, sampling)
         verdicts = []
         for request in requests:
             generation = results[request.key]
@@ -92,6 +80,3 @@ class RubricJudge(Judge):
             else:
                 verdicts.append(parse_verdict(generation.text or ""))
         return verdicts
-
-    def close(self) -> None:
-        self.backend.close()

@@ -1,0 +1,30 @@
+"""What the judges that call a model (Llama Guard, rubric) share: a target backend to run on."""
+
+from __future__ import annotations
+
+from auditor.errors import JudgeError, TargetError
+from auditor.judges.interface import Judge
+from auditor.policy import ModelEndpoint
+from auditor.targets import ChatRequest, Generation, SamplingConfig, Target, make_target
+
+
+class ModelBackedJudge(Judge):
+    """A judge that sends prompts through the same vLLM or OpenAI-compatible backends as targets."""
+
+    def __init__(self, endpoint: ModelEndpoint, backend: Target | None = None) -> None:
+        self.endpoint = endpoint
+        self.backend = backend or make_target(endpoint)
+
+    def start(self) -> None:
+        try:
+            self.backend.start()
+        except TargetError as exc:
+            raise JudgeError(f"the {self.name} judge cannot start: {exc.message}",
+                             hint=exc.hint) from exc
+
+    def complete(self, requests: list[ChatRequest], sampling: SamplingConfig
+                 ) -> dict[str, Generation]:
+        return {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
+
+    def close(self) -> None:
+        self.backend.close()
