@@ -87,7 +87,9 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
     stats = StageStats(total=len(unique), cached=len(finished))
     progress("generate", stats.cached, stats.total)
     if todo:
+        progress("load", 0, 1)
         target.start()
+        progress("load", 1, 1)
         params = audit.sampling().as_dict()
         done = stats.cached
         for batch in target.generate(todo, audit.sampling()):

@@ -90,3 +90,12 @@ def test_plan_json_and_table(runner: CliRunner, tmp_path) -> None:  # type: igno
     assert data["policies"][0]["cells"][0]["category"] == "crime_cyber"
     table = runner.invoke(app, ["plan", str(path)])
     assert "6 unique generations" in table.output and "Estimated" in table.output
+
+
+def test_plan_lists_prompt_texts(runner: CliRunner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_policy(tmp_path, MINIMAL)
+    data = json.loads(runner.invoke(app, ["plan", str(path), "--json"]).output)
+    uid = data["policies"][0]["cells"][0]["prompts"][0]
+    assert data["prompts"][uid]
+    listing = runner.invoke(app, ["plan", str(path), "--prompts"])
+    assert uid in listing.output and data["prompts"][uid][:40] in listing.output

@@ -73,6 +73,7 @@ def plan_cmd(
     tokens_per_second: float = typer.Option(
         290.0, help="Throughput used for the run-time estimate (290 is vLLM on 2 CPU cores "
         "with the demo model)."),
+    show_prompts: bool = typer.Option(False, "--prompts", help="List every selected prompt."),
 ) -> None:
     """Show which ALERT prompts each policy will run, before spending any compute."""
     policy_file = load_policy_file(policy)
@@ -86,6 +87,7 @@ def plan_cmd(
                           "cells": [{"category": c.category, "attack_type": c.attack_type,
                                      "prompts": uids} for c, uids in p.cells.items()]}
                          for p in plan.policies],
+            "prompts": {uid: prompt.text for uid, prompt in sorted(plan.prompts.items())},
             "unique_generations": unique,
             "scored": plan.scored_count(),
             "estimated_seconds": round(estimate_s, 1),
@@ -101,6 +103,10 @@ def plan_cmd(
                           escape(cell.category), cell.attack_type, str(len(uids)), style=style)
         table.add_section()
     console.print(table)
+    if show_prompts:
+        for uid, prompt in sorted(plan.prompts.items()):
+            console.print(f"[dim]{escape(uid)}[/] [{prompt.category}/{prompt.attack_type}] "
+                          f"{escape(prompt.text[:100])}")
     console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
                   f"{len(plan.policies)} policies.")
     console.print(f"Estimated generation time: ~{_duration(estimate_s)} at "

@@ -18,7 +18,8 @@ from rich.progress import (
 from auditor.cli.output import err_console
 from auditor.pipeline import ProgressFn
 
-LABELS = {"generate": "Generating answers", "judge": "Judging answers"}
+LABELS = {"load": "Loading the model", "generate": "Generating answers",
+          "judge": "Judging answers"}
 
 
 @contextmanager
