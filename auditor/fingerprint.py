@@ -37,25 +37,28 @@ def file_sha256(path: Path, cache: dict[str, Any] | None = None) -> str:
     return value
 
 
-def folder_fingerprint(folder: Path) -> dict[str, Any]:
-    """Hashes of the files that decide a model's behaviour, plus one combined hash."""
+def cached_sha256s(paths: list[Path]) -> dict[str, str]:
+    """sha256 of each file (by name), reusing hashes of files unchanged since last time."""
     cache_path = _cache_file()
     try:
         cache: dict[str, Any] = json.loads(cache_path.read_text())
     except (OSError, ValueError):
         cache = {}
-    files: dict[str, str] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
-        if path.name in CONFIG_FILES or path.name in TOKENIZER_FILES or \
-                path.suffix in WEIGHT_SUFFIXES:
-            files[path.name] = file_sha256(path, cache)
+    sums = {path.name: file_sha256(path, cache) for path in paths}
     try:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         cache_path.write_text(json.dumps(cache))
     except OSError:
         pass  # the cache only saves time
+    return sums
+
+
+def folder_fingerprint(folder: Path) -> dict[str, Any]:
+    """Hashes of the files that decide a model's behaviour, plus one combined hash."""
+    files = cached_sha256s([
+        path for path in sorted(folder.iterdir()) if path.is_file() and (
+            path.name in CONFIG_FILES or path.name in TOKENIZER_FILES
+            or path.suffix in WEIGHT_SUFFIXES)])
     combined = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
     return {"path": str(folder), "files": files, "sha256": combined}
 

@@ -52,6 +52,10 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
                   f"[{VERDICT_STYLE[results['overall']['verdict']]}]"
                   f"{results['overall']['verdict']}[/]")
     for policy in results["policies"]:
+        if policy["prompts_needed"]:
+            more = policy["prompts_needed"] - policy["safe"] - policy["unsafe"]
+            console.print(f"{escape(policy['id'])} is inconclusive: about {more} more scored "
+                          "prompts would likely decide it (raise sampling.per_category).")
         if policy["warning"]:
             console.print(f"[yellow]warning:[/] {escape(policy['id'])}: "
                           f"{escape(policy['warning'])}")

