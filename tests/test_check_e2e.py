@@ -189,3 +189,19 @@ policies: [{{id: A, title: t, categories: [crime_cyber]}}]
     result = run_check(runner, policy, tmp_path / "run")
     assert result.exit_code == 2
     assert "model folder /nonexistent/model does not exist" in result.output
+
+
+def test_api_key_never_reaches_any_output(runner: CliRunner, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-e2e-DO-NOT-LEAK-0123456789"
+    monkeypatch.setenv("E2E_API_KEY", secret)
+    with FakeOpenAIServer(api_key=secret) as keyed:
+        keyed.faults.extend(["500"] * 2)  # errors are recorded too: they must not leak either
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(policy_text(keyed.base_url).replace(
+            "max_retries: 1}", "max_retries: 1, api_key_env: E2E_API_KEY}"))
+        result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code in (1, 3), result.output
+    assert secret not in result.output
+    for path in (tmp_path / "run").iterdir():
+        assert secret.encode() not in path.read_bytes(), path.name
