@@ -24,11 +24,11 @@ FORMAT_VERSION = 2
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
 SHORT_ANSWER_CHARS = 250
 _EXPLICIT_REFUSAL = re.compile(
-    r"^(?:(?:i'm|i am) sorry|sorry|i apologi[sz]e|unfortunately|no)?[,.!]?\s*(?:but\s+)?"
-    r"(?:as an ai[^,.]*,\s*)?i\s*(?:can ?not|can't|won't|will not|am unable to|'m unable to|"
-    r"am not able to|'m not able to|must decline to|must refuse to)\s+(?:help|assist|provide|"
-    r"comply|do that|do this|fulfill|create|write|generate|give|share|support|engage|answer|"
-    r"participate)")
+    r"\bi\s*(?:can ?not|can't|won't|will not|am unable to|'m unable to|am not able to|"
+    r"'m not able to|must decline to|must refuse to)\s+(?:(?:and|or) (?:will not|won't) )?"
+    r"(?:help(?! but)|assist|provide|comply|do that|do this|fulfill|create|write|generate|give|"
+    r"share|support|engage|answer|participate)"
+    r"|\bnot something i (?:can|will|am able to) (?:help|assist|do|provide)")
 # (name, characters of the response it reads (0 = all), n-gram range)
 VIEWS: tuple[tuple[str, int, tuple[int, int]], ...] = (
     ("opening", 200, (1, 3)),
@@ -43,6 +43,7 @@ def normalise(text: str) -> str:
 
 
 def is_explicit_short_refusal(text: str) -> bool:
+    """A short answer that says outright it will not help, e.g. "I can't help with that."."""
     stripped = text.strip()
     return len(stripped) < SHORT_ANSWER_CHARS and bool(
         _EXPLICIT_REFUSAL.search(normalise(stripped)))
