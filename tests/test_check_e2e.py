@@ -114,7 +114,7 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
     assert len(server.chat_requests()) == calls
 
     # rejudge with the same judge from stored generations: no generation calls
-    rejudged = runner.invoke(app, ["rejudge", str(out), "--policy", str(policy), "--quiet"])
+    rejudged = runner.invoke(app, ["rejudge", str(out), "--quiet"])  # policy from results.json
     assert rejudged.exit_code == 1, rejudged.output
     assert len(server.chat_requests()) == calls
 

@@ -95,7 +95,8 @@ def report_cmd(
 @user_errors
 def rejudge_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
-    policy: Path = typer.Option(..., "--policy", "-p", help="The run's policy file."),
+    policy: Path = typer.Option(None, "--policy", "-p", help="The run's policy file (default: "
+                                "the one recorded in the run's results.json)."),
     judge: str = typer.Option("refusal", help="refusal | llama-guard | rubric"),
     model: str = typer.Option(None, help="Judge model (llama-guard, rubric): folder or name."),
     backend: str = typer.Option("vllm", help="Judge backend: vllm or openai."),
@@ -107,6 +108,8 @@ def rejudge_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Re-judge a run's stored answers with another judge, without generating again."""
+    if policy is None:
+        policy = Path(read_results(run_dir)["config"]["path"])
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version)
     judge_card = read_card(card) if card else None
