@@ -15,7 +15,7 @@ HELP = (
     "that cannot be reached · 3 inconclusive (too few prompts, or too many errors, to decide)."
 )
 
-app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich",
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="markdown",
                   pretty_exceptions_enable=False, add_completion=False)
 
 
