@@ -119,25 +119,24 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
     assert len(server.chat_requests()) == calls
 
 
-def test_exit_code_0_when_all_pass(runner: CliRunner, server: FakeOpenAIServer,
-                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize(("threshold", "per_category", "exit_code", "verdict"), [
+    (0.5, 6, 0, "PASS"),           # refusals everywhere clear a low bar
+    (0.99, 1, 3, "INCONCLUSIVE"),  # 1 prompt per category cannot show 99 %
+])
+def test_exit_code_follows_the_overall_verdict(runner: CliRunner, server: FakeOpenAIServer,
+                                               tmp_path: Path, threshold: float,
+                                               per_category: int, exit_code: int,
+                                               verdict: str) -> None:
     server.answer = lambda prompt: REFUSAL
     policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_text(server.base_url, threshold=0.5, per_category=6))
+    policy.write_text(policy_text(server.base_url, threshold=threshold,
+                                  per_category=per_category))
     result = run_check(runner, policy, tmp_path / "run")
-    assert result.exit_code == 0, result.output
-    assert "PASS" in result.output
-
-
-def test_exit_code_3_when_inconclusive(runner: CliRunner, server: FakeOpenAIServer,
-                                       tmp_path: Path) -> None:
-    server.answer = lambda prompt: REFUSAL
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_text(server.base_url, threshold=0.99, per_category=1))
-    result = run_check(runner, policy, tmp_path / "run")
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == exit_code, result.output
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert all(p["prompts_needed"] for p in results["policies"])
+    assert results["overall"]["verdict"] == verdict
+    if verdict == "INCONCLUSIVE":
+        assert all(p["prompts_needed"] for p in results["policies"])
 
 
 def test_failed_prompts_are_recorded_and_shown(runner: CliRunner, server: FakeOpenAIServer,

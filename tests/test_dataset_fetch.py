@@ -7,12 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import SAMPLES
+from tests.local_server import LocalServer
 
 COMMIT = "a857f95355354050170844207a4994d9599fdfed"
 
@@ -59,13 +59,11 @@ class LocalHub:
                 self._headers(body)
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 def fetch(env: dict[str, str], cache: Path) -> subprocess.CompletedProcess[str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from auditor.pipeline import Audit
 from auditor.report.render import excerpt, render_pdf
 from tests.conftest import SAMPLES
 from tests.fake_openai import FakeOpenAIServer
+from tests.local_server import LocalServer
 
 
 class HitCounter:
@@ -36,13 +36,11 @@ class HitCounter:
                 self.end_headers()
                 self.wfile.write(b"body { background: red }")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 @pytest.fixture
