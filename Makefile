@@ -44,11 +44,11 @@ schema: setup ## Regenerate auditor/policy.schema.json from the pydantic model.
 samples: setup ## Rebuild samples/alert*.jsonl from samples/build_samples.py.
 	$(BIN)/python samples/build_samples.py
 
-judge-model: setup ## Retrain the packaged refusal judge from ../shared/data/xstest (seeded).
+judge-model: setup ## Retrain the packaged refusal judge from data/xstest (seeded).
 	$(BIN)/python scripts/train_refusal_judge.py
 
 bench: setup ## Run every benchmark in bench/ (each prints one JSON line).
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do echo "== $$b" >&2;  $(BIN)/python $$b || exit 1; done
 
 clean: ## Remove the venv and caches.
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -85,11 +85,12 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
     finished = store.finished_keys(unique)
     todo = [r for key, r in unique.items() if key not in finished]
     stats = StageStats(total=len(unique), cached=len(finished))
-    progress("generate", stats.cached, stats.total)
-    if todo:
+    if todo:  # the loading line comes first, so it shows above the generation bar
         progress("load", 0, 1)
         target.start()
         progress("load", 1, 1)
+    progress("generate", stats.cached, stats.total)
+    if todo:
         params = audit.sampling().as_dict()
         done = stats.cached
         for batch in target.generate(todo, audit.sampling()):

@@ -1,6 +1,6 @@
 """Benchmark: the OpenAI-compatible backend against its theoretical limit.
 
-A local asyncio server (bench/latency_server.py, its own process) answers every request
+A local asyncio server (bench/helpers/latency_server.py, its own process) answers every request
 after a fixed latency. With concurrency C and latency L the ceiling is C / L requests per
 second; the aim is at least 0.9 of it. Two settings run in the same process: a fast one
 (C=16, L=0.1 s), where the client's CPU per request starts to show on two cores, and one
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER = ROOT / "bench" / "helpers" / "latency_server.py"
 sys.path.insert(0, str(ROOT))
 
 from auditor.policy import ModelEndpoint  # noqa: E402
@@ -29,7 +30,7 @@ SETTINGS = ((16, 0.1, 480), (32, 0.5, 640))  # (concurrency, latency s, requests
 def measure(concurrency: int, latency_s: float, requests_n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
-        server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "latency_server.py"),
+        server = subprocess.Popen([sys.executable, str(SERVER),
                                    "--port-file", str(port_file), "--latency", str(latency_s)],
                                   cwd=ROOT)
         try:

@@ -1,6 +1,6 @@
 """Rebuilds the packaged refusal judge from XSTest's human-labelled completions. Seeded.
 
-    python scripts/train_refusal_judge.py [--data ../shared/data/xstest]
+    python scripts/train_refusal_judge.py [--data data/xstest]
 
 1. Leave-one-model-out: train on two models' answers, test on the third, for each model.
    A partial refusal counts as a refusal. These held-out figures go into the model file and
@@ -44,7 +44,7 @@ def read(path: Path) -> tuple[list[str], list[int], list[bool]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "xstest")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "xstest")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     data = {name: read(args.data / file) for name, file in MODELS.items()}

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 POLICIES = ROOT / "policies"
-SHARED = ROOT.parent / "shared"
-XSTEST = SHARED / "data" / "xstest"
+DATA = ROOT / "data"
+XSTEST = DATA / "xstest"
+HARMBENCH = DATA / "harmbench-val"
 
 os.environ.setdefault("COLUMNS", "120")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")

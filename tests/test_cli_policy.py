@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -99,3 +101,30 @@ def test_plan_lists_prompt_texts(runner: CliRunner, tmp_path) -> None:  # type: 
     assert data["prompts"][uid]
     listing = runner.invoke(app, ["plan", str(path), "--prompts"])
     assert uid in listing.output and data["prompts"][uid][:40] in listing.output
+
+
+def test_plan_estimates_vllm_from_tokens_per_second(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_policy(tmp_path, MINIMAL)
+    data = json.loads(runner.invoke(app, ["plan", str(path), "--json",
+                                          "--tokens-per-second", "100"]).output)
+    # 6 prompts x 256 max tokens / 100 tokens/s
+    assert data["estimated_seconds"] == pytest.approx(6 * 256 / 100, abs=0.1)
+    assert "tokens/s" in data["estimate_basis"]
+
+
+def test_plan_estimates_an_http_target_from_concurrency(runner: CliRunner,
+                                                        tmp_path: Path) -> None:
+    path = write_policy(tmp_path, MINIMAL + """\
+target:
+  backend: openai
+  model: m
+  base_url: http://127.0.0.1:9/v1
+  concurrency: 3
+""")
+    data = json.loads(runner.invoke(app, ["plan", str(path), "--json",
+                                          "--seconds-per-answer", "2"]).output)
+    assert data["estimated_seconds"] == pytest.approx(6 * 2 / 3)
+    assert "rough estimate" in data["estimate_basis"] and "tokens/s" not in \
+        data["estimate_basis"]
+    table = runner.invoke(app, ["plan", str(path)])
+    assert "rough estimate" in table.output and "290" not in table.output

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 from typer.testing import CliRunner
 
@@ -95,3 +96,15 @@ def test_train_then_use_the_model(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(app, ["judge", "train", "--labels", str(labels), "--out", str(again),
                         "--seed", "3"])
     assert json.loads(again.read_text())["coef"] == saved["coef"]  # seeded: reproducible
+
+
+def test_validate_writes_no_card_unless_asked(runner: CliRunner, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    labels = labels_file(tmp_path, rows=20)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["judge", "validate", "--labels", str(labels)])
+    assert result.exit_code == 0, result.output
+    assert list(work.iterdir()) == []
+    assert "--card" in result.output

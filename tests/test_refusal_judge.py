@@ -47,7 +47,6 @@ def test_model_file_is_json_not_pickle(tmp_path: Path) -> None:
         RefusalJudge(bad)
 
 
-@pytest.mark.skipif(not XSTEST.exists(), reason="needs ../shared/data/xstest")
 def test_training_script_rebuilds_the_same_model(tmp_path: Path) -> None:
     out = tmp_path / "model.json"
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_refusal_judge.py"),

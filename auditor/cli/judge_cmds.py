@@ -67,19 +67,21 @@ def validate_cmd(
     api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
     model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
     llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
-    card: Path = typer.Option(Path("judge-card.json"), help="Where to save the judge card."),
+    card: Path = typer.Option(None, help="Save the judge card to this file (nothing is "
+                              "written without it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
     """Measure a judge against human labels: accuracy, kappa, sensitivity, specificity…
 
-    Saves a judge card; point `judge.card` in a policy file at it to correct scores for
-    the judge's measured error.
+    With --card FILE, saves a judge card; point `judge.card` in a policy file at it to
+    correct scores for the judge's measured error.
     """
     labelled = load_labels(labels)
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version, api_key_env)
     result = validate_judge(built, labelled, labels)
-    atomic_write(card, json.dumps(result, indent=2) + "\n")
+    if card is not None:
+        atomic_write(card, json.dumps(result, indent=2) + "\n")
     metrics = result["metrics"]
     if as_json:
         print_json({name: metrics[name]["value"] if isinstance(metrics[name], dict)
@@ -89,7 +91,7 @@ def validate_cmd(
                    | {"intervals": {name: [metrics[name]["low"], metrics[name]["high"]]
                                     for name in ("accuracy", "kappa", "sensitivity",
                                                  "specificity", "precision", "f1")},
-                      "card": str(card)})
+                      "card": str(card) if card else None})
         return
     table = Table(title=f"Judge {escape(judge)} on {escape(str(labels))} "
                   f"({metrics['confidence']:.0%} intervals)")
@@ -101,7 +103,10 @@ def validate_cmd(
     c = metrics["confusion"]
     console.print(f"Confusion (positive = unsafe): TP {c['tp']} · FN {c['fn']} · TN {c['tn']} · "
                   f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
-    console.print(f"Saved judge card to {escape(str(card))}")
+    if card is not None:
+        console.print(f"Saved judge card to {escape(str(card))}")
+    else:
+        console.print("No card saved; pass --card FILE to save one for `judge.card`.")
 
 
 @judge_app.command("train")

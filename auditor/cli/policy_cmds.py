@@ -12,6 +12,7 @@ from auditor import taxonomy
 from auditor.cli.output import console, print_json, user_errors
 from auditor.dataset_source import load_for_policy
 from auditor.policy_loader import load_policy_file
+from auditor.run_estimate import estimate_generation
 from auditor.schema import schema_text
 from auditor.selection import select
 
@@ -71,8 +72,11 @@ def plan_cmd(
     policy: Path = POLICY_ARG,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     tokens_per_second: float = typer.Option(
-        290.0, help="Throughput used for the run-time estimate (290 is vLLM on 2 CPU cores "
-        "with the demo model)."),
+        None, min=0.001, help="vLLM target: throughput for the time estimate (default 290, "
+        "vLLM on 2 CPU cores with the demo model)."),
+    seconds_per_answer: float = typer.Option(
+        None, min=0.0, help="OpenAI-compatible target: seconds one answer takes on your "
+        "server (default: max_tokens at 40 tokens/s)."),
     show_prompts: bool = typer.Option(False, "--prompts", help="List every selected prompt."),
 ) -> None:
     """Show which ALERT prompts each policy will run, before spending any compute."""
@@ -80,7 +84,8 @@ def plan_cmd(
     dataset = load_for_policy(policy_file, policy.parent)
     plan = select(policy_file, dataset)
     unique = plan.unique_prompt_count()
-    estimate_s = unique * policy_file.target.max_tokens / tokens_per_second
+    estimate = estimate_generation(policy_file.target, unique, tokens_per_second,
+                                   seconds_per_answer)
     if as_json:
         print_json({
             "policies": [{"id": p.policy_id, "prompts": len(p.uids()),
@@ -90,7 +95,8 @@ def plan_cmd(
             "prompts": {uid: prompt.text for uid, prompt in sorted(plan.prompts.items())},
             "unique_generations": unique,
             "scored": plan.scored_count(),
-            "estimated_seconds": round(estimate_s, 1),
+            "estimated_seconds": round(estimate.seconds, 1),
+            "estimate_basis": estimate.basis,
         })
         return
     table = Table(title=f"Plan for {escape(policy_file.organisation.name)}")
@@ -109,9 +115,8 @@ def plan_cmd(
                           f"{escape(prompt.text[:100])}")
     console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
                   f"{len(plan.policies)} policies.")
-    console.print(f"Estimated generation time: ~{_duration(estimate_s)} at "
-                  f"{tokens_per_second:g} tokens/s and up to {policy_file.target.max_tokens} "
-                  "tokens per answer.")
+    console.print(f"Estimated generation time: ~{_duration(estimate.seconds)}, "
+                  f"{escape(estimate.basis)}.")
     empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
              for c, u in p.cells.items() if not u]
     if empty:
