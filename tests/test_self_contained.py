@@ -31,7 +31,7 @@ def test_no_file_reads_from_a_sibling_shared_folder() -> None:
         for number, line in enumerate(text.splitlines(), 1):
             if SIBLING.search(line):
                 offenders.append(f"{name}:{number}: {line.strip()}")
-    assert not offenders, "files that need ../shared:\n" + "\n".join(offenders)
+    assert not offenders, "files that read a sibling folder of the checkout:\n" + "\n".join(offenders)
 
 
 def test_the_pattern_catches_a_sibling_reference() -> None:
