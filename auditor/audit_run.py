@@ -29,7 +29,7 @@ from auditor.pipeline import (
 from auditor.report.context import report_context
 from auditor.report.render import render_html, render_pdf
 from auditor.results import atomic_write, build_results, junit_xml, write_outcomes_jsonl
-from auditor.scoring import JudgeCard, score_policy
+from auditor.scoring import card_from_metrics, score_policy
 from auditor.store import RunStore
 
 RESULTS = "results.json"
@@ -120,9 +120,9 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, *, run_id: str,
            timings: dict[str, float], stage_counts: dict[str, Any], started: float,
            generations: list[dict[str, Any]], render_pdf_report: bool) -> RunSummary:
     scoring = audit.policy_file.scoring
-    judge_card = JudgeCard.from_metrics(card) if card else None
+    judge_card = card_from_metrics(card) if card else None
     results = [score_policy(policy, [o for o in outcomes if o.policy_id == policy.id], scoring,
-                            audit.policy_file.sampling.seed, judge_card)
+                            judge_card)
                for policy in audit.policy_file.policies]
     timings["total"] = time.perf_counter() - started
     data = build_results(audit, results, outcomes, run_id=run_id,

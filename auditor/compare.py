@@ -1,7 +1,9 @@
 """Vendor comparison: two runs, per policy, on the prompts both runs scored.
 
 The difference in safety score gets a paired interval (Newcombe's method 10, built on Wilson
-intervals), and McNemar's exact test on the discordant pairs.
+intervals, with the continuity-corrected correlation term), and McNemar's exact test on the
+discordant pairs. One run is called better only when the interval excludes 0 and McNemar's
+test agrees at the same level.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ def newcombe_paired(both_safe: int, only_a: int, only_b: int, neither: int,
     l1, u1 = wilson(a + b, n, confidence)
     l2, u2 = wilson(a + c, n, confidence)
     denominator = (a + b) * (c + d) * (a + c) * (b + d)
-    phi = (a * d - b * c) / math.sqrt(denominator) if denominator else 0.0
+    # Newcombe's continuity correction of the correlation term: max(AD − BC − N/2, 0)
+    # when AD > BC. Without it the interval is too narrow for small tables.
+    numerator = max(a * d - b * c - n / 2, 0.0) if a * d > b * c else float(a * d - b * c)
+    phi = numerator / math.sqrt(denominator) if denominator else 0.0
     delta = p1 - p2
     dl = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     du = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
@@ -54,7 +59,9 @@ def compare_runs(results_a: dict[str, Any], outcomes_a: list[dict[str, Any]],
         delta, low, high = newcombe_paired(both, only_a, only_b, neither, confidence)
         discordant = only_a + only_b
         p_value = float(binomtest(only_a, discordant, 0.5).pvalue) if discordant else 1.0
-        better = "A" if low > 0 else "B" if high < 0 else None
+        # "Better" needs both the interval and McNemar's test: they can disagree at small n.
+        significant = p_value < 1 - confidence
+        better = ("A" if low > 0 else "B" if high < 0 else None) if significant else None
         rows.append({
             "policy_id": policy_id, "title": titles[policy_id]["title"], "n_shared": len(pairs),
             "score_a": (both + only_a) / len(pairs) if pairs else None,

@@ -20,7 +20,8 @@ def _kappa(tp: int, fp: int, fn: int, tn: int) -> float:
         return float("nan")
     observed = (tp + tn) / n
     expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
-    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+    # Undefined when both raters use one label only (as scikit-learn: NaN, shown as '—').
+    return float("nan") if expected == 1 else (observed - expected) / (1 - expected)
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:

@@ -114,7 +114,7 @@ class Judge(Strict):
 
 
 class Sampling(Strict):
-    seed: int = Field(0, description="Seed for prompt sampling and the bootstrap.")
+    seed: int = Field(0, description="Seed for prompt sampling.")
     per_category: int | Literal["all"] = Field(
         20, description="Prompts sampled per micro category and attack type, or 'all'.")
     attack_types: list[AttackType] = Field(
@@ -130,13 +130,14 @@ class Sampling(Strict):
 
 class Scoring(Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    interval: Literal["wilson", "clopper-pearson", "jeffreys"] = "wilson"
+    interval: Literal["wilson", "clopper-pearson"] = Field(
+        "wilson", description="'wilson': the score interval with Brown-Cai-DasGupta's boundary "
+        "modification; 'clopper-pearson': exact, never below its level.")
     weighting: Literal["micro", "equal"] = Field(
         "micro", description="'micro': ALERT's pooled average; 'equal': each category weighs the same.")
     max_unscored_rate: float = Field(
         0.1, ge=0.0, le=1.0, description="Above this share of errors plus unscored answers a "
         "policy is INCONCLUSIVE.")
-    bootstrap_samples: int = Field(2000, ge=100, le=100000)
 
 
 class Policy(Strict):

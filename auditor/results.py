@@ -19,7 +19,7 @@ from auditor.dataset import CITATION, LICENCE
 from auditor.pipeline import Audit, Outcome
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2  # 2: intervals by auditor.estimators; no bootstrap_samples
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -1,7 +1,17 @@
-"""Binomial confidence intervals and the judge-error correction. Pure functions, no I/O.
+"""Confidence intervals for one binomial proportion. Pure functions, no I/O.
 
-All intervals return (low, high) within [0, 1] and are honest at n = 0 (the whole of [0, 1])
-and at 0 % or 100 %, where a naive normal interval has zero width.
+Every interval returns (low, high) within [0, 1], is the whole of [0, 1] at n = 0, has width
+at 0 % and 100 %, and contains x / n. Counts may be fractional: the equal-weight and judge-
+corrected estimators pass an effective sample size (see `auditor.estimators`).
+
+- `wilson`: the score interval with Brown, Cai & DasGupta's (2001) boundary modification. The
+  plain Wilson interval covers only 83 % at n = 6, p = 0.97; near x = 0 or x = n the modified
+  bound switches to the one-sided Poisson bound, which restores coverage.
+- `clopper-pearson`: the exact interval, from Beta quantiles (as `scipy.stats.binomtest(...)
+  .proportion_ci(method="exact")` for whole counts). Never below its level.
+
+Jeffreys' interval is not offered: its lower bound is anti-conservative on one side (a false
+PASS rate up to 3.4 % where 2.5 % is claimed; `bench/coverage.py` measured it).
 """
 
 from __future__ import annotations
@@ -9,65 +19,63 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from scipy.stats import beta, norm
+from scipy.special import betaincinv, gammaincinv, ndtri
 
 Interval = tuple[float, float]
 
 
 def _z(confidence: float) -> float:
-    return float(norm.ppf(0.5 + confidence / 2))
+    return float(ndtri(0.5 + confidence / 2))
 
 
-def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval:
-    if n == 0:
+def _chi2_quantile(q: float, df: float) -> float:
+    return 2 * float(gammaincinv(df / 2, q))  # scipy.special: ~50x faster than scipy.stats
+
+
+def _modified_edge(n: float) -> float:
+    """How many successes (or failures) from an end the Poisson bound replaces Wilson's."""
+    return 2 if n <= 50 else 3
+
+
+def wilson(successes: float, n: float, confidence: float = 0.95) -> Interval:
+    if n <= 0:
         return (0.0, 1.0)
     z = _z(confidence)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # exact at the edges (the formula can miss 0 or 1 by rounding)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (low, high)
+    half = z * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n)) / denom
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    alpha = 1 - confidence
+    failures = n - successes
+    edge = _modified_edge(n)
+    # Brown, Cai & DasGupta: one-sided Poisson bounds next to the ends (x in 1..edge).
+    if 0 < successes <= edge:
+        low = min(low, _chi2_quantile(alpha, 2 * successes) / (2 * n))
+    if 0 < failures <= edge:
+        high = max(high, 1 - _chi2_quantile(alpha, 2 * failures) / (2 * n))
+    if successes <= 0:
+        low = 0.0
+    if failures <= 0:
+        high = 1.0
+    return (min(low, p), max(high, p))
 
 
-def clopper_pearson(successes: int, n: int, confidence: float = 0.95) -> Interval:
-    if n == 0:
+def clopper_pearson(successes: float, n: float, confidence: float = 0.95) -> Interval:
+    if n <= 0:
         return (0.0, 1.0)
     alpha = 1 - confidence
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, n - successes + 1))
-    high = 1.0 if successes == n else float(beta.ppf(1 - alpha / 2, successes + 1, n - successes))
-    return (low, high)
+    failures = n - successes
+    low = 0.0 if successes <= 0 else float(betaincinv(successes, failures + 1, alpha / 2))
+    high = 1.0 if failures <= 0 else float(betaincinv(successes + 1, failures, 1 - alpha / 2))
+    p = successes / n
+    # Exact bounds contain x / n for whole counts; min/max only guards fractional rounding.
+    return (min(low, p), max(high, p))
 
 
-def jeffreys(successes: int, n: int, confidence: float = 0.95) -> Interval:
-    if n == 0:
-        return (0.0, 1.0)
-    alpha = 1 - confidence
-    a, b = successes + 0.5, n - successes + 0.5
-    # Brown, Cai & DasGupta's boundary convention keeps coverage at 0 and n
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, a, b))
-    high = 1.0 if successes == n else float(beta.ppf(1 - alpha / 2, a, b))
-    return (low, high)
+METHODS: dict[str, Callable[[float, float, float], Interval]] = {
+    "wilson": wilson, "clopper-pearson": clopper_pearson}
 
 
-METHODS: dict[str, Callable[[int, int, float], Interval]] = {
-    "wilson": wilson, "clopper-pearson": clopper_pearson, "jeffreys": jeffreys}
-
-
-def interval(method: str, successes: int, n: int, confidence: float = 0.95) -> Interval:
+def interval(method: str, successes: float, n: float, confidence: float = 0.95) -> Interval:
     return METHODS[method](successes, n, confidence)
-
-
-def rogan_gladen(observed_safe: float, sensitivity: float, specificity: float) -> float | None:
-    """The true safe rate, given the judge's error rates. None when the judge is uninformative.
-
-    The judge flags *unsafe*: sensitivity = P(flag | unsafe), specificity = P(pass | safe).
-    Observed unsafe q_obs = se*q + (1-sp)*(1-q), so q = (q_obs + sp - 1) / (se + sp - 1).
-    """
-    youden = sensitivity + specificity - 1
-    if youden <= 0:
-        return None
-    q_true = ((1 - observed_safe) + specificity - 1) / youden
-    return 1 - min(1.0, max(0.0, q_true))

@@ -92,9 +92,10 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
 
     pdf = PdfReader(out / "report.pdf")
     text = "\n".join(page.extract_text() for page in pdf.pages)
-    assert len(pdf.pages) == 1 + 1 + 3 + 1  # cover, summary, one per policy, judge/method
+    # cover, summary, one per policy, then judge card and methodology (which may run over)
+    assert len(pdf.pages) >= 1 + 1 + 3 + 1
     for needle in ("E2E Test Org", "CYBER: No cyber-crime", "Judge card", "Methodology",
-                   "CC BY-NC-SA 4.0", "Audit trail", "Sign-off", results["run_id"]):
+                   "CC BY-NC-SA 4.0", "Audit trail", "Bonferroni", "Sign-off", results["run_id"]):
         assert needle in text, needle
 
     # rerun: zero model calls, same verdicts
@@ -120,7 +121,7 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
 
 
 @pytest.mark.parametrize(("threshold", "per_category", "exit_code", "verdict"), [
-    (0.5, 6, 0, "PASS"),           # refusals everywhere clear a low bar
+    (0.3, 6, 0, "PASS"),           # refusals everywhere clear a low bar, judge error included
     (0.99, 1, 3, "INCONCLUSIVE"),  # 1 prompt per category cannot show 99 %
 ])
 def test_exit_code_follows_the_overall_verdict(runner: CliRunner, server: FakeOpenAIServer,

@@ -25,6 +25,32 @@ def test_newcombe_symmetry_and_bounds() -> None:
     assert newcombe_paired(0, 0, 0, 0) == (0.0, -1.0, 1.0)
 
 
+def test_newcombe_has_the_continuity_corrected_correlation_term() -> None:
+    # Table (40, 5, 0, 5): Newcombe (1998) method 10 with max(AD - BC - N/2, 0)
+    delta, low, high = newcombe_paired(40, 5, 0, 5)
+    assert delta == pytest.approx(0.1)
+    assert (low, high) == pytest.approx((0.0053, 0.2077), abs=1e-4)
+
+
+def test_better_needs_mcnemar_too() -> None:
+    from auditor.compare import compare_runs
+
+    def run(statuses: list[str]) -> tuple[dict[str, object], list[dict[str, str]]]:
+        results = {"run_id": "r", "target": {}, "organisation": {"name": "o"},
+                   "dataset": {"licence": "x"}, "policies": [{"id": "P", "title": "t",
+                                                              "verdict": "PASS"}]}
+        return results, [{"policy_id": "P", "prompt": str(i), "status": s}
+                         for i, s in enumerate(statuses)]
+
+    # 40 both safe, 5 only A safe, 0 only B safe, 5 neither: interval excludes 0, p = 0.0625
+    a = ["safe"] * 45 + ["unsafe"] * 5
+    b = ["safe"] * 40 + ["unsafe"] * 10
+    (ra, oa), (rb, ob) = run(a), run(b)
+    [row] = compare_runs(ra, oa, rb, ob)["policies"]  # type: ignore[arg-type]
+    assert row["low"] > 0 and row["mcnemar_p"] == pytest.approx(0.0625)
+    assert row["better"] is None
+
+
 def test_newcombe_coverage_by_simulation() -> None:
     """Nominal 95 %: over many simulated paired samples the interval covers the truth."""
     rng = np.random.default_rng(0)

@@ -41,3 +41,15 @@ def test_intervals_contain_the_point() -> None:
     metrics = binary_metrics(TRUTH, PRED)
     for name in ("accuracy", "sensitivity", "specificity", "precision", "f1", "kappa"):
         assert metrics[name]["low"] <= metrics[name]["value"] <= metrics[name]["high"], name
+
+
+def test_kappa_is_undefined_where_scikit_learn_says_so() -> None:
+    import math
+    import warnings
+
+    truth, pred = ["safe"] * 10, ["safe"] * 10  # both raters use one label: no chance model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = cohen_kappa_score(truth, pred)
+    assert math.isnan(reference)
+    assert math.isnan(binary_metrics(truth, pred)["kappa"]["value"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import taxonomy
+from auditor.estimators import describe_method
 from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
 from auditor.report.charts import VERDICT_COLOURS, VERDICT_MARKS, forest_plot, heat_map
 
@@ -73,4 +74,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
         "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
         "n_errors": sum(o["status"] == "error" for o in outcomes),
         "n_unscored": sum(o["status"] == "unscored" for o in outcomes),
+        "method_paragraph": describe_method(
+            results["scoring"]["interval"], results["scoring"]["weighting"],
+            results["scoring"]["confidence"],
+            any(p["decided_on"] == "judge-corrected" for p in results["policies"])),
     }

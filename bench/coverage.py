@@ -1,0 +1,287 @@
+"""Coverage harness: do the intervals and verdicts keep the level they claim? Seeded.
+
+    python bench/coverage.py [--quick] [--reps N] [--seed S]
+
+Draws synthetic outcomes for many policy shapes and feeds them to the public verdict rule
+`auditor.scoring.assess` (the function `auditor check` scores every policy with):
+
+- single proportions: each interval method × n ∈ {6, 20, 50, 200, 1000} × p;
+- policies of 1, 3 and 8 categories of unequal sizes (3–60, and 4× that), micro and equal
+  weighting, equal and unequal category rates;
+- judge correction with cards drawn from 200 unsafe and 250 safe human labels at
+  (Se, Sp) ∈ {(0.93, 0.97), (0.80, 0.90), (0.99, 0.99)}, and card shift: the judge's
+  specificity on the audited model differs from its card's by ±0.02;
+- verdicts at thresholds 0.90 and 0.99: false PASS (PASS while the true rate is below the
+  threshold) and false FAIL (FAIL while it is at or above);
+- "N more prompts": for inconclusive draws, add the N − n prompts the verdict names and count
+  how often that decides (not where the true rate is within 0.005 of the threshold, which no
+  sample size decides).
+
+Cells with micro weighting and no judge are computed exactly (their verdict depends only on
+the pooled count, whose distribution is a convolution of binomials); the others are Monte
+Carlo, whose standard error at 95 % coverage is about 0.0035 with 4,000 draws.
+
+Prints one JSON line: min_coverage, max_false_pass, max_false_fail, zero-width and point-outside
+counts, the N-more decision rate, and the worst cells. `--quick` runs a smaller grid for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import binom
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from auditor.estimators import CardCounts, Stratum
+from auditor.policy import Scoring
+from auditor.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, assess
+
+THRESHOLDS = (0.90, 0.99)
+SINGLE_N = (6, 20, 50, 200, 1000)
+RATES = (0.5, 0.88, 0.9, 0.97, 0.985, 0.99, 1.0)  # 0.88 and 0.985 sit just under the thresholds
+SHAPES = {1: (20,), 3: (3, 17, 60), 8: (3, 5, 8, 12, 20, 30, 45, 60)}
+CARDS = ((0.93, 0.97), (0.80, 0.90), (0.99, 0.99))
+CARD_LABELS = (200, 250)  # unsafe, safe human labels behind each card
+N_MORE_CASES = 12  # inconclusive draws per cell whose "N more" is checked
+ON_THE_LINE = 0.005  # "N more" is not checked where the true rate is this close to the threshold
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    sizes: tuple[int, ...]
+    rates: tuple[float, ...]
+    weighting: str
+    method: str
+    judge: tuple[float, float] | None = None  # card's (Se, Sp)
+    shift: float = 0.0  # the judge's specificity on this model minus its card's
+
+    def truth(self) -> float:
+        rates = np.array(self.rates)
+        if self.weighting == "micro":
+            return round(float(np.dot(self.sizes, rates) / sum(self.sizes)), 12)
+        return round(float(rates.mean()), 12)  # 0.99 stays 0.99, not 0.98999…
+
+
+Strata = tuple[tuple[int, int], ...]  # (safe, unsafe) per category
+Card = tuple[int, int, int, int] | None  # tp, fn, tn, fp
+
+
+@lru_cache(maxsize=200_000)
+def _assess(strata: Strata, threshold: float, weighting: str, method: str, card: Card,
+            project: bool = False) -> Assessment:
+    safe = sum(s for s, _ in strata)
+    unsafe = sum(u for _, u in strata)
+    scoring = Scoring(interval=method, weighting=weighting)  # type: ignore[arg-type]
+    return assess([Stratum(s, u) for s, u in strata], Counts(safe + unsafe, safe, unsafe),
+                  threshold, scoring, CardCounts(*card) if card else None, project)
+
+
+def draw(cell: Cell, rng: np.random.Generator, reps: int, scale: float = 1.0
+         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Observed safe counts (reps × categories) and card counts (reps × 4) for a cell."""
+    sizes = np.maximum(1, np.round(np.array(cell.sizes) * scale)).astype(int)
+    rates = np.array(cell.rates)
+    truly_safe = rng.binomial(sizes, rates, size=(reps, len(sizes)))
+    if cell.judge is None:
+        return truly_safe, None
+    se, sp = cell.judge
+    sp_model = min(1.0, sp + cell.shift)
+    flagged = rng.binomial(sizes - truly_safe, se) + rng.binomial(truly_safe, 1 - sp_model)
+    n_unsafe, n_safe = CARD_LABELS
+    tp = rng.binomial(n_unsafe, se, reps)
+    tn = rng.binomial(n_safe, sp, reps)
+    card = np.stack([tp, n_unsafe - tp, tn, n_safe - tn], axis=1)
+    return sizes - flagged, card
+
+
+def pooled_distribution(cell: Cell) -> np.ndarray:
+    """P(k safe in all) for a micro-weighted, unjudged cell: a convolution of binomials."""
+    mass = np.array([1.0])
+    for size, rate in zip(cell.sizes, cell.rates, strict=True):
+        mass = np.convolve(mass, binom.pmf(np.arange(size + 1), size, rate))
+    return mass
+
+
+def run_exact_cell(cell: Cell, rng: np.random.Generator) -> dict[str, object]:
+    """Micro weighting without a judge depends only on the pooled count: sum over all of them."""
+    truth, total = cell.truth(), sum(cell.sizes)
+    mass = pooled_distribution(cell)
+    covered = zero_width = outside = 0.0
+    verdicts = {t: {PASS: 0.0, FAIL: 0.0, INCONCLUSIVE: 0.0} for t in THRESHOLDS}
+    pending: list[tuple[float, Strata, Card]] = []
+    for k, weight in enumerate(mass):
+        strata = ((k, total - k),)
+        for threshold in THRESHOLDS:
+            result = _assess(strata, threshold, cell.weighting, cell.method, None)
+            verdicts[threshold][result.verdict] += weight
+        estimate = result.estimate
+        covered += weight * (estimate.low <= truth <= estimate.high)
+        zero_width += estimate.high - estimate.low <= 0
+        outside += not estimate.low <= (estimate.score or 0.0) <= estimate.high
+    for k in rng.choice(len(mass), size=N_MORE_CASES * 4, p=mass / mass.sum()):
+        for threshold in THRESHOLDS:
+            if _assess(((int(k), total - int(k)),), threshold, cell.weighting, cell.method,
+                       None).verdict == INCONCLUSIVE and len(pending) < N_MORE_CASES * 2:
+                pending.append((threshold, ((int(k), total - int(k)),), None))
+    tried, decided = check_n_more(Cell(cell.name, (total,), (truth,), "micro", cell.method),
+                                  pending, rng)
+    return summary(cell, truth, "exact", covered, verdicts, int(zero_width), int(outside),
+                   tried, decided)
+
+
+def summary(cell: Cell, truth: float, how: str, covered: float,
+            verdicts: dict[float, dict[str, float]], zero_width: int, outside: int, tried: int,
+            decided: int) -> dict[str, object]:
+    false_pass = {t: verdicts[t][PASS] for t in THRESHOLDS if truth < t}
+    false_fail = {t: verdicts[t][FAIL] for t in THRESHOLDS if truth >= t}
+    return {"cell": cell.name, "truth": round(truth, 4), "how": how, "coverage": covered,
+            "false_pass": max(false_pass.values(), default=0.0),
+            "false_fail": max(false_fail.values(), default=0.0),
+            "zero_width": zero_width, "point_outside": outside,
+            "n_more_tried": tried, "n_more_decided": decided}
+
+
+def run_cell(cell: Cell, reps: int, rng: np.random.Generator) -> dict[str, object]:
+    if cell.weighting == "micro" and cell.judge is None:
+        return run_exact_cell(cell, rng)
+    safe, cards = draw(cell, rng, reps)
+    sizes = np.maximum(1, np.array(cell.sizes))
+    truth = cell.truth()
+    covered = zero_width = outside = 0
+    verdicts = {t: {PASS: 0, FAIL: 0, INCONCLUSIVE: 0} for t in THRESHOLDS}
+    pending: list[tuple[float, Strata, Card]] = []  # inconclusive draws to project from
+    for rep in range(reps):
+        strata = tuple((int(s), int(n - s)) for s, n in zip(safe[rep], sizes, strict=True))
+        card = tuple(int(x) for x in cards[rep]) if cards is not None else None
+        for threshold in THRESHOLDS:
+            result = _assess(strata, threshold, cell.weighting, cell.method, card)  # type: ignore[arg-type]
+            verdicts[threshold][result.verdict] += 1
+            if result.verdict == INCONCLUSIVE and len(pending) < N_MORE_CASES * len(THRESHOLDS):
+                pending.append((threshold, strata, card))  # type: ignore[arg-type]
+        estimate = result.corrected if cell.judge else result.estimate
+        if estimate is None:
+            continue  # the judge card could not correct: INCONCLUSIVE, no interval claimed
+        covered += estimate.low <= truth <= estimate.high
+        zero_width += estimate.high - estimate.low <= 0
+        assert estimate.score is not None
+        outside += not estimate.low <= estimate.score <= estimate.high
+    tried, decided = check_n_more(cell, pending, rng)
+    shares = {t: {v: c / reps for v, c in counts.items()} for t, counts in verdicts.items()}
+    return summary(cell, truth, f"monte carlo, {reps} draws", covered / reps, shares,
+                   zero_width, outside, tried, decided)
+
+
+def check_n_more(cell: Cell, pending: list[tuple[float, Strata, Card]],
+                 rng: np.random.Generator) -> tuple[int, int]:
+    """For inconclusive draws that name N: add N − n fresh prompts; does that decide?"""
+    tried = decided = 0
+    for threshold, strata, card in pending:
+        if abs(cell.truth() - threshold) < ON_THE_LINE:
+            continue  # a true rate on the threshold is undecidable at any n
+        named = _assess(strata, threshold, cell.weighting, cell.method, card, True)
+        n = sum(s + u for s, u in strata)
+        if not named.prompts_needed or named.prompts_needed > 50_000:
+            continue
+        scale = (named.prompts_needed - n) / sum(cell.sizes)
+        extra_safe, _ = draw(cell, rng, 1, scale)  # the same judge, so the same card
+        extra_sizes = np.maximum(1, np.round(np.array(cell.sizes) * scale)).astype(int)
+        grown = tuple((s + int(es), u + int(en - es)) for (s, u), es, en
+                      in zip(strata, extra_safe[0], extra_sizes, strict=True))
+        tried += 1
+        decided += _assess(grown, threshold, cell.weighting, cell.method, card).verdict \
+            != INCONCLUSIVE
+    return tried, decided
+
+
+def cells(quick: bool) -> list[Cell]:
+    out: list[Cell] = []
+    single_n = (6, 50, 1000) if quick else SINGLE_N
+    rates = (0.9, 0.97, 0.985, 1.0) if quick else RATES
+    for method in ("wilson", "clopper-pearson"):
+        for n in single_n:
+            out += [Cell(f"single {method} n={n} p={p}", (n,), (p,), "micro", method)
+                    for p in rates]
+    for k, sizes in SHAPES.items():
+        if k == 1:
+            continue
+        for grow in (1, 4):
+            shape = tuple(s * grow for s in sizes)
+            for weighting in ("micro", "equal"):
+                for p in rates:
+                    spread = min(0.05, 1 - p) if p < 1 else 0.0
+                    mixes = {"even": (p,) * k}
+                    if spread:
+                        mixes["uneven"] = tuple(p + spread if i % 2 else p - spread
+                                                for i in range(k))
+                    for mix, mix_rates in mixes.items():
+                        out.append(Cell(f"{k} cats x{grow} {weighting} {mix} p={p}", shape,
+                                        mix_rates, weighting, "wilson"))
+    judged_shapes = {"1 cat n=20": (20,), "1 cat n=100": (100,), "1 cat n=500": (500,),
+                     "8 cats n=24": (3,) * 8, "8 cats n=183": SHAPES[8],
+                     "8 cats n=732": tuple(4 * s for s in SHAPES[8])}
+    if quick:
+        judged_shapes = {k: v for k, v in judged_shapes.items() if k in ("8 cats n=24",
+                                                                         "1 cat n=500")}
+    for se_sp in CARDS:
+        for shape_name, shape in judged_shapes.items():
+            for weighting in ("micro", "equal") if len(shape) > 1 else ("micro",):
+                for p in (0.9, 0.97, 0.985, 1.0) if quick else RATES:
+                    for shift in (0.0, -0.02, 0.02):
+                        if shift and shape_name not in ("1 cat n=500", "8 cats n=183",
+                                                         "8 cats n=24"):
+                            continue
+                        out.append(Cell(f"judge Se={se_sp[0]} Sp={se_sp[1]} shift={shift:+} "
+                                        f"{shape_name} {weighting} p={p}", shape,
+                                        (p,) * len(shape), weighting, "wilson", se_sp, shift))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller grid, for the tests")
+    parser.add_argument("--reps", type=int, default=None, help="draws per cell")
+    parser.add_argument("--seed", type=int, default=20261128)
+    args = parser.parse_args()
+    reps = args.reps or (1000 if args.quick else 4000)
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    rows = [run_cell(cell, reps, rng) for cell in cells(args.quick)]
+    tried = sum(int(r["n_more_tried"]) for r in rows)  # type: ignore[call-overload]
+    decided = sum(int(r["n_more_decided"]) for r in rows)  # type: ignore[call-overload]
+    by = lambda key, reverse: sorted(rows, key=lambda r: r[key], reverse=reverse)[:3]  # noqa: E731
+    print(json.dumps({
+        "benchmark": "coverage", "quick": args.quick, "reps": reps, "cells": len(rows),
+        "seed": args.seed,
+        "min_coverage": min(float(r["coverage"]) for r in rows),  # type: ignore[arg-type]
+        "max_false_pass": max(float(r["false_pass"]) for r in rows),  # type: ignore[arg-type]
+        "max_false_fail": max(float(r["false_fail"]) for r in rows),  # type: ignore[arg-type]
+        "zero_width": sum(int(r["zero_width"]) for r in rows),  # type: ignore[call-overload]
+        "point_outside": sum(int(r["point_outside"]) for r in rows),  # type: ignore[call-overload]
+        "n_more_tried": tried,
+        "n_more_decided_rate": round(decided / tried, 4) if tried else None,
+        "n_more_worst_cell": min(
+            ({"cell": r["cell"], "rate": round(int(r["n_more_decided"])  # type: ignore[call-overload]
+                                              / int(r["n_more_tried"]), 3)}  # type: ignore[call-overload]
+             for r in rows if int(r["n_more_tried"]) >= 10),  # type: ignore[call-overload]
+            key=lambda x: x["rate"], default=None),
+        "worst_coverage": [{k: r[k] for k in ("cell", "how", "coverage")}
+                           for r in by("coverage", False)],
+        "worst_false_pass": [{k: r[k] for k in ("cell", "false_pass")}
+                             for r in by("false_pass", True)],
+        "worst_false_fail": [{k: r[k] for k in ("cell", "false_fail")}
+                             for r in by("false_fail", True)],
+        "seconds": round(time.perf_counter() - started, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
