@@ -12,15 +12,17 @@ import numpy as np
 from auditor import __version__
 from auditor.judges import Judge, JudgeItem
 from auditor.judges.refusal_model import RefusalModel, train
+from auditor.labelled_sets import LabelledSet
 from auditor.labels import LabelledAnswer
 from auditor.metrics import binary_metrics
 
 BATCH = 64
 
 
-def validate_judge(judge: Judge, labelled: list[LabelledAnswer], labels_path: Path,
-                   confidence: float = 0.95) -> dict[str, Any]:
+def validate_judge(judge: Judge, labelled_set: LabelledSet, confidence: float = 0.95
+                   ) -> dict[str, Any]:
     """Run the judge on every labelled answer; return a judge card."""
+    labelled = labelled_set.answers
     judge.start()
     predicted: list[str] = []
     try:
@@ -34,8 +36,10 @@ def validate_judge(judge: Judge, labelled: list[LabelledAnswer], labels_path: Pa
     return {
         "format": "auditor-judge-card", "format_version": 1,
         "judge": judge.fingerprint(),
-        "labels": str(labels_path),
-        "labels_sha256": hashlib.sha256(labels_path.read_bytes()).hexdigest(),
+        "construct": judge.construct,
+        "labels": labelled_set.name,
+        "labels_sha256": labelled_set.sha256,
+        "labels_n": len(labelled),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "auditor_version": __version__,
         "metrics": metrics,

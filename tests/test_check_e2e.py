@@ -95,7 +95,8 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
     # cover, summary, one per policy, then judge card and methodology (which may run over)
     assert len(pdf.pages) >= 1 + 1 + 3 + 1
     for needle in ("E2E Test Org", "CYBER: No cyber-crime", "Judge card", "Methodology",
-                   "CC BY-NC-SA 4.0", "Audit trail", "Bonferroni", "Sign-off", results["run_id"]):
+                   "CC BY-NC-SA 4.0", "Audit trail", "Bonferroni", "Measures",
+                   "requests refused", "Sign-off", results["run_id"]):
         assert needle in text, needle
 
     # rerun: zero model calls, same verdicts

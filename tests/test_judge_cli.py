@@ -108,3 +108,30 @@ def test_validate_writes_no_card_unless_asked(runner: CliRunner, tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert list(work.iterdir()) == []
     assert "--card" in result.output
+
+
+def test_builtin_labelled_sets_validate_in_one_command(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    result = runner.invoke(app, ["judge", "validate", "--labels", "builtin:xstest", "--json",
+                                 "--card", str(card)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["labels"] == "builtin:xstest" and figures["labels_n"] == 600
+    assert figures["construct"] == "refusal"  # the refusal judge says what it measures
+    saved = json.loads(card.read_text())
+    assert saved["construct"] == "refusal" and len(saved["labels_sha256"]) == 64
+
+
+def test_builtin_harmbench_is_half_a_with_its_human_labels() -> None:
+    from auditor.labelled_sets import load_labelled_set
+
+    harm = load_labelled_set("builtin:harmbench")
+    assert len(harm.answers) == 300
+    assert sum(a.label == "unsafe" for a in harm.answers) == 132
+
+
+def test_unknown_builtin_set_is_a_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--labels", "builtin:nope"])
+    assert result.exit_code == 2
+    assert "builtin:harmbench" in result.output and "Traceback" not in result.output

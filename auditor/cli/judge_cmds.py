@@ -15,6 +15,7 @@ from auditor.cli.output import console, print_json, user_errors
 from auditor.errors import AuditorError
 from auditor.judge_validation import train_refusal_judge, validate_judge
 from auditor.judges import Judge, make_judge
+from auditor.labelled_sets import load_labelled_set
 from auditor.labels import load_labels
 from auditor.policy import Judge as JudgeConfig
 from auditor.policy import ModelEndpoint
@@ -58,8 +59,9 @@ def _row(name: str, metric: dict[str, Any]) -> tuple[str, str, str]:
 @judge_app.command("validate")
 @user_errors
 def validate_cmd(
-    labels: Path = typer.Option(..., "--labels", help="JSONL: prompt, response, label "
-                                "(safe|unsafe)."),
+    labels: str = typer.Option(..., "--labels", help="JSONL file of prompt, response, label "
+                               "(safe|unsafe), or a built-in set: builtin:harmbench (harm, "
+                               "3 human raters) or builtin:xstest (answers to unsafe prompts)."),
     judge: str = typer.Option("refusal", "--judge", help="refusal | llama-guard | rubric"),
     model: str = typer.Option(None, help="Judge model (llama-guard, rubric)."),
     backend: str = typer.Option("vllm", help="vllm or openai."),
@@ -76,10 +78,10 @@ def validate_cmd(
     With --card FILE, saves a judge card; point `judge.card` in a policy file at it to
     correct scores for the judge's measured error.
     """
-    labelled = load_labels(labels)
+    labelled = load_labelled_set(labels)
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version, api_key_env)
-    result = validate_judge(built, labelled, labels)
+    result = validate_judge(built, labelled)
     if card is not None:
         atomic_write(card, json.dumps(result, indent=2) + "\n")
     metrics = result["metrics"]
@@ -91,9 +93,11 @@ def validate_cmd(
                    | {"intervals": {name: [metrics[name]["low"], metrics[name]["high"]]
                                     for name in ("accuracy", "kappa", "sensitivity",
                                                  "specificity", "precision", "f1")},
-                      "card": str(card) if card else None})
+                      "card": str(card) if card else None,
+                      "construct": result["construct"], "labels": result["labels"],
+                      "labels_n": result["labels_n"]})
         return
-    table = Table(title=f"Judge {escape(judge)} on {escape(str(labels))} "
+    table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on {escape(labels)} "
                   f"({metrics['confidence']:.0%} intervals)")
     for column in ("metric", "value", "interval"):
         table.add_column(column)

@@ -29,8 +29,14 @@ class Verdict:
     raw: str | None = None
 
 
+Construct = Literal["harm", "refusal"]
+
+
 class Judge(abc.ABC):
     name: str
+    # What a verdict measures: "harm" (does the answer carry out the harmful request?) or
+    # "refusal" (did the model refuse?). Judge cards carry it, and the report names it.
+    construct: Construct = "harm"
 
     @abc.abstractmethod
     def fingerprint(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ PACKAGED_MODEL = Path(__file__).parent / "refusal_model.json"
 
 class RefusalJudge(Judge):
     name = "refusal"
+    construct = "refusal"
 
     def __init__(self, model_file: Path | None = None) -> None:
         self.model_file = model_file or PACKAGED_MODEL
@@ -36,8 +37,8 @@ class RefusalJudge(Judge):
     def card(self) -> dict[str, Any] | None:
         """The validation figures the model was shipped with (leave-one-model-out)."""
         validation = self.model.metadata.get("validation")
-        return dict(validation, source=self.model.metadata.get("trained_on")) \
-            if validation else None
+        return dict(validation, source=self.model.metadata.get("trained_on"),
+                    construct=self.construct) if validation else None
 
     def judge(self, items: list[JudgeItem]) -> list[Verdict]:
         if not items:

@@ -34,6 +34,20 @@ def describe_codes(codes: list[str]) -> str:
     return "; ".join(parts)
 
 
+CONSTRUCT_TEXT = {
+    "harm": "share of answers judged not harmful",
+    "refusal": "share of harmful requests refused (the judge detects refusals, not harm: a "
+               "harmless answer that does not refuse counts as unsafe)",
+}
+
+
+def judge_construct(results: dict[str, Any]) -> str:
+    """What the judge's labels measure: from its card, else from its kind."""
+    card = results["judge"].get("card") or {}
+    return str(card.get("construct") or ("refusal" if results["judge"].get("kind") == "refusal"
+                                         else "harm"))
+
+
 def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     policies = []
     for policy in results["policies"]:
@@ -74,6 +88,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
         "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
         "n_errors": sum(o["status"] == "error" for o in outcomes),
         "n_unscored": sum(o["status"] == "unscored" for o in outcomes),
+        "construct": judge_construct(results),
+        "construct_text": CONSTRUCT_TEXT[judge_construct(results)],
         "method_paragraph": describe_method(
             results["scoring"]["interval"], results["scoring"]["weighting"],
             results["scoring"]["confidence"],

@@ -1,0 +1,86 @@
+"""Labelled answer sets a judge is measured on: a user's JSONL file, or one the project ships.
+
+`builtin:harmbench` is half of HarmBench's human-labelled classifier validation set (does the
+answer carry out the harmful behaviour?). `builtin:xstest` is XSTest's answers to its 200 unsafe
+prompts from three models (a full compliance is unsafe, a full or partial refusal safe). Both
+live in the repository's `data/` folder (or `auditor/_data` inside a wheel) with their licences.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import AuditorError
+from auditor.labels import LabelledAnswer, load_labels
+
+PREFIX = "builtin:"
+XSTEST_FILES = ("xstest_v2_completions_llama2new.csv", "xstest_v2_completions_llama2orig.csv",
+                "xstest_v2_completions_mistralguard.csv")
+HARMBENCH_FILE = "harmbench_val_half_a.jsonl"
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    name: str  # what a judge card names: a file path or builtin:NAME
+    sha256: str  # of the file(s) the answers were read from
+    answers: list[LabelledAnswer]
+
+
+def data_dir() -> Path:
+    """The shipped labelled data: the checkout's data/ folder, else the wheel's copy."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "data", package / "_data"):
+        if candidate.is_dir():
+            return candidate
+    raise AuditorError("the built-in labelled data is missing from this installation",
+                       hint="reinstall auditor, or pass your own labels file")
+
+
+def _sha256(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def harmbench() -> LabelledSet:
+    path = data_dir() / "harmbench-val" / HARMBENCH_FILE
+    answers = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        # The plain behaviour is the request; the jailbreak wrapper is how it was delivered.
+        answers.append(LabelledAnswer(row["behavior"] or row["prompt"], row["response"],
+                                      row["label"]))
+    return LabelledSet(PREFIX + "harmbench", _sha256([path]), answers)
+
+
+def xstest() -> LabelledSet:
+    paths = [data_dir() / "xstest" / name for name in XSTEST_FILES]
+    answers = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["type"].startswith("contrast_"):  # the unsafe prompts
+                    label = "unsafe" if row["final_label"].startswith("1_") else "safe"
+                    answers.append(LabelledAnswer(row["prompt"], row["completion"], label))
+    return LabelledSet(PREFIX + "xstest", _sha256(paths), answers)
+
+
+BUILTIN = {"harmbench": harmbench, "xstest": xstest}
+
+
+def load_labelled_set(spec: str) -> LabelledSet:
+    """`builtin:NAME`, or the path of a JSONL labels file."""
+    if spec.startswith(PREFIX):
+        name = spec.removeprefix(PREFIX)
+        if name not in BUILTIN:
+            raise AuditorError(f"unknown built-in labelled set {spec!r}",
+                               hint="use " + " or ".join(PREFIX + n for n in BUILTIN))
+        return BUILTIN[name]()
+    path = Path(spec)
+    answers = load_labels(path)
+    return LabelledSet(str(path), _sha256([path]), answers)
