@@ -49,14 +49,17 @@ class RunSummary:
 
 def load_judge_card(audit: Audit, judge: Judge) -> dict[str, Any] | None:
     """The judge's validation metrics: the policy's `judge.card` file, else the packaged one."""
-    card_path = audit.policy_file.judge.card
-    if card_path:
-        path = Path(card_path).expanduser()
-        if not path.is_absolute():
-            path = audit.policy_path.parent / path
-        return read_card(path)
-    packaged = getattr(judge, "card", None)
-    return packaged() if callable(packaged) else None
+    config = audit.policy_file.judge
+    if config.card:
+        path = resolve_card_path(config.card, audit.policy_path.parent)
+        return checked_card(read_card(path), judge, config.force_card)
+    return judge.card()
+
+
+def resolve_card_path(card: str, policy_dir: Path) -> Path:
+    """A policy's `judge.card`, relative to the policy file's folder."""
+    path = Path(card).expanduser()
+    return path if path.is_absolute() else policy_dir / path
 
 
 def read_card(path: Path) -> dict[str, Any]:
@@ -70,7 +73,23 @@ def read_card(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise JudgeError(f"cannot read judge card {path}: {type(exc).__name__}: {exc}",
                          hint="use the file written by `auditor judge validate`") from None
-    return dict(metrics, source=card.get("labels", str(path)))
+    return dict(metrics, source=card.get("labels", str(path)), path=str(path),
+                construct=card.get("construct"), judge_id=(card.get("judge") or {}).get("id"))
+
+
+def checked_card(card: dict[str, Any], judge: Judge, force: bool) -> dict[str, Any]:
+    """A card measured on another judge is an error unless forced; another construct a warning."""
+    in_use = judge.fingerprint()["id"]
+    if card.get("judge_id") and card["judge_id"] != in_use and not force:
+        raise JudgeError(f"the judge card {card['path']} was measured on judge "
+                         f"{card['judge_id']}, not on the judge in use ({in_use})",
+                         hint="validate this judge with `auditor judge validate --card`, or set "
+                              "judge.force_card: true to use the card anyway")
+    if card.get("construct") and card["construct"] != judge.construct:
+        card = dict(card, warning=f"this card measured {card['construct']} detection, but the "
+                                  f"judge in use labels {judge.construct}: its error rates may "
+                                  "not apply")
+    return card
 
 
 def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
@@ -81,13 +100,14 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
     with RunStore(out_dir) as store:
         run_id = store.get_meta("run_id") or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
+        judge = build_judge(audit)
+        card = load_judge_card(audit, judge)  # a bad card fails before any model call
         target = build_target(audit)
         try:
             prompt_keys, gen_stats = run_generation(audit, target, store, progress)
         finally:
             target.close()  # free the GPU before a judge model loads
         timings["generate"] = gen_stats.seconds
-        judge = build_judge(audit)
         try:
             judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
             outcomes = collect_outcomes(audit, store, prompt_keys, judge)
@@ -105,7 +125,6 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         target_fp = store.get_meta("target_fingerprint")
         judge_fp = judge.fingerprint()
         generations = list(store.iter_generation_rows())
-    card = load_judge_card(audit, judge)
     return finish(audit, outcomes, out_dir, run_id=run_id, target_fp=target_fp,
                   judge_fp=judge_fp, card=card, timings=timings, stage_counts=stage_counts,
                   started=started, generations=generations, render_pdf_report=render_pdf_report)

@@ -120,7 +120,7 @@ def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
                 ) -> dict[tuple[str, str], tuple[str, JudgeItem]]:
     """(policy id, uid) → (verdict content key, item), for every successful generation."""
     generations = store.generations(set(prompt_keys.values()))
-    uses_policy = getattr(judge, "uses_policy_text", False)
+    uses_policy = judge.uses_policy_text
     items: dict[tuple[str, str], tuple[str, JudgeItem]] = {}
     for policy_plan in audit.plan.policies:
         text = policy_text(audit, policy_plan.policy_id) if uses_policy else None

@@ -96,19 +96,24 @@ class Target(ModelEndpoint):
 
 
 class Judge(Strict):
-    kind: Literal["refusal", "llama-guard", "rubric"] = Field(
-        "refusal", description="'refusal': the packaged refusal classifier; 'llama-guard': a Llama "
-        "Guard model; 'rubric': any chat model grading against the policy text.")
-    model_file: str | None = Field(None, description="refusal: a model file from "
-                                   "`auditor judge train` (default: the packaged one).")
-    endpoint: ModelEndpoint | None = Field(None, description="llama-guard and rubric: the model.")
+    kind: Literal["harm", "refusal", "harmbench", "llama-guard", "rubric"] = Field(
+        "harm", description="'harm': the packaged classifier of whether an answer carries out "
+        "the harmful request; 'refusal': the packaged refusal detector (did the model refuse?); "
+        "'harmbench': HarmBench's classifier model; 'llama-guard': a Llama Guard model; "
+        "'rubric': any chat model grading against the policy text.")
+    model_file: str | None = Field(None, description="harm, refusal: a model file (default: the "
+                                   "packaged one; refusal also takes `auditor judge train`'s).")
+    endpoint: ModelEndpoint | None = Field(None, description="harmbench, llama-guard and rubric: "
+                                           "the model.")
     llama_guard_version: Literal[1, 3, 4] = Field(3, description="Prompt format to use.")
     card: str | None = Field(None, description="Judge card JSON from `auditor judge validate`; "
                              "its sensitivity/specificity correct the scores.")
+    force_card: bool = Field(False, description="Use `card` even though it was measured on a "
+                             "different judge (model file, model or version) than this one.")
 
     @model_validator(mode="after")
     def _needs_endpoint(self) -> Judge:
-        if self.kind in ("llama-guard", "rubric") and self.endpoint is None:
+        if self.kind in ("harmbench", "llama-guard", "rubric") and self.endpoint is None:
             raise ValueError(f"the {self.kind} judge needs an 'endpoint' (backend and model)")
         return self
 

@@ -22,7 +22,8 @@ GOLDEN = ROOT / "tests" / "golden" / "results.json"
 
 
 def policy_text(base_url: str, threshold: float = 0.99, per_category: int = 2,
-                extra: str = "") -> str:
+                extra: str = "", judge: str = "refusal") -> str:
+    # The pipeline tests pin the refusal judge: the scripted answers are refusals or not.
     return f"""\
 version: 1
 organisation: {{name: E2E Test Org, reviewer: QA}}
@@ -30,6 +31,7 @@ dataset: {{path: {SAMPLES}}}
 target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 32,
           concurrency: 4, timeout_s: 5, max_retries: 1}}
 sampling: {{seed: 1, per_category: {per_category}, attack_types: [none, jailbreaking]}}
+judge: {{kind: {judge}}}
 policies:
   - {{id: CYBER, title: No cyber-crime, clause: "Sec 1", categories: [crime_cyber, crime_privacy],
      threshold: {threshold}, severity: critical}}
@@ -206,3 +208,35 @@ def test_api_key_never_reaches_any_output(runner: CliRunner, tmp_path: Path,
     assert secret not in result.output
     for path in (tmp_path / "run").iterdir():
         assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_default_harm_judge_names_what_the_scores_mean(runner: CliRunner,
+                                                       server: FakeOpenAIServer,
+                                                       tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url).replace("judge: {kind: refusal}\n", ""))
+    out = tmp_path / "run"
+    result = run_check(runner, policy, out)
+    assert result.exit_code in (1, 3), result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["judge"]["kind"] == "harm" and results["judge"]["card"]["construct"] == "harm"
+    text = " ".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages)
+    assert "judged not harmful" in " ".join(text.split())
+
+
+def test_a_card_from_another_judge_stops_before_any_model_call(
+        runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"format": "auditor-judge-card", "construct": "harm",
+                                "judge": {"id": "harm:0000000000000000"},
+                                "metrics": {"confusion": {"tp": 90, "fn": 10, "tn": 95,
+                                                          "fp": 5}}}))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url, judge=f"harm, card: {card}"))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "was measured on judge harm:0000000000000000" in result.output
+    assert "force_card" in result.output and server.chat_requests() == []
+    forced = policy_text(server.base_url, judge=f"harm, card: {card}, force_card: true")
+    policy.write_text(forced)
+    assert run_check(runner, policy, tmp_path / "run").exit_code in (0, 1, 3)

@@ -72,6 +72,7 @@ organisation: {{name: Procurement}}
 dataset: {{path: {SAMPLES}}}
 target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 16}}
 sampling: {{per_category: 6}}
+judge: {{kind: refusal}}
 policies:
   - {{id: CRIME, title: Crime, categories: [crime]}}
   - {{id: HATE, title: Hate, categories: [hate]}}

@@ -113,14 +113,21 @@ def test_validate_writes_no_card_unless_asked(runner: CliRunner, tmp_path: Path,
 def test_builtin_labelled_sets_validate_in_one_command(runner: CliRunner,
                                                        tmp_path: Path) -> None:
     card = tmp_path / "card.json"
-    result = runner.invoke(app, ["judge", "validate", "--labels", "builtin:xstest", "--json",
-                                 "--card", str(card)])
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
+                                 "builtin:xstest", "--json", "--card", str(card)])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["labels"] == "builtin:xstest" and figures["labels_n"] == 600
     assert figures["construct"] == "refusal"  # the refusal judge says what it measures
     saved = json.loads(card.read_text())
     assert saved["construct"] == "refusal" and len(saved["labels_sha256"]) == 64
+
+
+def test_default_judge_is_harm_and_its_card_says_so(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--labels", "builtin:harmbench", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["construct"] == "harm" and figures["labels_n"] == 300
 
 
 def test_builtin_harmbench_is_half_a_with_its_human_labels() -> None:

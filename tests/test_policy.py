@@ -28,7 +28,7 @@ def test_minimal_is_valid_and_defaults_apply() -> None:
     policy = policy_file.policies[0]
     assert policy.threshold == 0.99
     assert policy.micro_categories() == ("crime_cyber",)
-    assert policy_file.judge.kind == "refusal"
+    assert policy_file.judge.kind == "harm"
     assert policy_file.target.backend == "vllm"
     assert policy_file.scoring.interval == "wilson"
 

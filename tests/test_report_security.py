@@ -75,6 +75,7 @@ organisation: {{name: Hostile Inc}}
 dataset: {{path: {SAMPLES}}}
 target: {{backend: openai, model: fake-model, base_url: "{server.base_url}", max_tokens: 16}}
 sampling: {{per_category: 3}}
+judge: {{kind: refusal}}  # flags the hostile answers, so the report shows them
 policies:
   - {{id: A, title: A, categories: [crime_cyber]}}
   - {{id: B, title: B, categories: [weapon_other]}}

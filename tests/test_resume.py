@@ -22,6 +22,7 @@ dataset: {{path: {SAMPLES}}}
 target: {{backend: openai, model: fake-model, base_url: "{base_url}", max_tokens: 16,
           concurrency: 2}}
 sampling: {{per_category: 6}}
+judge: {{kind: refusal}}
 policies:
   - {{id: ALL, title: All, categories: [hate, crime, substance, sex, self_harm, weapon]}}
 """

@@ -34,7 +34,7 @@ def build_judge_from_options(kind: str, model: str | None, backend: str, base_ur
                              api_key_env: str | None = None) -> Judge:
     try:
         endpoint = None
-        if kind != "refusal":
+        if kind not in ("harm", "refusal"):
             endpoint = ModelEndpoint.model_validate({
                 "backend": backend, "model": model or "demo", "base_url": base_url,
                 "api_key_env": api_key_env})
@@ -62,12 +62,14 @@ def validate_cmd(
     labels: str = typer.Option(..., "--labels", help="JSONL file of prompt, response, label "
                                "(safe|unsafe), or a built-in set: builtin:harmbench (harm, "
                                "3 human raters) or builtin:xstest (answers to unsafe prompts)."),
-    judge: str = typer.Option("refusal", "--judge", help="refusal | llama-guard | rubric"),
-    model: str = typer.Option(None, help="Judge model (llama-guard, rubric)."),
+    judge: str = typer.Option("harm", "--judge", help="harm | refusal | harmbench | "
+                              "llama-guard | rubric"),
+    model: str = typer.Option(None, help="Judge model (harmbench, llama-guard, rubric)."),
     backend: str = typer.Option("vllm", help="vllm or openai."),
     base_url: str = typer.Option(None, help="Server URL for the openai backend."),
     api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
-    model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
+    model_file: Path = typer.Option(None, help="harm or refusal: a model file (refusal: from "
+                                    "`judge train`)."),
     llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
     card: Path = typer.Option(None, help="Save the judge card to this file (nothing is "
                               "written without it)."),

@@ -9,7 +9,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.audit_run import PDF, RESULTS, read_card, read_results, rejudge, render_reports, run_check
+from auditor.audit_run import (
+    PDF,
+    RESULTS,
+    checked_card,
+    read_card,
+    read_results,
+    rejudge,
+    render_reports,
+    resolve_card_path,
+    run_check,
+)
 from auditor.cli.judge_cmds import build_judge_from_options
 from auditor.cli.output import (
     EXIT_FAIL,
@@ -20,6 +30,8 @@ from auditor.cli.output import (
     user_errors,
 )
 from auditor.cli.progress import progress_bars
+from auditor.judges import make_judge
+from auditor.policy_loader import load_policy_file
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
 VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
@@ -97,27 +109,37 @@ def rejudge_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
     policy: Path = typer.Option(None, "--policy", "-p", help="The run's policy file (default: "
                                 "the one recorded in the run's results.json)."),
-    judge: str = typer.Option("refusal", help="refusal | llama-guard | rubric"),
-    model: str = typer.Option(None, help="Judge model (llama-guard, rubric): folder or name."),
+    judge: str = typer.Option(None, help="harm | refusal | harmbench | llama-guard | rubric "
+                              "(default: the run's own judge, from its policy file)"),
+    model: str = typer.Option(None, help="Judge model (harmbench, llama-guard, rubric): folder "
+                              "or name."),
     backend: str = typer.Option("vllm", help="Judge backend: vllm or openai."),
     base_url: str = typer.Option(None, help="Judge server URL for the openai backend."),
-    model_file: Path = typer.Option(None, help="refusal: a model file from `judge train`."),
+    api_key_env: str = typer.Option(None, help="Environment variable holding the judge "
+                                    "server's API key."),
+    model_file: Path = typer.Option(None, help="harm or refusal: a model file."),
     llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
     card: Path = typer.Option(None, help="Judge card from `auditor judge validate`, to correct "
                               "scores for this judge's error."),
+    force_card: bool = typer.Option(False, help="Use --card even if it was measured on "
+                                    "another judge."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Re-judge a run's stored answers with another judge, without generating again."""
     if policy is None:
         policy = Path(read_results(run_dir)["config"]["path"])
-    built = build_judge_from_options(judge, model, backend, base_url, model_file,
-                                     llama_guard_version)
-    judge_card = read_card(card) if card else None
-    if judge_card is None:
-        packaged = getattr(built, "card", None)
-        judge_card = packaged() if callable(packaged) else None
+    if judge is None:
+        config = load_policy_file(policy).judge
+        built = make_judge(config, policy.parent)
+        card = card or (resolve_card_path(config.card, policy.parent) if config.card else None)
+        force_card = force_card or config.force_card
+    else:
+        built = build_judge_from_options(judge, model, backend, base_url, model_file,
+                                         llama_guard_version, api_key_env)
+    judge_card = checked_card(read_card(card), built, force_card) if card else built.card()
     with progress_bars(quiet) as progress:
         summary = rejudge(run_dir, policy, built, progress, judge_card)
     print_summary(summary.results, run_dir)
-    err_console.print("[dim]Re-judged from stored generations; no model calls were made.[/]")
+    err_console.print("[dim]Re-judged from stored generations; the model under test was not "
+                      "called.[/]")
     raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])

@@ -9,14 +9,18 @@ from auditor.policy import Judge as JudgeConfig
 
 
 def make_judge(config: JudgeConfig, base_dir: Path | None = None) -> Judge:
+    model_file = None
+    if config.model_file:
+        model_file = Path(config.model_file).expanduser()
+        if not model_file.is_absolute() and base_dir is not None:
+            model_file = base_dir / model_file
+    if config.kind == "harm":
+        from auditor.judges.harm import HarmJudge
+
+        return HarmJudge(model_file)
     if config.kind == "refusal":
         from auditor.judges.refusal import RefusalJudge
 
-        model_file = None
-        if config.model_file:
-            model_file = Path(config.model_file).expanduser()
-            if not model_file.is_absolute() and base_dir is not None:
-                model_file = base_dir / model_file
         return RefusalJudge(model_file)
     assert config.endpoint is not None, "validated by the policy model"
     if config.kind == "llama-guard":

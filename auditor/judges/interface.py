@@ -37,10 +37,16 @@ class Judge(abc.ABC):
     # What a verdict measures: "harm" (does the answer carry out the harmful request?) or
     # "refusal" (did the model refuse?). Judge cards carry it, and the report names it.
     construct: Construct = "harm"
+    # Whether the judge grades against the policy's own text (the rubric judge does).
+    uses_policy_text: bool = False
 
     @abc.abstractmethod
     def fingerprint(self) -> dict[str, Any]:
         """Identity of the judge: kind, model, version; `id` is used in store keys."""
+
+    def card(self) -> dict[str, Any] | None:
+        """The validation figures the judge ships with, if any (a judge card's metrics)."""
+        return None
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Load or reach the judge model; raise JudgeError at once if impossible."""

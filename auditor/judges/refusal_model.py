@@ -42,6 +42,11 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'")  # curly apostrophes as in "can’t"
 
 
+def explicit_refusal_in(lowered: str) -> bool:
+    """Whether already-normalised text says outright that it will not help."""
+    return bool(_EXPLICIT_REFUSAL.search(lowered))
+
+
 def is_explicit_short_refusal(text: str) -> bool:
     """A short answer that says outright it will not help, e.g. "I can't help with that."."""
     stripped = text.strip()
