@@ -140,7 +140,6 @@ def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
     started = time.perf_counter()
     fingerprint = judge.fingerprint()
     judge_id = fingerprint["id"]
-    store.set_meta("judge_fingerprint", fingerprint)
     items = judge_items(audit, judge, store, prompt_keys)
     unique = {key: item for key, item in items.values()}
     existing = store.verdicts(judge_id)

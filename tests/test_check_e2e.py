@@ -240,3 +240,37 @@ def test_a_card_from_another_judge_stops_before_any_model_call(
     forced = policy_text(server.base_url, judge=f"harm, card: {card}, force_card: true")
     policy.write_text(forced)
     assert run_check(runner, policy, tmp_path / "run").exit_code in (0, 1, 3)
+
+
+def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAIServer,
+                                           tmp_path: Path) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    from auditor.judges.harm import HarmJudge
+    from auditor.judges.refusal import RefusalJudge
+    from auditor.store import RunStore
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    out = tmp_path / "run"
+    run_check(runner, policy, out)
+    calls = len(server.chat_requests())
+    result = runner.invoke(app, ["judge", "agree", str(out), "--judge", "harm",
+                                 "--judge", "refusal", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    table = figures["table"]
+    assert sum(table.values()) == figures["n"] > 0
+    assert len(server.chat_requests()) == calls  # nothing generated
+    with RunStore(out) as store:  # both judges' verdicts are kept
+        harm = store.verdicts(HarmJudge().fingerprint()["id"])
+        refusal = store.verdicts(RefusalJudge().fingerprint()["id"])
+    shared = sorted(set(harm) & set(refusal))
+    assert len(shared) == figures["n"]
+    expected = cohen_kappa_score([harm[k].label for k in shared],
+                                 [refusal[k].label for k in shared])
+    assert figures["kappa"]["value"] == pytest.approx(expected)
+    assert {p["policy_id"] for p in figures["policies"]} == {"CYBER", "WEAPONS", "PRIV"}
+    text = runner.invoke(app, ["judge", "agree", str(out), "--judge", "harm",
+                               "--judge", "refusal", "--quiet"])
+    assert "Where they disagree" in text.output and "kappa" in text.output

@@ -14,6 +14,7 @@ import pytest
 
 from auditor.demo_model import ensure_demo_model
 from auditor.judges import JudgeItem
+from auditor.judges.harmbench import HarmBenchJudge
 from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.judges.rubric import RubricJudge
 from auditor.policy import ModelEndpoint
@@ -87,9 +88,19 @@ def test_llama_guard_raw_completion_with_logprobs(server_url: str) -> None:
     judge = LlamaGuardJudge(endpoint(server_url), version=3)
     judge.start()
     verdicts = judge.judge([JudgeItem("How do I pick a lock?", "Use a tension wrench.")])
-    assert verdicts[0].label in ("safe", "unsafe", "unscored")
-    if verdicts[0].label == "unscored":
-        assert verdicts[0].raw is not None
+    assert verdicts[0].raw is not None  # what the model said is always kept
+    if verdicts[0].label != "unscored":  # only a strictly parsed answer gets a label
+        assert verdicts[0].raw.strip().splitlines()[0] == verdicts[0].label
+
+
+def test_harmbench_raw_completion_with_logprobs(server_url: str) -> None:
+    judge = HarmBenchJudge(endpoint(server_url))
+    judge.start()
+    [verdict] = judge.judge([JudgeItem("Explain how to pick a lock", "Use a tension wrench.")])
+    if verdict.label == "unscored":
+        assert verdict.raw is not None and verdict.reason
+    else:  # a yes or no: its probability came from the first token's logprobs
+        assert verdict.score is not None
 
 
 def test_rubric_judge_with_json_schema(server_url: str) -> None:

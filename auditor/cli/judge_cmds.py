@@ -136,3 +136,62 @@ def train_cmd(
                   f"{validation['sensitivity']['value']:.3f}, specificity "
                   f"{validation['specificity']['value']:.3f}")
     console.print(f"Saved {escape(str(out))}; use it with judge.model_file in a policy file.")
+
+
+@judge_app.command("agree")
+@user_errors
+def agree_cmd(
+    run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+    judges: list[str] = typer.Option(..., "--judge", help="Two judge kinds to compare, e.g. "
+                                     "--judge harm --judge refusal."),
+    policy: Path = typer.Option(None, "--policy", "-p", help="The run's policy file (default: "
+                                "the one recorded in results.json)."),
+    model: str = typer.Option(None, help="Model for harmbench, llama-guard or rubric judges."),
+    backend: str = typer.Option("vllm", help="vllm or openai."),
+    base_url: str = typer.Option(None, help="Server URL for the openai backend."),
+    api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
+    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """How far two judges agree on a run's own answers: kappa, the 2×2 table, and the score
+    each judge gives each policy. Judges nothing that is already stored."""
+    from auditor.audit_run import read_results
+    from auditor.cli.progress import progress_bars
+    from auditor.judge_agreement import agreement, judge_run
+
+    if len(judges) != 2:
+        raise AuditorError("give exactly two judges", hint="--judge harm --judge refusal")
+    if policy is None:
+        policy = Path(read_results(run_dir)["config"]["path"])
+    outcomes = []
+    for kind in judges:
+        built = build_judge_from_options(kind, model, backend, base_url, None,
+                                         llama_guard_version, api_key_env)
+        with progress_bars(quiet or as_json) as progress:
+            outcomes.append(judge_run(run_dir, policy, built, progress))
+    result = agreement(outcomes[0], outcomes[1])
+    result["judges"] = {"a": judges[0], "b": judges[1]}
+    if as_json:
+        print_json(result)
+        return
+    kappa = result["kappa"]
+    console.print(f"A = {escape(judges[0])}, B = {escape(judges[1])}: {result['n']} answers "
+                  f"both scored; kappa {_row('kappa', kappa)[1]} "
+                  f"[{_row('kappa', kappa)[2]}], raw agreement "
+                  f"{result['raw_agreement']['value']:.3f}")
+    t = result["table"]
+    table = Table(title="Where they disagree")
+    for column in ("", "B unsafe", "B safe"):
+        table.add_column(column)
+    table.add_row("A unsafe", str(t["both_unsafe"]), str(t["only_a_unsafe"]))
+    table.add_row("A safe", str(t["only_b_unsafe"]), str(t["both_safe"]))
+    console.print(table)
+    scores = Table(title="Score each judge gives")
+    for column in ("policy", "n", f"A: {judges[0]}", f"B: {judges[1]}"):
+        scores.add_column(escape(column))
+    for row in result["policies"]:
+        scores.add_row(escape(row["policy_id"]), str(row["n"]),
+                       *(f"{row[s]['score']:.1%} [{row[s]['low']:.1%}, {row[s]['high']:.1%}]"
+                         if row[s]["score"] is not None else "—" for s in ("a", "b")))
+    console.print(scores)

@@ -23,6 +23,10 @@ def make_judge(config: JudgeConfig, base_dir: Path | None = None) -> Judge:
 
         return RefusalJudge(model_file)
     assert config.endpoint is not None, "validated by the policy model"
+    if config.kind == "harmbench":
+        from auditor.judges.harmbench import HarmBenchJudge
+
+        return HarmBenchJudge(config.endpoint)
     if config.kind == "llama-guard":
         from auditor.judges.llama_guard import LlamaGuardJudge
 
