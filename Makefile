@@ -44,8 +44,9 @@ schema: setup ## Regenerate auditor/policy.schema.json from the pydantic model.
 samples: setup ## Rebuild samples/alert*.jsonl from samples/build_samples.py.
 	$(BIN)/python samples/build_samples.py
 
-judge-model: setup ## Retrain the packaged refusal judge from data/xstest (seeded).
+judge-model: setup ## Retrain the packaged harm and refusal judges from data/ (seeded).
 	$(BIN)/python scripts/train_refusal_judge.py
+	$(BIN)/python scripts/train_harm_judge.py
 
 bench: setup ## Run every benchmark in bench/ (each prints one JSON line).
 	for b in bench/*.py; do echo "== $$b" >&2;  $(BIN)/python $$b || exit 1; done
