@@ -19,6 +19,7 @@ from auditor.estimators import (
     Estimate,
     Stratum,
     corrected_estimate,
+    observed_rate,
     raw_estimate,
 )
 from auditor.pipeline import Outcome
@@ -120,6 +121,10 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
     if total <= 0 or current is None or current.score is None \
             or math.isclose(current.score, threshold, abs_tol=1e-9):
         return None
+    observed = observed_rate(strata, scoring.weighting)
+    if card is not None and observed is not None \
+            and 1 - observed[0] < 1 - card.specificity:
+        return None  # fewer flags than the card's false-flag rate: no sound projection
     toward = -1.0 if current.score > threshold else 1.0
     pooled = (sum(s.safe for s in strata) + 1) / (total + 2)  # never exactly 0 or 1
     size = total
@@ -133,7 +138,13 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
             rate = min(1.0, max(0.0, s.safe / s.n + shift))
             n = s.n * size / total
             scaled.append(Stratum(rate * n, (1 - rate) * n))
-        estimate = deciding_estimate(scaled, scoring, card)
+        if card is None:
+            estimate = deciding_estimate(scaled, scoring, None)
+        else:
+            corrected = corrected_estimate(scaled, scoring.weighting, card, scoring.confidence)
+            estimate = corrected.estimate
+            if estimate is not None and corrected.contradicts_card and estimate.low >= threshold:
+                return None  # it would pass only on a card that does not describe this model
         if estimate is None:
             return None
         if estimate.low >= threshold or estimate.high < threshold:
