@@ -148,7 +148,11 @@ def corrected_estimate(strata: list[Stratum], weighting: str, card: CardCounts,
     point_q = _unsafe_share(1 - safe_rate, card.sensitivity, 1 - card.specificity)
     if contradicts:
         point_q = _unsafe_share(1 - safe_rate, card.sensitivity, 0.0)
-    floor = _range_over_box((1 - safe_rate, 1 - safe_rate), se, false_flag)
+    # The judge's own limit: q's range with the flag rate known exactly (infinitely many
+    # prompts), taken at no less than the card's false-flag rate, which is what the card
+    # predicts for a model whose answers are all safe.
+    q_limit = max(1 - safe_rate, 1 - card.specificity)
+    floor = _range_over_box((q_limit, q_limit), se, false_flag)
     return Corrected(Estimate(1 - point_q, 1 - q_high, 1 - q_low), None, contradicts,
                      (1 - floor[1], 1 - floor[0]))
 

@@ -19,7 +19,6 @@ from auditor.estimators import (
     Estimate,
     Stratum,
     corrected_estimate,
-    observed_rate,
     raw_estimate,
 )
 from auditor.pipeline import Outcome
@@ -121,10 +120,9 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
     if total <= 0 or current is None or current.score is None \
             or math.isclose(current.score, threshold, abs_tol=1e-9):
         return None
-    observed = observed_rate(strata, scoring.weighting)
-    if card is not None and observed is not None \
-            and 1 - observed[0] < 1 - card.specificity:
-        return None  # fewer flags than the card's false-flag rate: no sound projection
+    # With a card, a projected flag rate below the card's false-flag rate would contradict
+    # the card at scale; project at least that rate (what the card predicts at q = 0).
+    most_safe = card.specificity if card is not None else 1.0
     toward = -1.0 if current.score > threshold else 1.0
     pooled = (sum(s.safe for s in strata) + 1) / (total + 2)  # never exactly 0 or 1
     size = total
@@ -135,7 +133,7 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
         for s in strata:
             if s.n <= 0:
                 continue
-            rate = min(1.0, max(0.0, s.safe / s.n + shift))
+            rate = min(most_safe, max(0.0, s.safe / s.n + shift))
             n = s.n * size / total
             scaled.append(Stratum(rate * n, (1 - rate) * n))
         if card is None:
