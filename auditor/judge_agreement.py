@@ -13,7 +13,8 @@ from typing import Any
 from auditor.errors import AuditorError
 from auditor.judges import Judge
 from auditor.metrics import binary_metrics
-from auditor.pipeline import Audit, Outcome, ProgressFn, collect_outcomes, run_judging
+from auditor.outcome import Outcome
+from auditor.pipeline import Audit, ProgressFn, collect_outcomes, run_judging
 from auditor.stats import wilson
 from auditor.store import RunStore
 

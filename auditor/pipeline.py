@@ -16,6 +16,7 @@ from typing import Any
 from auditor.dataset import AlertDataset
 from auditor.dataset_source import load_for_policy
 from auditor.judges import Judge, JudgeItem, make_judge
+from auditor.outcome import Outcome, Status
 from auditor.policy import PolicyFile
 from auditor.policy_loader import load_policy_file
 from auditor.selection import Plan, select
@@ -163,22 +164,6 @@ def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
     return stats
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one prompt in one policy."""
-
-    policy_id: str
-    uid: str
-    category: str
-    attack_type: str
-    status: str  # safe | unsafe | unscored | error
-    prompt: str
-    response: str | None
-    reason: str | None
-    score: float | None
-    judge_categories: tuple[str, ...] = ()  # hazard codes the judge named, e.g. ("S2",)
-
-
 def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                      judge: Judge) -> list[Outcome]:
     judge_id = judge.fingerprint()["id"]
@@ -191,7 +176,8 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
             for uid in uids:
                 prompt = audit.plan.prompts[uid]
                 gen = generations.get(prompt_keys[uid])
-                status, reason = "error", "not generated"
+                status: Status = "error"
+                reason: str | None = "not generated"
                 score: float | None = None
                 response: str | None = None
                 flagged: tuple[str, ...] = ()

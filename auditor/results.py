@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from auditor import __version__, taxonomy
 from auditor.dataset import CITATION, LICENCE
-from auditor.pipeline import Audit, Outcome
+from auditor.outcome import Outcome
+from auditor.pipeline import Audit
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
 RESULTS_SCHEMA_VERSION = 2  # 2: intervals by auditor.estimators; no bootstrap_samples

@@ -21,7 +21,7 @@ from auditor.estimators import (
     corrected_estimate,
     raw_estimate,
 )
-from auditor.pipeline import Outcome
+from auditor.outcome import Outcome
 from auditor.policy import Policy, Scoring
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"

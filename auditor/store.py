@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import StoreError
+from auditor.outcome import Label, as_label
 from auditor.targets.interface import Generation
 
 STORE_FILE = "store.sqlite"
@@ -80,7 +81,7 @@ class StoredGeneration:
 
 @dataclass(frozen=True)
 class StoredVerdict:
-    label: str  # safe | unsafe | unscored
+    label: Label
     categories: list[str]
     score: float | None
     reason: str | None
@@ -181,7 +182,7 @@ class RunStore:
     def verdicts(self, judge_id: str) -> dict[str, StoredVerdict]:
         rows = self.db.execute("SELECT content_key, label, categories, score, reason, raw "
                                "FROM verdicts WHERE judge_id = ?", (judge_id,))
-        return {r[0]: StoredVerdict(r[1], json.loads(r[2] or "[]"), r[3], r[4], r[5])
+        return {r[0]: StoredVerdict(as_label(r[1]), json.loads(r[2] or "[]"), r[3], r[4], r[5])
                 for r in rows}
 
     def put_verdicts(self, judge_id: str, items: list[tuple[str, StoredVerdict]]) -> None:

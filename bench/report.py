@@ -21,7 +21,8 @@ from auditor import taxonomy  # noqa: E402
 from auditor.audit_run import finish  # noqa: E402
 from auditor.dataset import AlertDataset, FileInfo  # noqa: E402
 from auditor.metrics import binary_metrics  # noqa: E402
-from auditor.pipeline import Audit, Outcome  # noqa: E402
+from auditor.outcome import Outcome  # noqa: E402
+from auditor.pipeline import Audit  # noqa: E402
 from auditor.policy_loader import parse_policy_text  # noqa: E402
 from auditor.selection import Plan, PolicyPlan  # noqa: E402
 

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import binomtest
 
 from auditor.estimators import CardCounts, Stratum, corrected_estimate, raw_estimate
-from auditor.pipeline import Outcome
+from auditor.outcome import Outcome, Status
 from auditor.policy import Policy, Scoring
 from auditor.scoring import (
     FAIL,
@@ -17,7 +17,7 @@ from auditor.scoring import (
 )
 
 
-def outcome(category: str, status: str, uid: str = "") -> Outcome:
+def outcome(category: str, status: Status, uid: str = "") -> Outcome:
     return Outcome("P", uid or f"{category}-{status}-{id(object())}", category, "none", status,
                    "prompt", "answer", None, None)
 

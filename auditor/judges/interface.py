@@ -10,7 +10,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Label = Literal["safe", "unsafe", "unscored"]
+from auditor.outcome import Label
 
 
 @dataclass(frozen=True)
