@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from auditor.errors import AuditorError, JudgeError
 from auditor.judges import Judge
 from auditor.pipeline import (
@@ -26,6 +28,7 @@ from auditor.pipeline import (
     run_generation,
     run_judging,
 )
+from auditor.records import Results
 from auditor.report.context import report_context
 from auditor.report.render import render_html, render_pdf
 from auditor.results import atomic_write, build_results, junit_xml, write_outcomes_jsonl
@@ -144,10 +147,11 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, *, run_id: str,
                             judge_card)
                for policy in audit.policy_file.policies]
     timings["total"] = time.perf_counter() - started
-    data = build_results(audit, results, outcomes, run_id=run_id,
+    record = build_results(audit, results, outcomes, run_id=run_id,
                          created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                          target=target_fp, judge=judge_fp, judge_card=card, timings=timings,
                          stage_counts=stage_counts)
+    data = record.model_dump()
     atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)
     atomic_write(out_dir / GENERATIONS, "".join(
@@ -175,10 +179,17 @@ def read_outcomes(out_dir: Path) -> list[dict[str, Any]]:
 def read_results(out_dir: Path) -> dict[str, Any]:
     path = out_dir / RESULTS
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = Results.model_validate(
+            json.loads(path.read_text(encoding="utf-8"))).model_dump()
     except FileNotFoundError:
         raise AuditorError(f"{path} not found",
                            hint="pass the --out folder of a finished `auditor check`") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        raise AuditorError(f"{path} is not a results.json of this version ({problems})",
+                           hint="re-run `auditor check`, or use the auditor version that "
+                                "wrote it") from None
     except ValueError as exc:
         raise AuditorError(f"{path} is not valid JSON: {exc}") from None
     return data

@@ -18,9 +18,8 @@ from auditor import __version__, taxonomy
 from auditor.dataset import CITATION, LICENCE
 from auditor.outcome import Outcome
 from auditor.pipeline import Audit
+from auditor.records import SCHEMA_VERSION, Results, deciding
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
-
-RESULTS_SCHEMA_VERSION = 2  # 2: intervals by auditor.estimators; no bootstrap_samples
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -47,12 +46,13 @@ def _breakdowns(items: list[Breakdown]) -> list[dict[str, Any]]:
 def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outcome], *,
                   run_id: str, created_at: str, target: dict[str, Any], judge: dict[str, Any],
                   judge_card: dict[str, Any] | None, timings: dict[str, float],
-                  stage_counts: dict[str, Any]) -> dict[str, Any]:
+                  stage_counts: dict[str, Any]) -> Results:
+    """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
     scoring = policy_file.scoring
     unique = {o.uid: o for o in outcomes}.values()  # one row per prompt for the breakdowns
-    return {
-        "schema_version": RESULTS_SCHEMA_VERSION,
+    return Results.model_validate({
+        "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": __version__},
         "run_id": run_id,
         "created_at": created_at,
@@ -96,7 +96,7 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
             "micro_x_attack": _breakdowns(breakdown(
                 list(unique), lambda o: f"{o.category}|{o.attack_type}", scoring)),
         },
-    }
+    })
 
 
 def write_outcomes_jsonl(path: Path, outcomes: Iterable[Outcome]) -> None:
@@ -118,8 +118,7 @@ def junit_xml(results: dict[str, Any]) -> str:
              f'<testsuite name={quoteattr(name)} tests="{len(policies)}" '
              f'failures="{failures}" errors="{errors}" time="{results["timings_s"].get("total", 0)}">']
     for policy in policies:
-        estimate = policy["corrected"] if policy["decided_on"] == "judge-corrected" \
-            else policy["estimate"]
+        estimate = deciding(policy)
         detail = (f"score {estimate['score']} [{estimate['low']:.4f}, {estimate['high']:.4f}] "
                   f"threshold {policy['threshold']}: {policy['reason']}") \
             if estimate and estimate["score"] is not None else policy["reason"]

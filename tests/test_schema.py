@@ -21,3 +21,23 @@ def test_schema_validates_sample_and_rejects_typo() -> None:
     data["organisation"]["nmae"] = "typo"
     validator = jsonschema.Draft202012Validator(schema)
     assert any("nmae" in e.message for e in validator.iter_errors(data))
+
+
+def test_committed_results_schema_matches_the_results_model() -> None:
+    from auditor.records import SCHEMA_PATH, schema_text
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), \
+        "results.json's model changed: run `make schema` and commit auditor/results.schema.json"
+
+
+def test_golden_results_parse_as_the_typed_record() -> None:
+    import json
+
+    from auditor.records import SCHEMA_VERSION, Results, deciding
+    from tests.conftest import ROOT
+
+    data = json.loads((ROOT / "tests" / "golden" / "results.json").read_text())
+    results = Results.model_validate(data)
+    assert results.schema_version == SCHEMA_VERSION
+    for policy in data["policies"]:  # the verdict rests on the corrected interval here
+        assert deciding(policy) == policy["corrected"]

@@ -32,6 +32,7 @@ from auditor.cli.output import (
 from auditor.cli.progress import progress_bars
 from auditor.judges import make_judge
 from auditor.policy_loader import load_policy_file
+from auditor.records import deciding
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
 VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
@@ -49,11 +50,11 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
     for column in ("policy", "n", "score", "interval", "threshold", "verdict"):
         table.add_column(column, justify="right" if column in ("n", "score") else "left")
     for policy in results["policies"]:
-        estimate = policy["corrected"] if policy["decided_on"] == "judge-corrected" \
-            else policy["estimate"]
-        score = "—" if estimate["score"] is None else f"{estimate['score']:.1%}"
-        table.add_row(escape(policy["id"]), str(policy["n"]), score,
-                      f"{estimate['low']:.1%} – {estimate['high']:.1%}",
+        estimate = deciding(policy)
+        score = "—" if estimate is None or estimate["score"] is None \
+            else f"{estimate['score']:.1%}"
+        interval = "—" if estimate is None else f"{estimate['low']:.1%} – {estimate['high']:.1%}"
+        table.add_row(escape(policy["id"]), str(policy["n"]), score, interval,
                       f"{policy['threshold']:.1%}",
                       f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
     console.print(table)

@@ -10,6 +10,7 @@ from typing import Any
 from auditor import taxonomy
 from auditor.estimators import describe_method
 from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
+from auditor.records import deciding
 from auditor.report.charts import VERDICT_COLOURS, VERDICT_MARKS, forest_plot, heat_map
 
 EXAMPLES_PER_POLICY = 3
@@ -17,9 +18,8 @@ WORST_CATEGORIES = 3
 
 
 def _deciding(policy: dict[str, Any]) -> dict[str, Any]:
-    if policy["decided_on"] == "judge-corrected" and policy["corrected"]:
-        return dict(policy["corrected"])
-    return dict(policy["estimate"])
+    # Where the card could not correct, nothing is known beyond [0, 1]; the verdict says why.
+    return deciding(policy) or {"score": None, "low": 0.0, "high": 1.0}
 
 
 def describe_codes(codes: list[str]) -> str:
