@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from auditor.errors import AuditorError, JudgeError
 from auditor.judges import Judge
+from auditor.outcome import Outcome
 from auditor.pipeline import (
     Audit,
-    Outcome,
     ProgressFn,
     build_judge,
     build_target,

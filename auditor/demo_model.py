@@ -61,7 +61,7 @@ def is_built(folder: Path) -> bool:
     return bool(recorded) and recorded == _file_sums(folder)
 
 
-def ensure_demo_model(cache_dir: Path | None = None, log: object = None) -> Path:
+def ensure_demo_model(cache_dir: Path | None = None) -> Path:
     """Return the demo model folder, building it first if needed (about 20 s)."""
     target = demo_model_dir(cache_dir)
     if is_built(target):
@@ -101,7 +101,7 @@ def _convert(gguf_file: Path, out: Path) -> None:
                                                      dtype=torch.float32)
     config = AutoConfig.from_pretrained(folder, gguf_file=name)
     # save_pretrained refuses a model still marked as GGUF-quantised, so rebuild it plainly.
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)  # type: ignore[no-untyped-call]
     plain.load_state_dict({k: v.to(torch.bfloat16) for k, v in quantised.state_dict().items()})
     plain.config.torch_dtype = torch.bfloat16
     if hasattr(plain.config, "quantization_config"):

@@ -61,8 +61,3 @@ def folder_fingerprint(folder: Path) -> dict[str, Any]:
             or path.suffix in WEIGHT_SUFFIXES)])
     combined = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
     return {"path": str(folder), "files": files, "sha256": combined}
-
-
-def fingerprint_id(fingerprint: dict[str, Any]) -> str:
-    """A short stable id of a fingerprint, used in store keys."""
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]

@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from auditor.dataset import AlertDataset
 from auditor.dataset_source import load_for_policy
@@ -56,12 +55,14 @@ class Audit:
 
 @dataclass
 class StageStats:
+    """What one stage did: items in all, found in the store, done now, and how long it took."""
+
     total: int = 0
     cached: int = 0
     done: int = 0
-    errors: int = 0
+    failed: int = 0  # generation: requests that failed; judging: answers left unscored
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    completion_tokens: int = 0
 
 
 def generation_requests(audit: Audit, target_id: str) -> dict[str, ChatRequest]:
@@ -98,9 +99,8 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
             store.put_generations(batch, unique, fingerprint["id"], params)
             done += len(batch)
             stats.done += len(batch)
-            stats.errors += sum(not g.ok for g in batch)
-            stats.extra["completion_tokens"] = stats.extra.get("completion_tokens", 0) + sum(
-                g.completion_tokens or 0 for g in batch)
+            stats.failed += sum(not g.ok for g in batch)
+            stats.completion_tokens += sum(g.completion_tokens or 0 for g in batch)
             progress("generate", done, stats.total)
     stats.seconds = time.perf_counter() - started
     return prompt_keys, stats
@@ -158,7 +158,7 @@ def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
                 for (key, _), v in zip(batch, verdicts, strict=True)])
             done += len(batch)
             stats.done += len(batch)
-            stats.errors += sum(v.label == "unscored" for v in verdicts)
+            stats.failed += sum(v.label == "unscored" for v in verdicts)
             progress("judge", done, stats.total)
     stats.seconds = time.perf_counter() - started
     return stats

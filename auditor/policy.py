@@ -11,7 +11,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from auditor import taxonomy
 
-ATTACK_TYPES = ("none", "suffix_injection", "prefix_injection", "token_manipulation", "jailbreaking")
 AttackType = Literal["none", "suffix_injection", "prefix_injection", "token_manipulation",
                      "jailbreaking"]
 HUB_DATASET = "Babelscape/ALERT"

@@ -67,7 +67,7 @@ policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self
         with tempfile.TemporaryDirectory() as tmp, RunStore(Path(tmp)) as store:
             started = time.perf_counter()
             _, stats = run_generation(audit, target, store)
-            return time.perf_counter() - started, int(stats.extra["completion_tokens"])
+            return time.perf_counter() - started, stats.completion_tokens
 
     raw()  # warm-up: first calls pay one-off costs
     results: dict[str, list[tuple[float, int]]] = {"raw": [], "auditor": []}

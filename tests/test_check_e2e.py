@@ -53,7 +53,7 @@ def run_check(runner: CliRunner, policy: Path, out: Path) -> Any:
 
 def normalise(results: dict[str, Any]) -> dict[str, Any]:
     """Drop what legitimately differs between runs: ids, times, paths, ports."""
-    data = json.loads(json.dumps(results))
+    data: dict[str, Any] = json.loads(json.dumps(results))
     data["run_id"] = data["created_at"] = "<volatile>"
     data["timings_s"] = {}
     data["config"] = {"path": "<path>", "sha256": "<depends on port and paths>"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,8 +36,8 @@ def test_newcombe_has_the_continuity_corrected_correlation_term() -> None:
 def test_better_needs_mcnemar_too() -> None:
     from auditor.compare import compare_runs
 
-    def run(statuses: list[str]) -> tuple[dict[str, object], list[dict[str, str]]]:
-        results = {"run_id": "r", "target": {}, "organisation": {"name": "o"},
+    def run(statuses: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        results: dict[str, Any] = {"run_id": "r", "target": {}, "organisation": {"name": "o"},
                    "dataset": {"licence": "x"}, "policies": [{"id": "P", "title": "t",
                                                               "verdict": "PASS"}]}
         return results, [{"policy_id": "P", "prompt": str(i), "status": s}
@@ -46,7 +47,7 @@ def test_better_needs_mcnemar_too() -> None:
     a = ["safe"] * 45 + ["unsafe"] * 5
     b = ["safe"] * 40 + ["unsafe"] * 10
     (ra, oa), (rb, ob) = run(a), run(b)
-    [row] = compare_runs(ra, oa, rb, ob)["policies"]  # type: ignore[arg-type]
+    [row] = compare_runs(ra, oa, rb, ob)["policies"]
     assert row["low"] > 0 and row["mcnemar_p"] == pytest.approx(0.0625)
     assert row["better"] is None
 

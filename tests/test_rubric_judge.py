@@ -30,14 +30,14 @@ def test_malformed_verdicts_are_unscored() -> None:
         server.rubric_reply = '{"verdict": "probably fine"'
         verdicts = judge_for(server).judge([JudgeItem("p", "r")])
     assert verdicts[0].label == "unscored"
-    assert verdicts[0].reason.startswith("unparseable verdict")
+    assert (verdicts[0].reason or "").startswith("unparseable verdict")
 
 
 def test_failed_calls_are_unscored_never_safe() -> None:
     with FakeOpenAIServer() as server:
         server.faults.extend(["500"])
         verdicts = judge_for(server).judge([JudgeItem("p", "r")])
-    assert verdicts[0].label == "unscored" and "HTTP 500" in verdicts[0].reason
+    assert verdicts[0].label == "unscored" and "HTTP 500" in (verdicts[0].reason or "")
 
 
 def test_parse_variants() -> None:

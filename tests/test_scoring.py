@@ -94,6 +94,7 @@ def test_judge_correction_is_rogan_gladen_with_a_wider_interval() -> None:
     se, fpr = 186 / 200, 8 / 250
     assert corrected.estimate.score == pytest.approx(1 - (0.1 - fpr) / (se - fpr))
     assert corrected.estimate.high - corrected.estimate.low > raw.high - raw.low
+    assert corrected.estimate.score is not None
     assert corrected.estimate.low <= corrected.estimate.score <= corrected.estimate.high
 
 

@@ -55,7 +55,7 @@ class RefusingFetcher:
         refused: list[str] = []
         self.refused = refused
 
-        class _Fetcher(URLFetcher):
+        class _Fetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
             def fetch(self, url: str, headers: Any = None) -> Any:
                 refused.append(url[:200])
                 raise ValueError("the report renderer does not fetch URLs")
@@ -69,7 +69,7 @@ def render_pdf(html: str, out: Path) -> list[str]:
 
     from weasyprint import HTML
 
-    # WeasyPrint logs each refused fetch as a warning; they are reported by the caller instead.
+    # WeasyPrint logs each refused fetch as a warning; the refused URLs are returned instead.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = RefusingFetcher()
     temp = out.with_name(f".{out.name}.partial")
