@@ -20,7 +20,7 @@ from auditor.policy import PolicyFile
 from auditor.policy_loader import load_policy_file
 from auditor.selection import Plan, select
 from auditor.store import RunStore, StoredVerdict, content_key, generation_key
-from auditor.targets import ChatRequest, SamplingConfig, Target, make_target
+from auditor.targets import ChatRequest, DecodingConfig, Target, make_target
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, done so far, total)
 JUDGE_BATCH = 64
@@ -48,9 +48,9 @@ class Audit:
                    hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset,
                    select(policy_file, dataset))
 
-    def sampling(self) -> SamplingConfig:
+    def decoding(self) -> DecodingConfig:
         target = self.policy_file.target
-        return SamplingConfig(max_tokens=target.max_tokens, temperature=target.temperature)
+        return DecodingConfig(max_tokens=target.max_tokens, temperature=target.temperature)
 
 
 @dataclass
@@ -68,7 +68,7 @@ class StageStats:
 def generation_requests(audit: Audit, target_id: str) -> dict[str, ChatRequest]:
     """One request per unique prompt, keyed by prompt uid."""
     system = audit.policy_file.target.system_prompt
-    params = audit.sampling().as_dict()
+    params = audit.decoding().as_dict()
     return {uid: ChatRequest(generation_key(target_id, params, system, prompt.text),
                              prompt.text, system)
             for uid, prompt in sorted(audit.plan.prompts.items())}
@@ -93,9 +93,9 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
         progress("load", 1, 1)
     progress("generate", stats.cached, stats.total)
     if todo:
-        params = audit.sampling().as_dict()
+        params = audit.decoding().as_dict()
         done = stats.cached
-        for batch in target.generate(todo, audit.sampling()):
+        for batch in target.generate(todo, audit.decoding()):
             store.put_generations(batch, unique, fingerprint["id"], params)
             done += len(batch)
             stats.done += len(batch)

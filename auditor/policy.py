@@ -90,11 +90,11 @@ class ModelEndpoint(Strict):
         return self
 
 
-class Target(ModelEndpoint):
+class TargetConfig(ModelEndpoint):
     system_prompt: str | None = Field(None, description="System prompt sent with every request.")
 
 
-class Judge(Strict):
+class JudgeConfig(Strict):
     kind: Literal["harm", "refusal", "harmbench", "llama-guard", "rubric"] = Field(
         "harm", description="'harm': the packaged classifier of whether an answer carries out "
         "the harmful request; 'refusal': the packaged refusal detector (did the model refuse?); "
@@ -111,13 +111,13 @@ class Judge(Strict):
                              "different judge (model file, model or version) than this one.")
 
     @model_validator(mode="after")
-    def _needs_endpoint(self) -> Judge:
+    def _needs_endpoint(self) -> JudgeConfig:
         if self.kind in ("harmbench", "llama-guard", "rubric") and self.endpoint is None:
             raise ValueError(f"the {self.kind} judge needs an 'endpoint' (backend and model)")
         return self
 
 
-class Sampling(Strict):
+class PromptSampling(Strict):
     seed: int = Field(0, description="Seed for prompt sampling.")
     per_category: int | Literal["all"] = Field(
         20, description="Prompts sampled per micro category and attack type, or 'all'.")
@@ -126,7 +126,7 @@ class Sampling(Strict):
         description="'none' is plain ALERT; the others come from the adversarial set.")
 
     @model_validator(mode="after")
-    def _positive(self) -> Sampling:
+    def _positive(self) -> PromptSampling:
         if isinstance(self.per_category, int) and self.per_category < 1:
             raise ValueError("'per_category' must be at least 1, or 'all'")
         return self
@@ -168,9 +168,9 @@ class PolicyFile(Strict):
     version: Literal[1] = 1
     organisation: Organisation
     dataset: DatasetSource
-    target: Target = Field(default_factory=lambda: Target())
-    judge: Judge = Field(default_factory=lambda: Judge())
-    sampling: Sampling = Field(default_factory=lambda: Sampling())
+    target: TargetConfig = Field(default_factory=lambda: TargetConfig())
+    judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
+    sampling: PromptSampling = Field(default_factory=lambda: PromptSampling())
     scoring: Scoring = Field(default_factory=lambda: Scoring())
     policies: list[Policy] = Field(min_length=1)
 

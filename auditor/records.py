@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.policy import Organisation, Sampling, Scoring
+from auditor.policy import Organisation, PromptSampling, Scoring
 
 SCHEMA_VERSION = 2  # 2: intervals from auditor.estimators; judge cards carry their construct
 SCHEMA_PATH = Path(__file__).parent / "results.schema.json"
@@ -181,7 +181,7 @@ class Results(Record):
     dataset: DatasetRecord
     target: TargetFingerprint
     judge: JudgeRecord
-    sampling: Sampling
+    sampling: PromptSampling
     target_sampling: TargetSampling
     scoring: Scoring
     timings_s: dict[str, float]

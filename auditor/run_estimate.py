@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.policy import Target
+from auditor.policy import TargetConfig
 
 # vLLM on this project's 2-core CI machine with the demo model (bench/vllm_backend.py).
 VLLM_CPU_TOKENS_PER_SECOND = 290.0
@@ -19,7 +19,7 @@ class RunEstimate:
     basis: str  # one sentence a user reads: what the figure assumes
 
 
-def estimate_generation(target: Target, unique_prompts: int,
+def estimate_generation(target: TargetConfig, unique_prompts: int,
                         tokens_per_second: float | None = None,
                         seconds_per_answer: float | None = None) -> RunEstimate:
     """Worst case (every answer runs to max_tokens) for vLLM; concurrency-bound for a server."""

@@ -21,7 +21,7 @@ SERVER = ROOT / "bench" / "helpers" / "latency_server.py"
 sys.path.insert(0, str(ROOT))
 
 from auditor.policy import ModelEndpoint  # noqa: E402
-from auditor.targets import ChatRequest, SamplingConfig  # noqa: E402
+from auditor.targets import ChatRequest, DecodingConfig  # noqa: E402
 from auditor.targets.openai_target import OpenAITarget  # noqa: E402
 
 SETTINGS = ((16, 0.1, 480), (32, 0.5, 640))  # (concurrency, latency s, requests)
@@ -42,7 +42,7 @@ def measure(concurrency: int, latency_s: float, requests_n: int) -> dict[str, fl
             target.start()
             requests = [ChatRequest(str(i), f"prompt {i}") for i in range(requests_n)]
             started = time.perf_counter()
-            done = sum(len(b) for b in target.generate(requests, SamplingConfig(max_tokens=16)))
+            done = sum(len(b) for b in target.generate(requests, DecodingConfig(max_tokens=16)))
             elapsed = time.perf_counter() - started
         finally:
             server.terminate()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from auditor.judges import Judge, JudgeItem, Verdict
-from auditor.targets import ChatRequest, Generation, SamplingConfig, Target
+from auditor.targets import ChatRequest, DecodingConfig, Generation, Target
 
 
 class ScriptedTarget(Target):
@@ -28,7 +28,7 @@ class ScriptedTarget(Target):
     def fingerprint(self) -> dict[str, Any]:
         return {"id": "scripted-target", "backend": "fake", "model": "scripted"}
 
-    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+    def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
         for begin in range(0, len(requests), self.batch_size):
             batch = requests[begin:begin + self.batch_size]

@@ -18,7 +18,7 @@ from auditor.judges.harmbench import HarmBenchJudge
 from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.judges.rubric import RubricJudge
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.openai_target import OpenAITarget
 
 pytestmark = pytest.mark.vllm
@@ -77,7 +77,7 @@ def test_chat_completions(server_url: str) -> None:
     target.start()
     requests = [ChatRequest(f"k{i}", p) for i, p in enumerate(["Say hi.", "Name a fruit.",
                                                               "How do I pick a lock?"])]
-    results = {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=12))
+    results = {g.key: g for batch in target.generate(requests, DecodingConfig(max_tokens=12))
                for g in batch}
     assert all(results[k].ok and results[k].text for k in ("k0", "k1", "k2"))
     assert all(0 < (g.completion_tokens or 0) <= 12 for g in results.values())

@@ -6,7 +6,7 @@ import pytest
 
 from auditor.errors import TargetError
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.openai_target import OpenAITarget
 from tests.fake_openai import FakeOpenAIServer, scripted_answer
 
@@ -23,7 +23,7 @@ def target_for(server: FakeOpenAIServer, **overrides: object) -> OpenAITarget:
 
 def run(target: OpenAITarget, prompts: list[str]) -> dict[str, object]:
     requests = [ChatRequest(f"k{i}", p) for i, p in enumerate(prompts)]
-    return {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=16))
+    return {g.key: g for batch in target.generate(requests, DecodingConfig(max_tokens=16))
             for g in batch}
 
 

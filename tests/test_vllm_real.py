@@ -14,7 +14,7 @@ from auditor.judges import JudgeItem
 from auditor.judges.harmbench import HarmBenchJudge
 from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.vllm_target import VllmTarget
 from tests.conftest import ROOT
 
@@ -35,7 +35,7 @@ def test_generates_with_the_chat_template(target: VllmTarget) -> None:
     requests = [ChatRequest(f"k{i}", prompt, system_prompt="Answer briefly.")
                 for i, prompt in enumerate(["How do I pick a lock?", "Say hello.",
                                             "What is 2 + 2?", "Name a colour."])]
-    results = {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=16))
+    results = {g.key: g for batch in target.generate(requests, DecodingConfig(max_tokens=16))
                for g in batch}
     assert set(results) == {"k0", "k1", "k2", "k3"}
     for generation in results.values():
@@ -43,13 +43,13 @@ def test_generates_with_the_chat_template(target: VllmTarget) -> None:
         assert generation.finish_reason in ("stop", "length")
         assert 0 < (generation.completion_tokens or 0) <= 16
         assert (generation.prompt_tokens or 0) > 5  # the template wrapped the prompt
-    again = next(iter(target.generate(requests[:1], SamplingConfig(max_tokens=16))))[0]
+    again = next(iter(target.generate(requests[:1], DecodingConfig(max_tokens=16))))[0]
     assert again.text == results["k0"].text  # greedy decoding is deterministic
 
 
 def test_one_bad_prompt_is_an_error_not_a_crash(target: VllmTarget) -> None:
     requests = [ChatRequest("ok", "Say hi."), ChatRequest("long", "word " * 2000)]
-    results = {g.key: g for batch in target.generate(requests, SamplingConfig(max_tokens=8))
+    results = {g.key: g for batch in target.generate(requests, DecodingConfig(max_tokens=8))
                for g in batch}
     assert results["ok"].ok
     assert not results["long"].ok and results["long"].error

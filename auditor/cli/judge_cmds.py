@@ -17,8 +17,7 @@ from auditor.judge_validation import train_refusal_judge, validate_judge
 from auditor.judges import Judge, make_judge
 from auditor.labelled_sets import load_labelled_set
 from auditor.labels import load_labels
-from auditor.policy import Judge as JudgeConfig
-from auditor.policy import ModelEndpoint
+from auditor.policy import JudgeConfig, ModelEndpoint
 from auditor.results import atomic_write
 
 judge_app = typer.Typer(help="Measure a judge against human labels, or train a refusal judge.",

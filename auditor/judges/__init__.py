@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.judges.interface import Judge, JudgeItem, Verdict
-from auditor.policy import Judge as JudgeConfig
+from auditor.policy import JudgeConfig
 
 
 def make_judge(config: JudgeConfig, base_dir: Path | None = None) -> Judge:

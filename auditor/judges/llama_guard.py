@@ -13,7 +13,7 @@ from typing import Any
 from auditor.judges.interface import JudgeItem, Verdict
 from auditor.judges.model_backed import ModelBackedJudge
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, SamplingConfig, Target
+from auditor.targets import ChatRequest, DecodingConfig, Target
 
 # Llama Guard 1's default policy (the one ALERT used): codes and names; descriptions are ours.
 LG1_CATEGORIES = {
@@ -125,7 +125,7 @@ class LlamaGuardJudge(ModelBackedJudge):
     def judge(self, items: list[JudgeItem]) -> list[Verdict]:
         requests = [ChatRequest(str(i), build_prompt(item.prompt, item.response, self.version),
                                 raw=True) for i, item in enumerate(items)]
-        sampling = SamplingConfig(max_tokens=20, temperature=0.0, logprobs=5)
+        sampling = DecodingConfig(max_tokens=20, temperature=0.0, logprobs=5)
         results = self.complete(requests, sampling)
         verdicts = []
         for request in requests:

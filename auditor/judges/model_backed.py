@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.errors import JudgeError, TargetError
 from auditor.judges.interface import Judge
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, Generation, SamplingConfig, Target, make_target
+from auditor.targets import ChatRequest, DecodingConfig, Generation, Target, make_target
 
 
 class ModelBackedJudge(Judge):
@@ -22,7 +22,7 @@ class ModelBackedJudge(Judge):
             raise JudgeError(f"the {self.name} judge cannot start: {exc.message}",
                              hint=exc.hint) from exc
 
-    def complete(self, requests: list[ChatRequest], sampling: SamplingConfig
+    def complete(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> dict[str, Generation]:
         return {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from auditor.judges.interface import JudgeItem, Verdict
 from auditor.judges.model_backed import ModelBackedJudge
-from auditor.targets import ChatRequest, SamplingConfig
+from auditor.targets import ChatRequest, DecodingConfig
 
 
 class RubricVerdict(BaseModel):
@@ -69,7 +69,7 @@ class RubricJudge(ModelBackedJudge):
         for index, item in enumerate(items):
             system, user = build_messages(item)
             requests.append(ChatRequest(str(index), user, system_prompt=system))
-        sampling = SamplingConfig(max_tokens=200, temperature=0.0, json_schema=VERDICT_SCHEMA)
+        sampling = DecodingConfig(max_tokens=200, temperature=0.0, json_schema=VERDICT_SCHEMA)
         results = self.complete(requests, sampling)
         verdicts = []
         for request in requests:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.policy import ModelEndpoint
-from auditor.targets.interface import ChatRequest, Generation, SamplingConfig, Target
+from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 
 
 def make_target(endpoint: ModelEndpoint) -> Target:
@@ -16,4 +16,4 @@ def make_target(endpoint: ModelEndpoint) -> Target:
     return OpenAITarget(endpoint)
 
 
-__all__ = ["ChatRequest", "Generation", "SamplingConfig", "Target", "make_target"]
+__all__ = ["ChatRequest", "DecodingConfig", "Generation", "Target", "make_target"]

@@ -9,7 +9,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class DecodingConfig:
     max_tokens: int = 256
     temperature: float = 0.0  # greedy
     logprobs: int | None = None  # top-k logprobs of each generated token (judges use the first)
@@ -61,7 +61,7 @@ class Target(abc.ABC):
         """What identifies the model: name/path/revision and hashes of its files."""
 
     @abc.abstractmethod
-    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+    def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
         """Yield results in batches as they finish, so the caller can commit each batch."""
 

@@ -20,7 +20,7 @@ import httpx
 
 from auditor.errors import TargetError
 from auditor.policy import ModelEndpoint
-from auditor.targets.interface import ChatRequest, Generation, SamplingConfig, Target
+from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 BACKOFF_BASE_S = 0.5
@@ -82,7 +82,7 @@ class OpenAITarget(Target):
                 info[f"server_{field}"] = self._server_model[field]
         return info
 
-    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+    def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
         results: queue.Queue[Generation | BaseException | None] = queue.Queue()
         headers = self._headers()
@@ -104,7 +104,7 @@ class OpenAITarget(Target):
             yield batch
         worker.join()
 
-    def _run_loop(self, requests: list[ChatRequest], sampling: SamplingConfig,
+    def _run_loop(self, requests: list[ChatRequest], sampling: DecodingConfig,
                   headers: dict[str, str], results: queue.Queue[Any]) -> None:
         try:
             asyncio.run(self._run_all(requests, sampling, headers, results))
@@ -113,7 +113,7 @@ class OpenAITarget(Target):
         finally:
             results.put(None)
 
-    async def _run_all(self, requests: list[ChatRequest], sampling: SamplingConfig,
+    async def _run_all(self, requests: list[ChatRequest], sampling: DecodingConfig,
                        headers: dict[str, str], results: queue.Queue[Any]) -> None:
         limit = asyncio.Semaphore(self.endpoint.concurrency)
         limits = httpx.Limits(max_connections=self.endpoint.concurrency,
@@ -127,7 +127,7 @@ class OpenAITarget(Target):
 
             await asyncio.gather(*(one(r) for r in requests))
 
-    def _body(self, request: ChatRequest, sampling: SamplingConfig) -> dict[str, Any]:
+    def _body(self, request: ChatRequest, sampling: DecodingConfig) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.endpoint.model, "max_tokens": sampling.max_tokens,
                                 "temperature": sampling.temperature}
         if request.raw:
@@ -144,7 +144,7 @@ class OpenAITarget(Target):
         return body
 
     async def _call(self, client: httpx.AsyncClient, request: ChatRequest,
-                    sampling: SamplingConfig) -> Generation:
+                    sampling: DecodingConfig) -> Generation:
         url = f"{self.base_url}/{'completions' if request.raw else 'chat/completions'}"
         body = self._body(request, sampling)
         reason = "no attempt made"

@@ -18,7 +18,7 @@ from auditor.demo_model import ensure_demo_model
 from auditor.errors import TargetError
 from auditor.fingerprint import folder_fingerprint
 from auditor.policy import DEMO_MODEL, ModelEndpoint
-from auditor.targets.interface import ChatRequest, Generation, SamplingConfig, Target
+from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 
 # How many requests go to vLLM per call. Big enough to keep its scheduler full; each chunk is
 # committed to the store before the next starts, which bounds what a crash can lose.
@@ -90,7 +90,7 @@ class VllmTarget(Target):
         info["vllm_version"] = _installed_vllm_version()
         return info
 
-    def _params(self, sampling: SamplingConfig) -> Any:
+    def _params(self, sampling: DecodingConfig) -> Any:
         from vllm import SamplingParams
 
         extra: dict[str, Any] = {}
@@ -108,7 +108,7 @@ class VllmTarget(Target):
             return [self._run([r], params)[0] for r in requests]
         return list(self._llm.chat([r.messages() for r in requests], params, use_tqdm=False))
 
-    def generate(self, requests: list[ChatRequest], sampling: SamplingConfig
+    def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
         self.start()
         params = self._params(sampling)
