@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from auditor.errors import AuditorError, JudgeError
+from auditor.errors import AuditorError
+from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import Judge
 from auditor.outcome import Outcome
 from auditor.pipeline import (
@@ -28,7 +29,7 @@ from auditor.pipeline import (
     run_generation,
     run_judging,
 )
-from auditor.records import Results
+from auditor.records import GenerateCounts, JudgeCounts, Results, StageCounts
 from auditor.report.context import report_context
 from auditor.report.render import render_html, render_pdf
 from auditor.results import atomic_write, build_results, junit_xml, write_outcomes_jsonl
@@ -59,98 +60,111 @@ def load_judge_card(audit: Audit, judge: Judge) -> dict[str, Any] | None:
     return judge.card()
 
 
-def resolve_card_path(card: str, policy_dir: Path) -> Path:
-    """A policy's `judge.card`, relative to the policy file's folder."""
-    path = Path(card).expanduser()
-    return path if path.is_absolute() else policy_dir / path
+@dataclass
+class Judging:
+    """What the judging stage needs beyond the store: the judge, its card and the clock."""
 
-
-def read_card(path: Path) -> dict[str, Any]:
-    """A judge card's metrics, from a file written by `auditor judge validate`."""
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-        metrics = card.get("metrics", card)
-        confusion = metrics["confusion"]
-        for cell in ("tp", "fn", "tn", "fp"):
-            int(confusion[cell])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise JudgeError(f"cannot read judge card {path}: {type(exc).__name__}: {exc}",
-                         hint="use the file written by `auditor judge validate`") from None
-    return dict(metrics, source=card.get("labels", str(path)), path=str(path),
-                construct=card.get("construct"), judge_id=(card.get("judge") or {}).get("id"))
-
-
-def checked_card(card: dict[str, Any], judge: Judge, force: bool) -> dict[str, Any]:
-    """A card measured on another judge is an error unless forced; another construct a warning."""
-    in_use = judge.fingerprint()["id"]
-    if card.get("judge_id") and card["judge_id"] != in_use and not force:
-        raise JudgeError(f"the judge card {card['path']} was measured on judge "
-                         f"{card['judge_id']}, not on the judge in use ({in_use})",
-                         hint="validate this judge with `auditor judge validate --card`, or set "
-                              "judge.force_card: true to use the card anyway")
-    if card.get("construct") and card["construct"] != judge.construct:
-        card = dict(card, warning=f"this card measured {card['construct']} detection, but the "
-                                  f"judge in use labels {judge.construct}: its error rates may "
-                                  "not apply")
-    return card
+    judge: Judge
+    card: dict[str, Any] | None
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
               render_pdf_report: bool = True) -> RunSummary:
+    """The whole audit: generate what the store lacks, then judge, score and write."""
     started = time.perf_counter()
     audit = Audit.load(policy_path)
-    timings: dict[str, float] = {}
     with RunStore(out_dir) as store:
         run_id = store.get_meta("run_id") or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
         judge = build_judge(audit)
-        card = load_judge_card(audit, judge)  # a bad card fails before any model call
+        judging = Judging(judge, load_judge_card(audit, judge), started)  # fails before calls
         target = build_target(audit)
         try:
             prompt_keys, gen_stats = run_generation(audit, target, store, progress)
         finally:
             target.close()  # free the GPU before a judge model loads
-        timings["generate"] = gen_stats.seconds
-        try:
-            judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
-            outcomes = collect_outcomes(audit, store, prompt_keys, judge)
-        finally:
-            judge.close()
-        timings["judge"] = judge_stats.seconds
-        stage_counts = {
-            "generate": {"total": gen_stats.total, "cached": gen_stats.cached,
-                         "generated": gen_stats.done,
-                         "errors": store_error_count(store, prompt_keys)},
-            "judge": {"total": judge_stats.total, "cached": judge_stats.cached,
-                      "judged": judge_stats.done,
-                      "unscored": sum(o.status == "unscored" for o in outcomes)},
-        }
-        target_fp = store.get_meta("target_fingerprint")
-        judge_fp = judge.fingerprint()
-        generations = list(store.iter_generation_rows())
-    return finish(audit, outcomes, out_dir, run_id=run_id, target_fp=target_fp,
-                  judge_fp=judge_fp, card=card, timings=timings, stage_counts=stage_counts,
-                  started=started, generations=generations, render_pdf_report=render_pdf_report)
+        judging.timings["generate"] = gen_stats.seconds
+        generated = GenerateCounts(total=gen_stats.total, cached=gen_stats.cached,
+                                   generated=gen_stats.done,
+                                   errors=store_error_count(store, prompt_keys))
+        return judge_and_write(audit, store, out_dir, prompt_keys, judging, generated, progress,
+                               render_pdf_report)
+
+
+def rejudge(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
+            card: dict[str, Any] | None) -> RunSummary:
+    """Judge stored generations again with another judge; never generates."""
+    started = time.perf_counter()
+    audit = Audit.load(policy_path)
+    with RunStore(out_dir) as store:
+        prompt_keys = store.get_meta("prompt_keys")
+        if not prompt_keys:
+            raise AuditorError(f"{out_dir} holds no generations",
+                               hint="run `auditor check` first")
+        missing = set(audit.plan.prompts) - set(prompt_keys)
+        if missing:
+            raise AuditorError(f"the policy file selects {len(missing)} prompts that this run "
+                               "did not generate", hint="rejudge with the run's own policy file")
+        previous = read_results(out_dir) if (out_dir / RESULTS).exists() else None
+        generated = GenerateCounts.model_validate(previous["counts"]["generate"]) if previous \
+            else GenerateCounts(total=len(set(prompt_keys.values())),
+                                cached=len(set(prompt_keys.values())), generated=0,
+                                errors=store_error_count(store, prompt_keys))
+        return judge_and_write(audit, store, out_dir, prompt_keys,
+                               Judging(judge, card, started), generated, progress, True)
+
+
+def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: dict[str, str],
+                    judging: Judging, generated: GenerateCounts, progress: ProgressFn,
+                    render_pdf_report: bool) -> RunSummary:
+    """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
+    judge = judging.judge
+    try:
+        judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
+        outcomes = collect_outcomes(audit, store, prompt_keys, judge)
+    finally:
+        judge.close()
+    judging.timings["judge"] = judge_stats.seconds
+    counts = StageCounts(generate=generated, judge=JudgeCounts(
+        total=judge_stats.total, cached=judge_stats.cached, judged=judge_stats.done,
+        unscored=sum(o.status == "unscored" for o in outcomes)))
+    return finish(audit, outcomes, out_dir, RunFacts(
+        run_id=store.get_meta("run_id"), target=store.get_meta("target_fingerprint"),
+        judge=judge.fingerprint(), card=judging.card, counts=counts,
+        generations=list(store.iter_generation_rows())), judging, render_pdf_report)
 
 
 def store_error_count(store: RunStore, prompt_keys: dict[str, str]) -> int:
     return sum(g.error is not None for g in store.generations(set(prompt_keys.values())).values())
 
 
-def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, *, run_id: str,
-           target_fp: dict[str, Any], judge_fp: dict[str, Any], card: dict[str, Any] | None,
-           timings: dict[str, float], stage_counts: dict[str, Any], started: float,
-           generations: list[dict[str, Any]], render_pdf_report: bool) -> RunSummary:
+@dataclass
+class RunFacts:
+    """What the store knows of a run, for its outputs."""
+
+    run_id: str
+    target: dict[str, Any]
+    judge: dict[str, Any]
+    card: dict[str, Any] | None
+    counts: StageCounts
+    generations: list[dict[str, Any]]
+
+
+def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts,
+           judging: Judging, render_pdf_report: bool) -> RunSummary:
+    """Score every policy and write every output: results.json first, the report last."""
     scoring = audit.policy_file.scoring
-    judge_card = card_from_metrics(card) if card else None
+    judge_card = card_from_metrics(facts.card) if facts.card else None
     results = [score_policy(policy, [o for o in outcomes if o.policy_id == policy.id], scoring,
                             judge_card)
                for policy in audit.policy_file.policies]
-    timings["total"] = time.perf_counter() - started
-    record = build_results(audit, results, outcomes, run_id=run_id,
-                         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                         target=target_fp, judge=judge_fp, judge_card=card, timings=timings,
-                         stage_counts=stage_counts)
+    judging.timings["total"] = time.perf_counter() - judging.started
+    record = build_results(audit, results, outcomes, run_id=facts.run_id,
+                           created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                           target=facts.target, judge=facts.judge, judge_card=facts.card,
+                           timings=judging.timings, stage_counts=facts.counts.model_dump())
     data = record.model_dump()
     atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)
@@ -158,7 +172,7 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, *, run_id: str,
         json.dumps({k: g[k] for k in ("key", "prompt_text", "system_prompt", "text",
                                       "finish_reason", "completion_tokens", "latency_s",
                                       "error", "attempts")}, ensure_ascii=False) + "\n"
-        for g in generations))
+        for g in facts.generations))
     atomic_write(out_dir / JUNIT, junit_xml(data))
     refused = render_reports(out_dir, data, render_pdf_report)
     return RunSummary(data, out_dir, refused)
@@ -193,40 +207,3 @@ def read_results(out_dir: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise AuditorError(f"{path} is not valid JSON: {exc}") from None
     return data
-
-
-def rejudge(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
-            card: dict[str, Any] | None) -> RunSummary:
-    """Judge stored generations again with another judge; never generates."""
-    started = time.perf_counter()
-    audit = Audit.load(policy_path)
-    with RunStore(out_dir) as store:
-        prompt_keys = store.get_meta("prompt_keys")
-        if not prompt_keys:
-            raise AuditorError(f"{out_dir} holds no generations",
-                               hint="run `auditor check` first")
-        missing = set(audit.plan.prompts) - set(prompt_keys)
-        if missing:
-            raise AuditorError(f"the policy file selects {len(missing)} prompts that this run "
-                               "did not generate", hint="rejudge with the run's own policy file")
-        run_id = store.get_meta("run_id")
-        try:
-            judge_stats = run_judging(audit, judge, store, prompt_keys, progress)
-            outcomes = collect_outcomes(audit, store, prompt_keys, judge)
-        finally:
-            judge.close()
-        previous = read_results(out_dir) if (out_dir / RESULTS).exists() else {}
-        stage_counts = dict(previous.get("counts", {}))
-        stage_counts["judge"] = {"total": judge_stats.total, "cached": judge_stats.cached,
-                                 "judged": judge_stats.done,
-                                 "unscored": sum(o.status == "unscored" for o in outcomes)}
-        stage_counts.setdefault("generate", {"total": len(set(prompt_keys.values())),
-                                             "cached": len(set(prompt_keys.values())),
-                                             "generated": 0,
-                                             "errors": store_error_count(store, prompt_keys)})
-        generations = list(store.iter_generation_rows())
-        target_fp = store.get_meta("target_fingerprint")
-    return finish(audit, outcomes, out_dir, run_id=run_id, target_fp=target_fp,
-                  judge_fp=judge.fingerprint(), card=card,
-                  timings={"judge": judge_stats.seconds}, stage_counts=stage_counts,
-                  started=started, generations=generations, render_pdf_report=True)

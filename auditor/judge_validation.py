@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from auditor import __version__
+from auditor.judge_cards import card_file
 from auditor.judges import Judge, JudgeItem
 from auditor.judges.refusal_model import RefusalModel, train
 from auditor.labelled_sets import LabelledSet
@@ -33,17 +34,7 @@ def validate_judge(judge: Judge, labelled_set: LabelledSet, confidence: float = 
     finally:
         judge.close()
     metrics = binary_metrics([a.label for a in labelled], predicted, confidence)
-    return {
-        "format": "auditor-judge-card", "format_version": 1,
-        "judge": judge.fingerprint(),
-        "construct": judge.construct,
-        "labels": labelled_set.name,
-        "labels_sha256": labelled_set.sha256,
-        "labels_n": len(labelled),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "auditor_version": __version__,
-        "metrics": metrics,
-    }
+    return card_file(judge, labelled_set, metrics).model_dump()
 
 
 def train_refusal_judge(labelled: list[LabelledAnswer], labels_path: Path, seed: int = 0,

@@ -227,20 +227,22 @@ def test_default_harm_judge_names_what_the_scores_mean(runner: CliRunner,
 
 def test_a_card_from_another_judge_stops_before_any_model_call(
         runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
-    card = tmp_path / "card.json"
-    card.write_text(json.dumps({"format": "auditor-judge-card", "construct": "harm",
-                                "judge": {"id": "harm:0000000000000000"},
-                                "metrics": {"confusion": {"tp": 90, "fn": 10, "tn": 95,
-                                                          "fp": 5}}}))
+    card = tmp_path / "card.json"  # a real card, measured on the refusal judge
+    made = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
+                               "builtin:xstest", "--card", str(card)])
+    assert made.exit_code == 0, made.output
+    refusal_id = json.loads(card.read_text())["judge"]["id"]
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy_text(server.base_url, judge=f"harm, card: {card}"))
     result = run_check(runner, policy, tmp_path / "run")
     assert result.exit_code == 2, result.output
-    assert "was measured on judge harm:0000000000000000" in result.output
+    assert f"was measured on judge {refusal_id}" in result.output
     assert "force_card" in result.output and server.chat_requests() == []
     forced = policy_text(server.base_url, judge=f"harm, card: {card}, force_card: true")
     policy.write_text(forced)
     assert run_check(runner, policy, tmp_path / "run").exit_code in (0, 1, 3)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert "refusal detection" in results["judge"]["card"]["warning"]  # other construct
 
 
 def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAIServer,

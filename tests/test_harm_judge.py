@@ -72,7 +72,7 @@ def test_training_script_rebuilds_the_same_model(tmp_path: Path) -> None:
 
 
 def test_a_refusal_card_on_the_harm_judge_is_a_warning() -> None:
-    from auditor.audit_run import checked_card
+    from auditor.judge_cards import checked_card
 
     judge = HarmJudge()
     card = {"construct": "refusal", "judge_id": judge.fingerprint()["id"], "path": "c.json"}

@@ -142,3 +142,14 @@ def test_unknown_builtin_set_is_a_clear_error(runner: CliRunner) -> None:
     result = runner.invoke(app, ["judge", "validate", "--labels", "builtin:nope"])
     assert result.exit_code == 2
     assert "builtin:harmbench" in result.output and "Traceback" not in result.output
+
+
+def test_a_card_file_missing_fields_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
+    from auditor.errors import JudgeError
+    from auditor.judge_cards import read_card
+
+    bad = tmp_path / "card.json"
+    bad.write_text(json.dumps({"format": "auditor-judge-card", "metrics": {}}))
+    with pytest.raises(JudgeError, match="format_version") as error:
+        read_card(bad)
+    assert "judge validate --card" in (error.value.hint or "")

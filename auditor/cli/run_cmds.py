@@ -12,12 +12,9 @@ from rich.table import Table
 from auditor.audit_run import (
     PDF,
     RESULTS,
-    checked_card,
-    read_card,
     read_results,
     rejudge,
     render_reports,
-    resolve_card_path,
     run_check,
 )
 from auditor.cli.judge_cmds import build_judge_from_options
@@ -30,6 +27,7 @@ from auditor.cli.output import (
     user_errors,
 )
 from auditor.cli.progress import progress_bars
+from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import make_judge
 from auditor.policy_loader import load_policy_file
 from auditor.records import deciding

@@ -1,0 +1,94 @@
+"""Judge cards: the file `auditor judge validate --card` writes, how a run reads it, and the
+checks that it belongs to the judge in use.
+
+A card records what the judge measured (its construct: harm or refusal), on which labelled set
+(name, sha256, n), for which judge (its fingerprint), and the confusion counts that correct the
+scores. The packaged judges carry the same figures in their model files.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor import __version__
+from auditor.errors import JudgeError
+from auditor.judges import Judge
+from auditor.labelled_sets import LabelledSet
+from auditor.records import JudgeCard
+
+FORMAT = "auditor-judge-card"
+
+
+class JudgeFingerprint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    id: str
+
+
+class JudgeCardFile(BaseModel):
+    """The card file. `metrics` holds every figure of `auditor.metrics.binary_metrics`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    format: Literal["auditor-judge-card"]
+    format_version: Literal[1]
+    judge: JudgeFingerprint
+    # "construct" in the file; named otherwise here, as pydantic models own `construct`.
+    measures: Literal["harm", "refusal"] = Field(alias="construct")
+    labels: str
+    labels_sha256: str
+    labels_n: int
+    created_at: str
+    auditor_version: str
+    metrics: JudgeCard
+
+
+def card_file(judge: Judge, labelled_set: LabelledSet, metrics: dict[str, Any]
+              ) -> JudgeCardFile:
+    return JudgeCardFile(
+        format=FORMAT, format_version=1, judge=JudgeFingerprint(**judge.fingerprint()),
+        measures=judge.construct, labels=labelled_set.name, labels_sha256=labelled_set.sha256,
+        labels_n=len(labelled_set.answers),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), auditor_version=__version__,
+        metrics=JudgeCard.model_validate(metrics))
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """A card file's metrics, with where they came from, for scoring and the report."""
+    try:
+        card = JudgeCardFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                           for e in exc.errors()[:3]) if isinstance(exc, ValidationError) \
+            else f"{type(exc).__name__}: {exc}"
+        raise JudgeError(f"cannot read judge card {path}: {detail}",
+                         hint="use the file written by `auditor judge validate --card`") from None
+    return dict(card.metrics.model_dump(), source=card.labels, path=str(path),
+                construct=card.measures, judge_id=card.judge.id)
+
+
+def resolve_card_path(card: str, policy_dir: Path) -> Path:
+    """A policy's `judge.card`, relative to the policy file's folder."""
+    path = Path(card).expanduser()
+    return path if path.is_absolute() else policy_dir / path
+
+
+def checked_card(card: dict[str, Any], judge: Judge, force: bool) -> dict[str, Any]:
+    """A card measured on another judge is an error unless forced; another construct a warning."""
+    in_use = judge.fingerprint()["id"]
+    if card.get("judge_id") and card["judge_id"] != in_use and not force:
+        raise JudgeError(f"the judge card {card['path']} was measured on judge "
+                         f"{card['judge_id']}, not on the judge in use ({in_use})",
+                         hint="validate this judge with `auditor judge validate --card`, or set "
+                              "judge.force_card: true to use the card anyway")
+    if card.get("construct") and card["construct"] != judge.construct:
+        card = dict(card, warning=f"this card measured {card['construct']} detection, but the "
+                                  f"judge in use labels {judge.construct}: its error rates may "
+                                  "not apply")
+    return card
