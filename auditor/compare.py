@@ -13,7 +13,7 @@ from typing import Any
 
 from scipy.stats import binomtest
 
-from auditor.stats import wilson
+from auditor.intervals import wilson
 
 
 def newcombe_paired(both_safe: int, only_a: int, only_b: int, neither: int,

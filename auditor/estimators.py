@@ -3,7 +3,7 @@
 Three estimators, each checked by `bench/coverage.py` against the level it claims:
 
 - **micro** (ALERT's average): the categories' counts are pooled into one proportion, and the
-  configured single-proportion interval is used (`auditor.stats`).
+  configured single-proportion interval is used (`auditor.intervals`).
 - **equal** (each category weighs the same): the point is the mean of the category rates. The
   interval is the configured one at an *effective sample size* (Korn & Graubard, 1998): the
   smaller of Kish's n_eff = 1 / Σ(w²/n_i) and p(1−p) / Σ w² p_i(1−p_i)/n_i, so neither a
@@ -23,7 +23,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from auditor import stats
+from auditor import intervals
 
 MIN_YOUDEN = 0.5  # Se + Sp − 1 below this: the judge's errors swamp any correction
 
@@ -104,7 +104,7 @@ def raw_estimate(strata: list[Stratum], weighting: str, method: str, confidence:
     if observed is None:
         return Estimate(None, 0.0, 1.0)
     point, n = observed
-    low, high = stats.interval(method, point * n, n, confidence)
+    low, high = intervals.interval(method, point * n, n, confidence)
     return Estimate(point, low, high)
 
 
@@ -133,10 +133,10 @@ def corrected_estimate(strata: list[Stratum], weighting: str, card: CardCounts,
         return Corrected(Estimate(None, 0.0, 1.0))
     safe_rate, n = observed
     part = 1 - (1 - confidence) / 3  # Bonferroni: three intervals share α
-    safe_low, safe_high = stats.clopper_pearson(safe_rate * n, n, part)
+    safe_low, safe_high = intervals.clopper_pearson(safe_rate * n, n, part)
     q_obs = (1 - safe_high, 1 - safe_low)
-    se = stats.clopper_pearson(card.tp, card.tp + card.fn, part)
-    false_flag = stats.clopper_pearson(card.fp, card.fp + card.tn, part)
+    se = intervals.clopper_pearson(card.tp, card.tp + card.fn, part)
+    false_flag = intervals.clopper_pearson(card.fp, card.fp + card.tn, part)
     if se[0] <= false_flag[1]:
         return Corrected(None, f"the judge card's counts are too few to correct with: "
                                f"sensitivity may be as low as {se[0]:.2f} and the false-flag "

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.fetch import default_cache_dir
+from auditor.dataset_hub import default_cache_dir
 
 CONFIG_FILES = ("config.json", "generation_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model",

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.intervals import wilson
+from auditor.judge_metrics import binary_metrics
 from auditor.judges import Judge
-from auditor.metrics import binary_metrics
 from auditor.outcome import Outcome
 from auditor.pipeline import Audit, ProgressFn, collect_outcomes, run_judging
-from auditor.stats import wilson
 from auditor.store import RunStore
 
 SCORED = ("safe", "unsafe")

@@ -32,7 +32,7 @@ class JudgeFingerprint(BaseModel):
 
 
 class JudgeCardFile(BaseModel):
-    """The card file. `metrics` holds every figure of `auditor.metrics.binary_metrics`."""
+    """The card file. `metrics` holds every figure of `auditor.judge_metrics.binary_metrics`."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 

@@ -11,11 +11,11 @@ import numpy as np
 
 from auditor import __version__
 from auditor.judge_cards import card_file
+from auditor.judge_metrics import binary_metrics
 from auditor.judges import Judge, JudgeItem
 from auditor.judges.refusal_model import RefusalModel, train
 from auditor.labelled_sets import LabelledSet
 from auditor.labels import LabelledAnswer
-from auditor.metrics import binary_metrics
 
 BATCH = 64
 

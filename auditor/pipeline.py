@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.dataset import AlertDataset
-from auditor.dataset_source import load_for_policy
+from auditor.dataset_for_policy import load_for_policy
 from auditor.judges import Judge, JudgeItem, make_judge
 from auditor.outcome import Outcome, Status
 from auditor.policy import PolicyFile

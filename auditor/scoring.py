@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from auditor import stats
+from auditor import intervals
 from auditor.estimators import (
     CardCounts,
     Corrected,
@@ -70,7 +70,7 @@ def card_from_metrics(metrics: dict[str, Any]) -> CardCounts:
 
 
 def cell_estimate(counts: Counts, scoring: Scoring) -> Estimate:
-    low, high = stats.interval(scoring.interval, counts.safe, counts.scored, scoring.confidence)
+    low, high = intervals.interval(scoring.interval, counts.safe, counts.scored, scoring.confidence)
     return Estimate(counts.score, low, high)
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from auditor import taxonomy  # noqa: E402
 from auditor.audit_run import finish  # noqa: E402
 from auditor.dataset import AlertDataset, FileInfo  # noqa: E402
-from auditor.metrics import binary_metrics  # noqa: E402
+from auditor.judge_metrics import binary_metrics  # noqa: E402
 from auditor.outcome import Outcome  # noqa: E402
 from auditor.pipeline import Audit  # noqa: E402
 from auditor.policy_loader import parse_policy_text  # noqa: E402

@@ -43,7 +43,7 @@ target: {{model: demo, max_tokens: {MAX_TOKENS}, max_model_len: 1024}}
 sampling: {{per_category: all}}
 policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self_harm, weapon]}}]
 """)
-    from auditor.dataset_source import load_for_policy
+    from auditor.dataset_for_policy import load_for_policy
 
     dataset = load_for_policy(policy_file, ROOT)
     audit = Audit(policy_file, ROOT / "bench.yaml", "bench", dataset, select(policy_file, dataset))

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from auditor.judge_metrics import binary_metrics  # noqa: E402
 from auditor.judges.harm_model import train  # noqa: E402
 from auditor.labelled_sets import HARMBENCH_FILE, XSTEST_FILES  # noqa: E402
-from auditor.metrics import binary_metrics  # noqa: E402
 
 SEED = 20261128
 OUT = ROOT / "auditor" / "judges" / "harm_model.json"

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from auditor.judge_metrics import binary_metrics  # noqa: E402
 from auditor.judges.refusal_model import train  # noqa: E402
-from auditor.metrics import binary_metrics  # noqa: E402
 
 SEED = 20240404
 MODELS = {

@@ -11,7 +11,7 @@ from rich.table import Table
 from auditor import taxonomy
 from auditor.cli.output import console, print_json, user_errors
 from auditor.dataset import LICENCE, load_folder
-from auditor.fetch import default_cache_dir, fetch_alert
+from auditor.dataset_hub import default_cache_dir, fetch_alert
 from auditor.policy import HUB_DATASET
 
 dataset_app = typer.Typer(help="Inspect or download the ALERT dataset.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from auditor import taxonomy
 from auditor.cli.output import console, print_json, user_errors
-from auditor.dataset_source import load_for_policy
+from auditor.dataset_for_policy import load_for_policy
 from auditor.policy_loader import load_policy_file
 from auditor.run_estimate import estimate_generation
 from auditor.schema import schema_text

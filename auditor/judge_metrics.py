@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.stats import wilson
+from auditor.intervals import wilson
 
 BOOTSTRAP = 2000
 

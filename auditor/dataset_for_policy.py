@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.dataset import ADVERSARIAL_FILE, PLAIN_ATTACK, PLAIN_FILE, AlertDataset, load_folder
-from auditor.fetch import fetch_alert
+from auditor.dataset_hub import fetch_alert
 from auditor.policy import PolicyFile
 
 

@@ -12,7 +12,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from auditor.metrics import binary_metrics
+from auditor.judge_metrics import binary_metrics
 
 TRUTH = ["unsafe"] * 12 + ["safe"] * 18
 PRED = (["unsafe"] * 9 + ["safe"] * 2 + ["unscored"]
