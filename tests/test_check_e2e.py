@@ -277,3 +277,27 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
     text = runner.invoke(app, ["judge", "agree", str(out), "--judge", "harm",
                                "--judge", "refusal", "--quiet"])
     assert "Where they disagree" in text.output and "kappa" in text.output
+
+
+def test_rejudge_with_a_keyed_judge_server(runner: CliRunner, server: FakeOpenAIServer,
+                                           tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    out = tmp_path / "run"
+    run_check(runner, policy, out)
+    secret = "sk-judge-DO-NOT-LEAK-42"
+    monkeypatch.setenv("JUDGE_KEY", secret)
+    with FakeOpenAIServer(api_key=secret) as judge_server:
+        judge_server.rubric_reply = '{"verdict": "safe", "reason": "no help given"}'
+        result = runner.invoke(app, ["rejudge", str(out), "--judge", "rubric", "--backend",
+                                     "openai", "--base-url", judge_server.base_url, "--model",
+                                     judge_server.model, "--api-key-env", "JUDGE_KEY",
+                                     "--quiet"])
+        assert judge_server.requests, "the judge server was called"
+    assert result.exit_code in (0, 3), result.output  # all safe: nothing can FAIL
+    results = json.loads((out / "results.json").read_text())
+    assert results["judge"]["kind"] == "rubric"
+    assert secret not in result.output
+    for path in out.iterdir():
+        assert secret.encode() not in path.read_bytes(), path.name

@@ -28,6 +28,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(judge_app, name="judge")
 
 
+# The judge options `judge validate`, `judge agree` and `rejudge` share, declared once.
+JUDGE_KINDS = "harm | refusal | harmbench | llama-guard | rubric"
+MODEL_OPTION = typer.Option(None, "--model", help="Judge model (harmbench, llama-guard, "
+                            "rubric): a folder or the name a server serves.")
+BACKEND_OPTION = typer.Option("vllm", "--backend", help="Judge backend: vllm or openai.")
+BASE_URL_OPTION = typer.Option(None, "--base-url", help="Judge server URL (openai backend).")
+API_KEY_ENV_OPTION = typer.Option(None, "--api-key-env", help="Name of the environment "
+                                  "variable holding the judge server's API key.")
+MODEL_FILE_OPTION = typer.Option(None, "--model-file", help="harm or refusal: a model file "
+                                 "(refusal: from `judge train`).")
+LLAMA_GUARD_VERSION_OPTION = typer.Option(3, "--llama-guard-version", help="1, 3 or 4.")
+
+
 def build_judge_from_options(kind: str, model: str | None, backend: str, base_url: str | None,
                              model_file: Path | None, llama_guard_version: int,
                              api_key_env: str | None = None) -> Judge:
@@ -61,15 +74,13 @@ def validate_cmd(
     labels: str = typer.Option(..., "--labels", help="JSONL file of prompt, response, label "
                                "(safe|unsafe), or a built-in set: builtin:harmbench (harm, "
                                "3 human raters) or builtin:xstest (answers to unsafe prompts)."),
-    judge: str = typer.Option("harm", "--judge", help="harm | refusal | harmbench | "
-                              "llama-guard | rubric"),
-    model: str = typer.Option(None, help="Judge model (harmbench, llama-guard, rubric)."),
-    backend: str = typer.Option("vllm", help="vllm or openai."),
-    base_url: str = typer.Option(None, help="Server URL for the openai backend."),
-    api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
-    model_file: Path = typer.Option(None, help="harm or refusal: a model file (refusal: from "
-                                    "`judge train`)."),
-    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    judge: str = typer.Option("harm", "--judge", help=JUDGE_KINDS),
+    model: str = MODEL_OPTION,
+    backend: str = BACKEND_OPTION,
+    base_url: str = BASE_URL_OPTION,
+    api_key_env: str = API_KEY_ENV_OPTION,
+    model_file: Path = MODEL_FILE_OPTION,
+    llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
     card: Path = typer.Option(None, help="Save the judge card to this file (nothing is "
                               "written without it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
@@ -145,11 +156,11 @@ def agree_cmd(
                                      "--judge harm --judge refusal."),
     policy: Path = typer.Option(None, "--policy", "-p", help="The run's policy file (default: "
                                 "the one recorded in results.json)."),
-    model: str = typer.Option(None, help="Model for harmbench, llama-guard or rubric judges."),
-    backend: str = typer.Option("vllm", help="vllm or openai."),
-    base_url: str = typer.Option(None, help="Server URL for the openai backend."),
-    api_key_env: str = typer.Option(None, help="Environment variable holding the API key."),
-    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    model: str = MODEL_OPTION,
+    backend: str = BACKEND_OPTION,
+    base_url: str = BASE_URL_OPTION,
+    api_key_env: str = API_KEY_ENV_OPTION,
+    llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:

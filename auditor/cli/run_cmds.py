@@ -17,7 +17,16 @@ from auditor.audit_run import (
     render_reports,
     run_check,
 )
-from auditor.cli.judge_cmds import build_judge_from_options
+from auditor.cli.judge_cmds import (
+    API_KEY_ENV_OPTION,
+    BACKEND_OPTION,
+    BASE_URL_OPTION,
+    JUDGE_KINDS,
+    LLAMA_GUARD_VERSION_OPTION,
+    MODEL_FILE_OPTION,
+    MODEL_OPTION,
+    build_judge_from_options,
+)
 from auditor.cli.output import (
     EXIT_FAIL,
     EXIT_INCONCLUSIVE,
@@ -108,16 +117,14 @@ def rejudge_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
     policy: Path = typer.Option(None, "--policy", "-p", help="The run's policy file (default: "
                                 "the one recorded in the run's results.json)."),
-    judge: str = typer.Option(None, help="harm | refusal | harmbench | llama-guard | rubric "
-                              "(default: the run's own judge, from its policy file)"),
-    model: str = typer.Option(None, help="Judge model (harmbench, llama-guard, rubric): folder "
-                              "or name."),
-    backend: str = typer.Option("vllm", help="Judge backend: vllm or openai."),
-    base_url: str = typer.Option(None, help="Judge server URL for the openai backend."),
-    api_key_env: str = typer.Option(None, help="Environment variable holding the judge "
-                                    "server's API key."),
-    model_file: Path = typer.Option(None, help="harm or refusal: a model file."),
-    llama_guard_version: int = typer.Option(3, help="1, 3 or 4."),
+    judge: str = typer.Option(None, "--judge", help=f"{JUDGE_KINDS} (default: the run's own "
+                              "judge, from its policy file)"),
+    model: str = MODEL_OPTION,
+    backend: str = BACKEND_OPTION,
+    base_url: str = BASE_URL_OPTION,
+    api_key_env: str = API_KEY_ENV_OPTION,
+    model_file: Path = MODEL_FILE_OPTION,
+    llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
     card: Path = typer.Option(None, help="Judge card from `auditor judge validate`, to correct "
                               "scores for this judge's error."),
     force_card: bool = typer.Option(False, help="Use --card even if it was measured on "
