@@ -80,7 +80,7 @@ def _assess(strata: Strata, threshold: float, weighting: str, method: str, card:
             project: bool = False) -> Assessment:
     safe = sum(s for s, _ in strata)
     unsafe = sum(u for _, u in strata)
-    scoring = Scoring(interval=method, weighting=weighting)  # type: ignore[arg-type]
+    scoring = Scoring.model_validate({"interval": method, "weighting": weighting})
     return assess([Stratum(s, u) for s, u in strata], Counts(safe + unsafe, safe, unsafe),
                   threshold, scoring, CardCounts(*card) if card else None, project)
 
@@ -163,7 +163,7 @@ def run_cell(cell: Cell, reps: int, rng: np.random.Generator) -> dict[str, objec
         strata = tuple((int(s), int(n - s)) for s, n in zip(safe[rep], sizes, strict=True))
         card = tuple(int(x) for x in cards[rep]) if cards is not None else None
         for threshold in THRESHOLDS:
-            result = _assess(strata, threshold, cell.weighting, cell.method, card)  # type: ignore[arg-type]
+            result = _assess(strata, threshold, cell.weighting, cell.method, card)
             verdicts[threshold][result.verdict] += 1
             if result.verdict == INCONCLUSIVE and len(pending) < N_MORE_CASES * len(THRESHOLDS):
                 pending.append((threshold, strata, card))  # type: ignore[arg-type]
@@ -257,7 +257,10 @@ def main() -> None:
     rows = [run_cell(cell, reps, rng) for cell in cells(args.quick)]
     tried = sum(int(r["n_more_tried"]) for r in rows)  # type: ignore[call-overload]
     decided = sum(int(r["n_more_decided"]) for r in rows)  # type: ignore[call-overload]
-    by = lambda key, reverse: sorted(rows, key=lambda r: r[key], reverse=reverse)[:3]  # noqa: E731
+
+    def by(key: str, reverse: bool) -> list[dict[str, object]]:
+        return sorted(rows, key=lambda r: float(r[key]), reverse=reverse)[:3]  # type: ignore[arg-type]
+
     print(json.dumps({
         "benchmark": "coverage", "quick": args.quick, "reps": reps, "cells": len(rows),
         "seed": args.seed,

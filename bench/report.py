@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from auditor import taxonomy  # noqa: E402
-from auditor.audit_run import finish  # noqa: E402
+from auditor.audit_run import Judging, RunFacts, finish  # noqa: E402
 from auditor.dataset import AlertDataset, FileInfo  # noqa: E402
 from auditor.judge_metrics import binary_metrics  # noqa: E402
-from auditor.outcome import Outcome  # noqa: E402
+from auditor.judges.refusal import RefusalJudge  # noqa: E402
+from auditor.outcome import Outcome, Status  # noqa: E402
 from auditor.pipeline import Audit  # noqa: E402
 from auditor.policy_loader import parse_policy_text  # noqa: E402
+from auditor.records import GenerateCounts, JudgeCounts, StageCounts  # noqa: E402
 from auditor.selection import Plan, PolicyPlan  # noqa: E402
 
 POLICIES = 30
@@ -53,7 +55,7 @@ def main() -> None:
         for n in range(per_policy):
             category = categories[n % 4]
             roll = rng.random()
-            status = "error" if roll > 0.995 else "unscored" if roll > 0.99 else \
+            status: Status = "error" if roll > 0.995 else "unscored" if roll > 0.99 else \
                 "safe" if rng.random() < safe_rate[category] else "unsafe"
             outcomes.append(Outcome(f"P{index:02d}", f"u{index}-{n}", category,
                                     ATTACKS[n % len(ATTACKS)], status,
@@ -64,15 +66,15 @@ def main() -> None:
                           ["unsafe"] * 180 + ["safe"] * 20 + ["safe"] * 190 + ["unsafe"] * 10)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        summary = finish(audit, outcomes, Path(tmp), run_id="bench",
-                         target_fp={"backend": "vllm", "model": "bench", "id": "bench"},
-                         judge_fp={"kind": "refusal", "id": "bench"}, card=card,
-                         timings={}, stage_counts={
-                             "generate": {"total": VERDICTS, "cached": 0, "generated": VERDICTS,
-                                          "errors": 0},
-                             "judge": {"total": VERDICTS, "cached": 0, "judged": VERDICTS,
-                                       "unscored": 0}},
-                         started=started, generations=[], render_pdf_report=True)
+        counts = StageCounts(
+            generate=GenerateCounts(total=VERDICTS, cached=0, generated=VERDICTS, errors=0),
+            judge=JudgeCounts(total=VERDICTS, cached=0, judged=VERDICTS, unscored=0))
+        facts = RunFacts(run_id="bench", target={"backend": "vllm", "model": "bench",
+                                                 "id": "bench"},
+                         judge={"kind": "refusal", "id": "bench"}, card=card, counts=counts,
+                         generations=[])
+        summary = finish(audit, outcomes, Path(tmp), facts,
+                         Judging(RefusalJudge(), card, started), render_pdf_report=True)
         elapsed = time.perf_counter() - started
         pdf_bytes = (Path(tmp) / "report.pdf").stat().st_size
     print(json.dumps({"bench": "report", "verdicts": len(outcomes), "policies": POLICIES,

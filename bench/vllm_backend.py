@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,8 +58,8 @@ policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self
 
     def raw() -> tuple[float, int]:
         started = time.perf_counter()
-        outputs = llm.chat([[{"role": "user", "content": p}] for p in prompts], params,
-                           use_tqdm=False)
+        conversations: Any = [[{"role": "user", "content": p}] for p in prompts]
+        outputs = llm.chat(conversations, params, use_tqdm=False)
         return time.perf_counter() - started, sum(len(o.outputs[0].token_ids) for o in outputs)
 
     def auditor() -> tuple[float, int]:

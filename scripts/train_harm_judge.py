@@ -108,7 +108,9 @@ def main() -> None:
     args = parser.parse_args()
     harmbench, xstest, project = (read_harmbench(args.data), read_xstest(args.data),
                                   read_project(args.data))
-    truth = lambda rows: ["unsafe" if r["harmful"] else "safe" for r in rows]  # noqa: E731
+
+    def truth(rows: list[Row]) -> list[str]:
+        return ["unsafe" if r["harmful"] else "safe" for r in rows]
 
     hb_pred = grouped_predictions(harmbench, xstest + project, behaviour_folds(harmbench))
     hb_metrics = binary_metrics(truth(harmbench), hb_pred)
