@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -88,6 +89,23 @@ class StoredVerdict:
     raw: str | None
 
 
+REPLACED_NOTE = " (unencodable characters replaced)"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str | None) -> tuple[str | None, bool]:
+    """Text SQLite can store as UTF-8, and whether anything had to be replaced.
+
+    A server may send a lone surrogate (say "\\ud800" in its JSON). Stored as is, it raises
+    UnicodeEncodeError and loses the whole batch on every rerun; replaced by U+FFFD it is kept.
+    """
+    if text is None:
+        return None, False
+    # In a Python str any code point in D800-DFFF is a lone surrogate: pairs are already joined.
+    cleaned, count = _LONE_SURROGATE.subn("\ufffd", text)
+    return cleaned, count > 0
+
+
 class RunStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -155,9 +173,13 @@ class RunStore:
         rows = []
         for gen in generations:
             request = requests[gen.key]
-            rows.append((gen.key, target_id, request.prompt, request.system_prompt,
-                         json.dumps(params, sort_keys=True), gen.text, gen.finish_reason,
-                         gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.error, now))
+            text, replaced = storable(gen.text)
+            error, _ = storable(gen.error)
+            finish = (gen.finish_reason or "") + REPLACED_NOTE if replaced else gen.finish_reason
+            rows.append((gen.key, target_id, storable(request.prompt)[0],
+                         storable(request.system_prompt)[0], json.dumps(params, sort_keys=True),
+                         text, finish, gen.prompt_tokens, gen.completion_tokens, gen.latency_s,
+                         error, now))
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany(
@@ -192,8 +214,8 @@ class RunStore:
             self.db.executemany(
                 "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"
                 " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                [(judge_id, key, v.label, json.dumps(v.categories), v.score, v.reason, v.raw, now)
-                 for key, v in items])
+                [(judge_id, key, v.label, json.dumps(v.categories), v.score,
+                  storable(v.reason)[0], storable(v.raw)[0], now) for key, v in items])
 
     def iter_generation_rows(self) -> Iterator[dict[str, Any]]:
         cursor = self.db.execute("SELECT * FROM generations ORDER BY key")

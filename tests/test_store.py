@@ -68,3 +68,15 @@ def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "store.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError, match="not a usable auditor store"):
         RunStore(tmp_path)
+
+
+def test_a_lone_surrogate_is_stored_replaced_and_noted(tmp_path: Path) -> None:
+    """A server that sends "\\ud800" must not lose the batch on every rerun."""
+    requests = {"k1": ChatRequest("k1", "prompt"), "k2": ChatRequest("k2", "other")}
+    with RunStore(tmp_path / "run") as store:
+        store.put_generations([Generation("k1", "bad \ud800 text", "stop"),
+                               Generation("k2", "fine", "stop")], requests, "t", {})
+        stored = store.generations()
+    assert stored["k1"].text == "bad \ufffd text" and stored["k2"].text == "fine"
+    assert stored["k1"].finish_reason == "stop (unencodable characters replaced)"
+    assert stored["k2"].finish_reason == "stop"
