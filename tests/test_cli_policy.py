@@ -128,3 +128,24 @@ target:
         data["estimate_basis"]
     table = runner.invoke(app, ["plan", str(path)])
     assert "rough estimate" in table.output and "290" not in table.output
+
+
+def test_plan_prints_dataset_prompts_inert(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "alert"
+    data.mkdir()
+    hostile = "Hi \x1b]0;owned\x07 \x1b[2J there \u202eevil"
+    (data / "alert.jsonl").write_text(json.dumps({
+        "id": 1, "prompt": f"### Instruction:\n{hostile}\n### Response:\n",
+        "category": "crime_cyber"}) + "\n")
+    policy = write_policy(tmp_path, MINIMAL.replace(str(SAMPLES), str(data)) +
+                          "sampling: {attack_types: [none]}\n")
+    result = runner.invoke(app, ["plan", str(policy), "--prompts"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "Hi" in result.output and "there" in result.output
+
+
+def test_error_messages_from_outside_print_inert() -> None:
+    from auditor.cli.output import inert
+
+    assert inert("model \x1b[2Jx\u202e [bold]") == "model \ufffd[2Jx\ufffd \\[bold]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,15 +21,24 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+# C0 and C1 controls (ESC starts terminal sequences), and the bidi controls that reorder text.
+_UNSAFE_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                                 "\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """Text from outside (server replies, dataset prompts) made safe to print, markup escaped."""
+    return escape(_UNSAFE_ON_TERMINAL.sub("\ufffd", text))
 
 
 def print_error(error: AuditorError) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(error.message)}")
+    # Messages may quote a server or a file, so they are printed inert.
+    err_console.print(f"[bold red]error:[/] {inert(error.message)}")
     if isinstance(error, InputFileError):
         for problem in error.problems:
-            err_console.print(f"  • {escape(problem.render())}")
+            err_console.print(f"  • {inert(problem.render())}")
     if error.hint:
-        err_console.print(f"[dim]hint:[/] {escape(error.hint)}")
+        err_console.print(f"[dim]hint:[/] {inert(error.hint)}")
 
 
 def user_errors(func: F) -> F:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor import taxonomy
-from auditor.cli.output import console, print_json, user_errors
+from auditor.cli.output import console, inert, print_json, user_errors
 from auditor.dataset_for_policy import load_for_policy
 from auditor.policy_loader import load_policy_file
 from auditor.run_estimate import estimate_generation
@@ -111,8 +111,8 @@ def plan_cmd(
     console.print(table)
     if show_prompts:
         for uid, prompt in sorted(plan.prompts.items()):
-            console.print(f"[dim]{escape(uid)}[/] [{prompt.category}/{prompt.attack_type}] "
-                          f"{escape(prompt.text[:100])}")
+            console.print(f"[dim]{inert(uid)}[/] [{inert(prompt.category)}/"
+                          f"{inert(prompt.attack_type)}] {inert(prompt.text[:100])}")
     console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
                   f"{len(plan.policies)} policies.")
     console.print(f"Estimated generation time: ~{_duration(estimate.seconds)}, "
