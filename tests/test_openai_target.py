@@ -120,3 +120,42 @@ def test_unknown_model_fails_fast() -> None:
     with FakeOpenAIServer() as server, pytest.raises(TargetError, match="does not serve"):
         target_for(server, model="other-model").start()
 
+
+
+def test_a_server_that_drips_its_answer_hits_the_total_deadline() -> None:
+    """Each byte arrives well inside the read timeout, but the whole answer never does."""
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.local_server import LocalServer
+
+    class Drip(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(60):  # bounded: about 12 s at most
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    server = LocalServer(Drip)
+    try:
+        endpoint = ModelEndpoint(backend="openai", model="m", base_url=f"{server.url}/v1",
+                                 timeout_s=1.0, max_retries=0)
+        started = time.perf_counter()
+        [batch] = list(OpenAITarget(endpoint).generate([ChatRequest("k", "hi")],
+                                                       DecodingConfig()))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.close()
+    assert batch[0].error and "timed out after 1 s" in batch[0].error
+    assert elapsed < 5

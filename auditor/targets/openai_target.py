@@ -152,8 +152,11 @@ class OpenAITarget(Target):
             started = time.perf_counter()
             retry_after: float | None = None
             try:
-                response = await client.post(url, json=body)
-            except httpx.TimeoutException:
+                # httpx's timeout bounds each read; a server that drips its answer one byte at a
+                # time would never trip it. The deadline bounds the request as a whole.
+                response = await asyncio.wait_for(client.post(url, json=body),
+                                                  timeout=self.endpoint.timeout_s)
+            except (httpx.TimeoutException, TimeoutError):
                 reason = f"timed out after {self.endpoint.timeout_s:g} s"
             except httpx.TransportError as exc:
                 reason = f"connection error: {type(exc).__name__}"
