@@ -83,6 +83,9 @@ class FakeOpenAIServer:
                 if not self._authorised():
                     self._send(401, b'{"error": "bad key"}')
                     return
+                if fault == "401":  # a key the model listing accepted, refused on chat
+                    self._send(401, b'{"error": "bad key"}')
+                    return
                 if fault == "500":
                     self._send(500, b'{"error": "boom"}')
                     return

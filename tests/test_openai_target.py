@@ -159,3 +159,30 @@ def test_a_server_that_drips_its_answer_hits_the_total_deadline() -> None:
         server.close()
     assert batch[0].error and "timed out after 1 s" in batch[0].error
     assert elapsed < 5
+
+
+def test_a_key_refused_on_chat_stops_at_once_and_keeps_finished_answers() -> None:
+    with FakeOpenAIServer() as server:
+        target = target_for(server, concurrency=1, max_retries=2)
+        target.start()
+        server.faults.extend([None, None, "401"])  # two answers, then the key is refused
+        requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(20)]
+        got: list[str] = []
+        with pytest.raises(TargetError, match="HTTP 401") as info:
+            for batch in target.generate(requests, DecodingConfig()):
+                got += [g.key for g in batch if g.ok]
+        assert len(server.chat_requests()) == 3  # not 20 prompts × 3 attempts
+    assert got == ["k0", "k1"]
+    assert "api_key_env" in (info.value.hint or "") and "$None" not in (info.value.hint or "")
+
+
+def test_a_server_that_goes_away_stops_the_run_with_rerun_advice() -> None:
+    with FakeOpenAIServer() as server:
+        target = target_for(server, concurrency=2, max_retries=1)
+        target.start()
+    # the server is gone now: every request fails to connect
+    target.backoff_base_s = 0.0
+    requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(200)]
+    with pytest.raises(TargetError, match="stopped answering") as info:
+        list(target.generate(requests, DecodingConfig()))
+    assert "rerun" in (info.value.hint or "")

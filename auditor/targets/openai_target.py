@@ -26,6 +26,9 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
 BATCH_YIELD = 16  # results handed to the store per commit
+AUTH_STATUS = {401, 403}
+# Connection failures in a row (across all requests) after which the server is taken as gone.
+DOWN_AFTER = 12
 
 
 class OpenAITarget(Target):
@@ -35,6 +38,7 @@ class OpenAITarget(Target):
         self.base_url = endpoint.base_url.rstrip("/")
         self.backoff_base_s = backoff_base_s
         self._server_model: dict[str, Any] = {}
+        self._failures_in_a_row = 0
 
     # The key lives only in request headers, built fresh for each client.
     def _headers(self) -> dict[str, str]:
@@ -59,7 +63,7 @@ class OpenAITarget(Target):
         if response.status_code in (401, 403):
             raise TargetError(f"the server at {self.base_url} rejected the API key "
                               f"(HTTP {response.status_code})",
-                              hint=f"check the key in ${self.endpoint.api_key_env}")
+                              hint=self._auth_hint())
         if response.status_code == 200:
             try:
                 models = response.json().get("data", [])
@@ -95,6 +99,8 @@ class OpenAITarget(Target):
             if item is None:
                 break
             if isinstance(item, BaseException):
+                if batch:
+                    yield batch  # finished answers are stored before the run stops
                 raise item
             batch.append(item)
             if len(batch) >= BATCH_YIELD or results.empty():
@@ -160,7 +166,18 @@ class OpenAITarget(Target):
                 reason = f"timed out after {self.endpoint.timeout_s:g} s"
             except httpx.TransportError as exc:
                 reason = f"connection error: {type(exc).__name__}"
+                self._failures_in_a_row += 1
+                if self._failures_in_a_row >= DOWN_AFTER:
+                    raise TargetError(
+                        f"the server at {self.base_url} stopped answering: {DOWN_AFTER} "
+                        f"connection failures in a row ({type(exc).__name__})",
+                        hint="finished answers are saved; restart the server and rerun the "
+                             "same command to resume") from None
             else:
+                self._failures_in_a_row = 0
+                if response.status_code in AUTH_STATUS:
+                    raise TargetError(self._auth_message(response.status_code),
+                                      hint=self._auth_hint()) from None
                 if response.status_code == 200:
                     parsed = _parse_completion(request.key, response, started, request.raw)
                     if parsed.error is None:
@@ -177,6 +194,16 @@ class OpenAITarget(Target):
                 await asyncio.sleep(self._backoff(attempt, retry_after))
         return Generation(request.key, None,
                           error=f"{reason} (after {self.endpoint.max_retries + 1} attempts)")
+
+    def _auth_message(self, status: int) -> str:
+        return (f"the server rejected the request's credentials (HTTP {status}) on "
+                f"{self.base_url}; stopped at once so no prompt is spent")
+
+    def _auth_hint(self) -> str:
+        env = self.endpoint.api_key_env
+        if env:
+            return f"check the key in the environment variable {env} (its value is not shown)"
+        return "the server needs an API key: set api_key_env to the NAME of a variable holding it"
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
