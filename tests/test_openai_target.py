@@ -165,7 +165,7 @@ def test_a_key_refused_on_chat_stops_at_once_and_keeps_finished_answers() -> Non
     with FakeOpenAIServer() as server:
         target = target_for(server, concurrency=1, max_retries=2)
         target.start()
-        server.faults.extend([None, None, "401"])  # two answers, then the key is refused
+        server.faults.extend(["ok", "ok", "401"])  # two answers, then the key is refused
         requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(20)]
         got: list[str] = []
         with pytest.raises(TargetError, match="HTTP 401") as info:
