@@ -5,9 +5,11 @@ Loading and error reporting live in `policy_loader.py`; this module only owns th
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from auditor import taxonomy
 
@@ -26,7 +28,9 @@ CategoryName = Annotated[str, AfterValidator(_known_category)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML 1.1 reads `yes` as true; a boolean must never become threshold 1.0 or
+    # per_category 1. allow_inf_nan=False: `.inf` is no timeout and `.nan` no threshold.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Organisation(Strict):
@@ -61,8 +65,8 @@ class ModelEndpoint(Strict):
         "vllm", description="'vllm' runs the model in-process; 'openai' calls an "
         "OpenAI-compatible /v1/chat/completions server.")
     model: str = Field(
-        DEMO_MODEL, description="Model folder or Hub id for vllm; model name for openai. "
-        "'demo' is the embedded SmolLM2-135M-Instruct.")
+        DEMO_MODEL, min_length=1, pattern=r"\S", description="Model folder or Hub id for vllm; "
+        "model name for openai. 'demo' is the embedded SmolLM2-135M-Instruct.")
     base_url: str | None = Field(None, description="Server URL for the openai backend, "
                                  "e.g. http://localhost:8000/v1")
     api_key_env: str | None = Field(
@@ -79,6 +83,26 @@ class ModelEndpoint(Strict):
     concurrency: int = Field(8, ge=1, le=1024)
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, "
+                             "e.g. http://localhost:8000/v1")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        # The message never repeats the value: it may be a key pasted in by mistake.
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be the NAME of an environment variable (letters, digits "
+                             "and _), such as OPENAI_API_KEY, not the key itself")
+        return value
 
     @model_validator(mode="after")
     def _backend_needs(self) -> ModelEndpoint:

@@ -113,3 +113,37 @@ def test_alias_bomb_is_refused_quickly() -> None:
         bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
     found = problems_of(bomb)
     assert len(found) == 1 and "alias bomb" in found[0]
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    ("policies:\n  - {id: P2, title: t, categories: [crime_cyber], threshold: yes}\n",
+     "policies[1].threshold", "number"),
+    ("sampling: {per_category: true}\n", "sampling.per_category", ""),
+    ("target: {backend: openai, model: m, base_url: 'file:///etc/passwd'}\n",
+     "target.base_url", "http:// or https://"),
+    ("target: {backend: openai, model: m, base_url: 'localhost:8000/v1'}\n",
+     "target.base_url", "http:// or https://"),
+    ("target: {backend: openai, model: '', base_url: 'http://x/v1'}\n", "target.model", ""),
+    ("target: {backend: openai, model: m, base_url: 'http://x/v1', timeout_s: .inf}\n",
+     "target.timeout_s", "finite"),
+])
+def test_values_that_would_mislead_are_rejected(extra: str, field: str, words: str) -> None:
+    # a second policy item continues MINIMAL's list; other blocks are new top-level keys
+    text = MINIMAL + (extra.replace("policies:\n", "") if extra.startswith("policies:") else extra)
+    with pytest.raises(PolicyError) as error:
+        parse_policy_text(text, "p.yaml")
+    problems = {p.field: p.message for p in error.value.problems}
+    assert field in problems, problems
+    assert words in problems[field]
+
+
+def test_a_key_pasted_into_api_key_env_is_rejected_without_echo() -> None:
+    secret = "sk-live-0123456789abcdef"
+    text = MINIMAL + f"target: {{backend: openai, model: m, base_url: 'http://x/v1', " \
+                     f"api_key_env: {secret}}}\n"
+    with pytest.raises(PolicyError) as error:
+        parse_policy_text(text, "p.yaml")
+    [problem] = error.value.problems
+    assert problem.field == "target.api_key_env" and "NAME of an environment variable" in \
+        problem.message
+    assert secret not in problem.render()
