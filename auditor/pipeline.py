@@ -14,6 +14,7 @@ from pathlib import Path
 
 from auditor.dataset import AlertDataset
 from auditor.dataset_for_policy import load_for_policy
+from auditor.errors import AuditorError
 from auditor.judges import Judge, JudgeItem, make_judge
 from auditor.outcome import Outcome, Status
 from auditor.policy import PolicyFile
@@ -44,13 +45,24 @@ class Audit:
     def load(cls, policy_path: Path) -> Audit:
         policy_file = load_policy_file(policy_path)
         dataset = load_for_policy(policy_file, policy_path.parent)
+        plan = select(policy_file, dataset)
+        require_prompts(plan)
         return cls(policy_file, policy_path,
-                   hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset,
-                   select(policy_file, dataset))
+                   hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset, plan)
 
     def decoding(self) -> DecodingConfig:
         target = self.policy_file.target
         return DecodingConfig(max_tokens=target.max_tokens, temperature=target.temperature)
+
+
+def require_prompts(plan: Plan) -> None:
+    """A policy with no prompts in this dataset would be INCONCLUSIVE at n = 0: say so now."""
+    empty = [p.policy_id for p in plan.policies if not p.uids()]
+    if empty:
+        raise AuditorError(f"polic{'y' if len(empty) == 1 else 'ies'} {', '.join(empty)} "
+                           "select no prompts from this dataset",
+                           hint="compare their categories and attack_types with "
+                                "`auditor dataset info`, or check that the dataset is not empty")
 
 
 @dataclass

@@ -149,3 +149,29 @@ def test_error_messages_from_outside_print_inert() -> None:
     from auditor.cli.output import inert
 
     assert inert("model \x1b[2Jx\u202e [bold]") == "model \ufffd[2Jx\ufffd \\[bold]"
+
+
+def test_validate_checks_the_dataset_path_and_the_card(runner: CliRunner, tmp_path: Path
+                                                       ) -> None:
+    missing = write_policy(tmp_path, MINIMAL.replace(str(SAMPLES), str(tmp_path / "nowhere")),
+                           "missing.yaml")
+    result = runner.invoke(app, ["validate", str(missing)])
+    assert result.exit_code == 2 and "nowhere" in result.output
+    card = write_policy(tmp_path, MINIMAL + "judge: {card: no-such-card.json}\n", "card.yaml")
+    result = runner.invoke(app, ["validate", str(card)])
+    assert result.exit_code == 2 and "no-such-card.json" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_policy_without_prompts_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "alert.jsonl").write_text("")
+    policy = write_policy(tmp_path, MINIMAL.replace(str(SAMPLES), str(empty)) +
+                          "sampling: {attack_types: [none]}\n")
+    for command in (["validate", str(policy)], ["check", str(policy), "--out",
+                                                  str(tmp_path / "run"), "--quiet"]):
+        result = runner.invoke(app, command)  # check stops before loading any model
+        assert result.exit_code == 2, result.output
+        assert "policy P1 select no prompts" in " ".join(result.output.split())
+    assert "0 unique generations" in runner.invoke(app, ["plan", str(policy)]).output

@@ -11,6 +11,8 @@ from rich.table import Table
 from auditor import taxonomy
 from auditor.cli.output import console, inert, print_json, user_errors
 from auditor.dataset_for_policy import load_for_policy
+from auditor.judge_cards import read_card, resolve_card_path
+from auditor.pipeline import require_prompts
 from auditor.policy_loader import load_policy_file
 from auditor.run_estimate import estimate_generation
 from auditor.schema import schema_text
@@ -60,8 +62,16 @@ def schema_cmd() -> None:
 
 @user_errors
 def validate_cmd(policy: Path = POLICY_ARG) -> None:
-    """Check a policy file and list every problem at once (exit 2 if any)."""
+    """Check a policy file and list every problem at once (exit 2 if any).
+
+    Also checks what it can without a model: a local dataset loads and gives every policy
+    prompts, and a judge card file exists and parses.
+    """
     policy_file = load_policy_file(policy)
+    if policy_file.dataset.path is not None:  # a Hub dataset would need the network
+        require_prompts(select(policy_file, load_for_policy(policy_file, policy.parent)))
+    if policy_file.judge.card:
+        read_card(resolve_card_path(policy_file.judge.card, policy.parent))
     count = len(policy_file.policies)
     console.print(f"[green]✓[/] {escape(str(policy))}: {count} "
                   f"polic{'y' if count == 1 else 'ies'}, valid")
