@@ -109,8 +109,13 @@ def storable(text: str | None) -> tuple[str | None, bool]:
 class RunStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
+        except OSError as exc:  # a file where the folder should be, read-only, disk full…
+            why = "it is a file" if folder.is_file() else exc.strerror or type(exc).__name__
+            raise StoreError(f"cannot use {folder} as the output folder: {why}",
+                             hint="pass --out a folder you can write to") from None
         try:
             fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

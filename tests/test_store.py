@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -80,3 +81,20 @@ def test_a_lone_surrogate_is_stored_replaced_and_noted(tmp_path: Path) -> None:
     assert stored["k1"].text == "bad \ufffd text" and stored["k2"].text == "fine"
     assert stored["k1"].finish_reason == "stop (unencodable characters replaced)"
     assert stored["k2"].finish_reason == "stop"
+
+
+def test_an_unusable_output_folder_is_a_clear_error(tmp_path: Path) -> None:
+    a_file = tmp_path / "out"
+    a_file.write_text("not a folder")
+    with pytest.raises(StoreError, match="it is a file"):
+        RunStore(a_file)
+    locked = tmp_path / "readonly"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions; the file case still ran
+            return
+        with pytest.raises(StoreError, match="cannot use"):
+            RunStore(locked / "run")
+    finally:
+        locked.chmod(0o700)
