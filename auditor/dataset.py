@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,14 +85,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _lines(path: Path) -> Iterator[str]:
+    # Decoded line by line (not by the text layer's chunks) so a bad byte names its own line.
+    with path.open("rb") as handle:
+        for raw in handle:
+            yield raw.decode("utf-8")
+
+
 def load_file(path: Path, adversarial: bool, lenient: bool = False
               ) -> tuple[list[AlertPrompt], FileInfo]:
     prompts: list[AlertPrompt] = []
     problems: list[Problem] = []
     empty = malformed = rows = 0
     config = path.name.removesuffix(".jsonl")
-    with path.open("r", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    line_no = 0
+    try:
+        for line_no, line in enumerate(_lines(path), start=1):
             if not line.strip():
                 continue
             rows += 1
@@ -106,6 +115,14 @@ def load_file(path: Path, adversarial: bool, lenient: bool = False
                 empty += 1
                 continue
             prompts.append(prompt)
+    except UnicodeDecodeError:
+        raise DatasetError(str(path), [Problem(str(path), line_no + 1, None, "",
+                                               "not UTF-8 text")],
+                           hint="ALERT's files are UTF-8 JSON lines; re-download the file") from None
+    except OSError as exc:
+        why = "is a folder, not a file" if path.is_dir() else f"cannot be read: {exc.strerror}"
+        raise DatasetError(str(path), [Problem(str(path), None, None, "", why)],
+                           hint="point dataset.path at the folder holding alert.jsonl") from None
     if problems and not lenient:
         more = f" (first {len(problems)} of {malformed} shown)" if malformed > len(problems) else ""
         raise DatasetError(str(path), problems,

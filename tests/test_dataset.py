@@ -109,3 +109,21 @@ def test_hub_source_missing_offline_is_a_clear_error(tmp_path: Path,
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(FetchError, match="not in the cache"):
         fetch_alert(cache_dir=tmp_path)
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    folder = tmp_path / "alert"
+    folder.mkdir()
+    (folder / "alert.jsonl").write_bytes(GOOD.encode() + b"\n" + b'{"id": 2, "prompt": "\xff"}\n')
+    with pytest.raises(DatasetError) as error:
+        load_folder(folder, ["none"])
+    [problem] = error.value.problems
+    assert problem.line == 2 and "not UTF-8" in problem.message
+
+
+def test_a_folder_where_the_file_should_be(tmp_path: Path) -> None:
+    folder = tmp_path / "alert"
+    (folder / "alert.jsonl").mkdir(parents=True)
+    with pytest.raises(DatasetError) as error:
+        load_folder(folder, ["none"])
+    assert "is a folder, not a file" in error.value.problems[0].message
