@@ -16,6 +16,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,9 +152,21 @@ class RunStore:
         self.close()
 
     # --- meta -----------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a full disk or a read-only file becomes a StoreError (exit 2)."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to {self.folder / STORE_FILE}: {exc}",
+                             hint="free disk space or fix permissions, then rerun the same "
+                                  "command: finished work is kept") from None
+
     def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                        "SET value = excluded.value", (key, json.dumps(value)))
+        with self._writing():
+            self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO "
+                            "UPDATE SET value = excluded.value", (key, json.dumps(value)))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -185,7 +198,7 @@ class RunStore:
                          storable(request.system_prompt)[0], json.dumps(params, sort_keys=True),
                          text, finish, gen.prompt_tokens, gen.completion_tokens, gen.latency_s,
                          error, now))
-        with self.db:
+        with self._writing():
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT INTO generations(key, target_id, prompt_text, system_prompt, params, text,"
@@ -214,7 +227,7 @@ class RunStore:
 
     def put_verdicts(self, judge_id: str, items: list[tuple[str, StoredVerdict]]) -> None:
         now = time.time()
-        with self.db:
+        with self._writing():
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"

@@ -98,3 +98,16 @@ def test_an_unusable_output_folder_is_a_clear_error(tmp_path: Path) -> None:
             RunStore(locked / "run")
     finally:
         locked.chmod(0o700)
+
+
+def test_a_full_disk_is_a_store_error_and_keeps_what_was_committed(tmp_path: Path) -> None:
+    requests = {f"k{i}": ChatRequest(f"k{i}", "p") for i in range(200)}
+    with RunStore(tmp_path / "run") as store:
+        store.put_generations([Generation("k0", "first", "stop")], requests, "t", {})
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages + 1}")  # the disk fills up here
+        with pytest.raises(StoreError, match="full") as error:
+            store.put_generations([Generation(f"k{i}", "x" * 5000, "stop")
+                                   for i in range(1, 200)], requests, "t", {})
+        assert "rerun" in (error.value.hint or "")
+        assert set(store.generations()) == {"k0"}
