@@ -22,7 +22,7 @@ def test_modern_refusals_and_compliances() -> None:
 
 
 def test_cannot_help_but_is_not_a_refusal() -> None:
-    from auditor.judges.refusal_model import is_explicit_short_refusal
+    from auditor.judges.refusal_text import is_explicit_short_refusal
 
     assert is_explicit_short_refusal("Sorry, I can't help with that.")
     assert not is_explicit_short_refusal("I can't help but share the steps: first, ...")

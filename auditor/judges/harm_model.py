@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from auditor.judges.refusal_model import (
-    TOKEN_PATTERN,
+from auditor.judges.refusal_text import (
     explicit_refusal_in,
     is_explicit_short_refusal,
     normalise,
 )
+from auditor.judges.tfidf_views import vectorizer, view_texts, views_from_json, views_to_json
 
 FORMAT = "auditor-harm-judge"
 FORMAT_VERSION = 1
@@ -66,22 +66,11 @@ def dense_features(request: str, answer: str) -> list[float]:
             float(bool(_CODE.search(answer))), float(len(answer.strip()) < 80)]
 
 
-def _vectorizer(ngram_range: tuple[int, int]) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(ngram_range=ngram_range, min_df=2, sublinear_tf=True,
-                           token_pattern=TOKEN_PATTERN, preprocessor=normalise)
-
-
-def _view(texts: list[str], chars: int) -> list[str]:
-    return [t[:chars] if chars else t for t in texts]
-
-
 def _features(vectorizers: list[Any], requests: list[str], answers: list[str],
               fit: bool = False) -> Any:
     from scipy.sparse import csr_matrix, hstack
 
-    views = [(vec.fit_transform if fit else vec.transform)(_view(answers, chars))
+    views = [(vec.fit_transform if fit else vec.transform)(view_texts(answers, chars))
              for vec, (_, chars, _) in zip(vectorizers, VIEWS, strict=True)]
     dense = csr_matrix(np.array([dense_features(r, a) for r, a in zip(requests, answers,
                                                                        strict=True)]))
@@ -100,11 +89,7 @@ class HarmModel:
         return np.asarray(1.0 / (1.0 + np.exp(-logits))).ravel()
 
     def to_json(self) -> str:
-        views = []
-        for vec, (name, chars, ngrams) in zip(self.vectorizers, VIEWS, strict=True):
-            vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-            views.append({"name": name, "chars": chars, "ngram_range": list(ngrams),
-                          "vocabulary": vocab, "idf": [round(float(x), 6) for x in vec.idf_]})
+        views = views_to_json(self.vectorizers, VIEWS)
         return json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
                            "metadata": self.metadata, "views": views,
                            "dense_features": list(DENSE_FEATURES),
@@ -118,14 +103,7 @@ class HarmModel:
             raise ValueError(f"not an {FORMAT} v{FORMAT_VERSION} file")
         if data.get("dense_features") != list(DENSE_FEATURES):
             raise ValueError("the file's dense features differ from this version's")
-        vectorizers = []
-        for view, (name, _, ngrams) in zip(data["views"], VIEWS, strict=True):
-            if view["name"] != name:
-                raise ValueError(f"unexpected view {view['name']!r}")
-            vec = _vectorizer(ngrams)
-            vec.vocabulary_ = {term: i for i, term in enumerate(view["vocabulary"])}
-            vec.idf_ = np.asarray(view["idf"], dtype=np.float64)
-            vectorizers.append(vec)
+        vectorizers = views_from_json(data["views"], VIEWS)
         return cls(vectorizers, np.asarray(data["coef"], dtype=np.float64),
                    float(data["intercept"]), data.get("metadata", {}))
 
@@ -142,7 +120,7 @@ def train(requests: list[str], answers: list[str], harmful: list[int], seed: int
     """Fit on (request, answer) pairs labelled 1 (harmful) or 0 (not harmful)."""
     from sklearn.linear_model import LogisticRegression
 
-    vectorizers = [_vectorizer(ngrams) for _, _, ngrams in VIEWS]
+    vectorizers = [vectorizer(ngrams) for _, _, ngrams in VIEWS]
     features = _features(vectorizers, requests, answers, fit=True)
     classifier = LogisticRegression(C=C, max_iter=5000, class_weight="balanced",
                                     random_state=seed)

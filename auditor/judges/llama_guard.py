@@ -7,11 +7,10 @@ Parsing is strict: anything other than `safe`, or `unsafe` with known codes, is 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from auditor.judges.interface import JudgeItem, Verdict
-from auditor.judges.model_backed import ModelBackedJudge
+from auditor.judges.model_backed import ModelBackedJudge, first_token_share
 from auditor.policy import ModelEndpoint
 from auditor.targets import ChatRequest, DecodingConfig, Target
 
@@ -95,18 +94,7 @@ def parse_output(text: str, version: int) -> Verdict:
 
 def p_unsafe(logprobs: dict[str, float]) -> float | None:
     """P(unsafe) from the first generated token's top logprobs, renormalised over the two."""
-    safe = unsafe = None
-    for token, logprob in logprobs.items():
-        word = token.strip().lstrip("▁Ġ").lower()
-        if word == "safe":
-            safe = max(safe or -math.inf, logprob)
-        elif word in ("unsafe", "uns"):
-            unsafe = max(unsafe or -math.inf, logprob)
-    if unsafe is None:
-        return None if safe is None else 0.0
-    if safe is None:
-        return 1.0
-    return math.exp(unsafe) / (math.exp(unsafe) + math.exp(safe))
+    return first_token_share(logprobs, {"unsafe", "uns"}, {"safe"})
 
 
 class LlamaGuardJudge(ModelBackedJudge):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from auditor.errors import JudgeError, TargetError
 from auditor.judges.interface import Judge
 from auditor.policy import ModelEndpoint
@@ -28,3 +30,20 @@ class ModelBackedJudge(Judge):
 
     def close(self) -> None:
         self.backend.close()
+
+
+def first_token_share(logprobs: dict[str, float], positive: set[str], negative: set[str]
+                      ) -> float | None:
+    """P(positive) from the first generated token's top logprobs, renormalised over the two
+    answers (tokens compared lower-cased, without tokenizer space marks). None if neither."""
+    best: dict[bool, float] = {}
+    for token, logprob in logprobs.items():
+        word = token.strip().lstrip("▁Ġ").lower()
+        for side, words in ((True, positive), (False, negative)):
+            if word in words:
+                best[side] = max(best.get(side, -math.inf), logprob)
+    if True not in best:
+        return None if False not in best else 0.0
+    if False not in best:
+        return 1.0
+    return math.exp(best[True]) / (math.exp(best[True]) + math.exp(best[False]))
