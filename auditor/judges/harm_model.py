@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,14 @@ from auditor.judges.refusal_text import (
     is_explicit_short_refusal,
     normalise,
 )
-from auditor.judges.tfidf_views import vectorizer, view_texts, views_from_json, views_to_json
+from auditor.judges.tfidf_views import (
+    ModelFile,
+    read_format,
+    vectorizer,
+    view_texts,
+    views_from_json,
+    views_to_json,
+)
 
 FORMAT = "auditor-harm-judge"
 FORMAT_VERSION = 1
@@ -78,7 +84,7 @@ def _features(vectorizers: list[Any], requests: list[str], answers: list[str],
 
 
 @dataclass
-class HarmModel:
+class HarmModel(ModelFile):
     vectorizers: list[Any]
     coef: np.ndarray
     intercept: float
@@ -98,21 +104,12 @@ class HarmModel:
 
     @classmethod
     def from_json(cls, text: str) -> HarmModel:
-        data = json.loads(text)
-        if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"not an {FORMAT} v{FORMAT_VERSION} file")
+        data = read_format(text, FORMAT, FORMAT_VERSION)
         if data.get("dense_features") != list(DENSE_FEATURES):
             raise ValueError("the file's dense features differ from this version's")
         vectorizers = views_from_json(data["views"], VIEWS)
         return cls(vectorizers, np.asarray(data["coef"], dtype=np.float64),
                    float(data["intercept"]), data.get("metadata", {}))
-
-    def save(self, path: Path) -> None:
-        path.write_text(self.to_json(), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> HarmModel:
-        return cls.from_json(path.read_text(encoding="utf-8"))
 
 
 def train(requests: list[str], answers: list[str], harmful: list[int], seed: int = 0,

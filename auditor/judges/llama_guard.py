@@ -12,7 +12,7 @@ from typing import Any
 from auditor.judges.interface import JudgeItem, Verdict
 from auditor.judges.model_backed import ModelBackedJudge, first_token_share
 from auditor.policy import ModelEndpoint
-from auditor.targets import ChatRequest, DecodingConfig, Target
+from auditor.targets import DecodingConfig, Generation, Target
 
 # Llama Guard 1's default policy (the one ALERT used): codes and names; descriptions are ours.
 LG1_CATEGORIES = {
@@ -111,19 +111,11 @@ class LlamaGuardJudge(ModelBackedJudge):
                 "id": f"llama-guard{self.version}:{backend['id']}"}
 
     def judge(self, items: list[JudgeItem]) -> list[Verdict]:
-        requests = [ChatRequest(str(i), build_prompt(item.prompt, item.response, self.version),
-                                raw=True) for i, item in enumerate(items)]
-        sampling = DecodingConfig(max_tokens=20, temperature=0.0, logprobs=5)
-        results = self.complete(requests, sampling)
-        verdicts = []
-        for request in requests:
-            generation = results[request.key]
-            if not generation.ok:
-                verdicts.append(Verdict("unscored", reason=f"judge call failed: "
-                                        f"{generation.error}"))
-                continue
+        def read(generation: Generation) -> Verdict:
             verdict = parse_output(generation.text or "", self.version)
-            score = p_unsafe(generation.first_token_logprobs)
-            verdicts.append(Verdict(verdict.label, verdict.categories, score, verdict.reason,
-                                    verdict.raw))
-        return verdicts
+            return Verdict(verdict.label, verdict.categories,
+                           p_unsafe(generation.first_token_logprobs), verdict.reason, verdict.raw)
+
+        return self.judge_raw(
+            [build_prompt(item.prompt, item.response, self.version) for item in items],
+            DecodingConfig(max_tokens=20, temperature=0.0, logprobs=5), read)

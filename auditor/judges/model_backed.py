@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from auditor.errors import JudgeError, TargetError
-from auditor.judges.interface import Judge
+from auditor.judges.interface import Judge, Verdict
 from auditor.policy import ModelEndpoint
 from auditor.targets import ChatRequest, DecodingConfig, Generation, Target, make_target
 
@@ -27,6 +28,21 @@ class ModelBackedJudge(Judge):
     def complete(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> dict[str, Generation]:
         return {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
+
+    def judge_raw(self, prompts: list[str], sampling: DecodingConfig,
+                  read: Callable[[Generation], Verdict]) -> list[Verdict]:
+        """Send each judge prompt as a raw completion; `read` turns an answer into a verdict.
+
+        A failed call is unscored with its error, never guessed.
+        """
+        requests = [ChatRequest(str(i), prompt, raw=True) for i, prompt in enumerate(prompts)]
+        results = self.complete(requests, sampling)
+        verdicts = []
+        for request in requests:
+            generation = results[request.key]
+            verdicts.append(read(generation) if generation.ok else Verdict(
+                "unscored", reason=f"judge call failed: {generation.error}"))
+        return verdicts
 
     def close(self) -> None:
         self.backend.close()

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from auditor.judges.refusal_text import is_explicit_short_refusal
-from auditor.judges.tfidf_views import vectorizer, view_texts, views_from_json, views_to_json
+from auditor.judges.tfidf_views import (
+    ModelFile,
+    read_format,
+    vectorizer,
+    view_texts,
+    views_from_json,
+    views_to_json,
+)
 
 FORMAT = "auditor-refusal-judge"
 FORMAT_VERSION = 2
@@ -33,7 +39,7 @@ C = 32.0
 
 
 @dataclass
-class RefusalModel:
+class RefusalModel(ModelFile):
     vectorizers: list[Any]
     coef: np.ndarray
     intercept: float
@@ -59,19 +65,10 @@ class RefusalModel:
 
     @classmethod
     def from_json(cls, text: str) -> RefusalModel:
-        data = json.loads(text)
-        if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"not an {FORMAT} v{FORMAT_VERSION} file")
+        data = read_format(text, FORMAT, FORMAT_VERSION)
         vectorizers = views_from_json(data["views"], VIEWS)
         return cls(vectorizers, np.asarray(data["coef"], dtype=np.float64),
                    float(data["intercept"]), data.get("metadata", {}))
-
-    def save(self, path: Path) -> None:
-        path.write_text(self.to_json(), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> RefusalModel:
-        return cls.from_json(path.read_text(encoding="utf-8"))
 
 
 def train(responses: list[str], refused: list[int], seed: int = 0,

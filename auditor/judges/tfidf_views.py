@@ -4,7 +4,9 @@ how one is built, and how its vocabulary and IDF weights go to and from JSON (ne
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 
@@ -44,3 +46,29 @@ def views_from_json(stored: list[dict[str, Any]], views: tuple[View, ...]) -> li
         vec.idf_ = np.asarray(view["idf"], dtype=np.float64)
         vectorizers.append(vec)
     return vectorizers
+
+
+def read_format(text: str, name: str, version: int) -> dict[str, Any]:
+    """A packaged model file's JSON, refused unless it is `name` at `version`."""
+    data: dict[str, Any] = json.loads(text)
+    if data.get("format") != name or data.get("format_version") != version:
+        raise ValueError(f"not an {name} v{version} file")
+    return data
+
+
+class ModelFile:
+    """Saving and loading for a model that turns itself to and from JSON text."""
+
+    def to_json(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        raise NotImplementedError
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        return cls.from_json(path.read_text(encoding="utf-8"))
