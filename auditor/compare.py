@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy.stats import binomtest
-
 from auditor.intervals import wilson
 
 
@@ -58,6 +56,8 @@ def compare_runs(results_a: dict[str, Any], outcomes_a: list[dict[str, Any]],
         neither = sum(not a and not b for a, b in pairs)
         delta, low, high = newcombe_paired(both, only_a, only_b, neither, confidence)
         discordant = only_a + only_b
+        from scipy.stats import binomtest  # slow to import; only compare needs it
+
         p_value = float(binomtest(only_a, discordant, 0.5).pvalue) if discordant else 1.0
         # "Better" needs both the interval and McNemar's test: they can disagree at small n.
         significant = p_value < 1 - confidence

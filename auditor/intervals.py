@@ -19,16 +19,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from scipy.special import betaincinv, gammaincinv, ndtri
-
 Interval = tuple[float, float]
 
 
+# scipy is imported where it is used: it takes half a second, and `auditor validate` or
+# `--help` should answer at once.
+
+
 def _z(confidence: float) -> float:
+    from scipy.special import ndtri
+
     return float(ndtri(0.5 + confidence / 2))
 
 
 def _chi2_quantile(q: float, df: float) -> float:
+    from scipy.special import gammaincinv
+
     return 2 * float(gammaincinv(df / 2, q))  # scipy.special: ~50x faster than scipy.stats
 
 
@@ -64,6 +70,8 @@ def wilson(successes: float, n: float, confidence: float = 0.95) -> Interval:
 def clopper_pearson(successes: float, n: float, confidence: float = 0.95) -> Interval:
     if n <= 0:
         return (0.0, 1.0)
+    from scipy.special import betaincinv
+
     alpha = 1 - confidence
     failures = n - successes
     low = 0.0 if successes <= 0 else float(betaincinv(successes, failures + 1, alpha / 2))

@@ -18,6 +18,11 @@ from auditor.policy import PolicyFile
 # ("billion laughs"), which we must refuse before PyYAML expands it in memory.
 MAX_EXPANDED_NODES = 20_000
 MAX_DEPTH = 50
+# Real policy files are a few kilobytes. The caps are checked before anything is built in
+# memory: the size before reading, the depth and node count on PyYAML's event stream, which
+# is iterative (its composer recurses, so 3,000 nested brackets would overflow the stack).
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_EVENTS = MAX_EXPANDED_NODES
 
 Position = tuple[int, int]
 Loc = tuple[str | int, ...]
@@ -71,7 +76,11 @@ def _dotted(loc: Loc) -> str:
 def load_policy_file(path: Path) -> PolicyFile:
     """Read and validate a policy file, raising PolicyError listing every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)  # never more, whatever the file's size
+        if len(raw) > MAX_POLICY_BYTES:
+            raise _too_large(str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise PolicyError(
             str(path), [Problem(str(path), None, None, "", "file not found")],
@@ -82,9 +91,43 @@ def load_policy_file(path: Path) -> PolicyFile:
     return parse_policy_text(text, str(path))
 
 
+def _too_large(path: str) -> PolicyError:
+    return PolicyError(path, [Problem(
+        path, None, None, "", f"the file is larger than {MAX_POLICY_BYTES // 1024} KiB, the most "
+        "a policy file may be")], hint="a policy file lists policies and categories; prompts "
+        "and answers belong in the dataset, not here")
+
+
+def _check_shape(text: str, path: str) -> None:
+    """Refuse documents nested too deep or with too many nodes, before composing them."""
+    loader = yaml.SafeLoader(text)
+    depth = events = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            events += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if depth > MAX_DEPTH or events > MAX_EVENTS:
+                mark = event.start_mark
+                what = (f"is nested deeper than {MAX_DEPTH} levels" if depth > MAX_DEPTH
+                        else f"has more than {MAX_EVENTS} YAML nodes")
+                raise PolicyError(path, [Problem(path, mark.line + 1, mark.column + 1, "",
+                                                 f"the document {what}")],
+                                  hint="a policy file is a short list of policies; "
+                                  "check for runaway brackets or a pasted data file")
+    finally:
+        loader.dispose()
+
+
 def parse_policy_text(text: str, path: str = "<policy>") -> PolicyFile:
+    if len(text) > MAX_POLICY_BYTES:
+        raise _too_large(path)
     loader = yaml.SafeLoader(text)
     try:
+        _check_shape(text, path)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -115,6 +115,56 @@ def test_alias_bomb_is_refused_quickly() -> None:
     assert len(found) == 1 and "alias bomb" in found[0]
 
 
+def test_deep_nesting_is_an_error_on_its_line_not_a_recursion_error() -> None:
+    deep = HEAD + "policies: " + "[" * 3000 + "]" * 3000 + "\n"
+    found = problems_of(deep)
+    assert len(found) == 1 and "nested deeper than 50 levels" in found[0], found
+    assert found[0].startswith("p.yaml:6:")  # the line of the 51st bracket
+
+
+def test_a_file_of_thousands_of_policies_is_refused_before_it_is_built() -> None:
+    many = HEAD + "policies:\n" + "  - {id: p, title: t, categories: [crime_cyber]}\n" * 6000
+    found = problems_of(many)
+    assert len(found) == 1 and "more than 20000 YAML nodes" in found[0], found
+
+
+def test_an_oversized_file_is_refused_without_reading_it_all(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from auditor import policy_loader
+
+    big = tmp_path / "big.yaml"
+    with big.open("w") as handle:  # one huge string, the shape that used to be accepted
+        handle.write("organisation: {name: '" + "x" * (3 * 1024 * 1024) + "'}\n")
+    read_sizes: list[int] = []
+    real_open = type(big).open
+
+    def spying_open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_open(self, *args, **kwargs)
+        real_read = handle.read
+
+        def read(size: int = -1) -> bytes:
+            read_sizes.append(size)
+            return real_read(size)  # type: ignore[no-any-return]
+
+        handle.read = read
+        return handle
+
+    monkeypatch.setattr(type(big), "open", spying_open)
+    with pytest.raises(PolicyError) as caught:
+        policy_loader.load_policy_file(big)
+    assert "larger than 1024 KiB" in str(caught.value.problems[0])
+    assert read_sizes == [policy_loader.MAX_POLICY_BYTES + 1]
+
+
+def test_an_oversized_file_exits_2_from_the_cli(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.cli import app
+
+    big = tmp_path / "big.yaml"
+    big.write_text("# padding\n" * 200_000)
+    result = runner.invoke(app, ["validate", str(big)])
+    assert result.exit_code == 2
+    assert "larger than 1024 KiB" in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(("extra", "field", "words"), [
     ("policies:\n  - {id: P2, title: t, categories: [crime_cyber], threshold: yes}\n",
      "policies[1].threshold", "number"),
