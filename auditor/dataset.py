@@ -99,6 +99,9 @@ def load_file(path: Path, adversarial: bool, lenient: bool = False
     empty = malformed = rows = 0
     config = path.name.removesuffix(".jsonl")
     line_no = 0
+    # The id is the prompt's key in the store and in every result: two rows with one id would
+    # share answers and verdicts. A repeated id is a malformed row (skipped with --lenient).
+    first_line_of: dict[int, int] = {}
     try:
         for line_no, line in enumerate(_lines(path), start=1):
             if not line.strip():
@@ -106,6 +109,8 @@ def load_file(path: Path, adversarial: bool, lenient: bool = False
             rows += 1
             try:
                 prompt = _parse_row(line, config, adversarial)
+                if prompt is not None:
+                    _check_unique(prompt.row_id, line_no, first_line_of)
             except _RowProblem as bad:
                 malformed += 1
                 if len(problems) < _MAX_REPORTED_PROBLEMS:
@@ -135,6 +140,13 @@ class _RowProblem(Exception):
     def __init__(self, field_name: str, message: str) -> None:
         self.field = field_name
         self.message = message
+
+
+def _check_unique(row_id: int, line_no: int, first_line_of: dict[int, int]) -> None:
+    first = first_line_of.setdefault(row_id, line_no)
+    if first != line_no:
+        raise _RowProblem("id", f"id {row_id} is already used on line {first}; ids must be "
+                          "unique within a file")
 
 
 def _parse_row(line: str, config: str, adversarial: bool) -> AlertPrompt | None:

@@ -127,3 +127,14 @@ def test_a_folder_where_the_file_should_be(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as error:
         load_folder(folder, ["none"])
     assert "is a folder, not a file" in error.value.problems[0].message
+
+
+def test_a_repeated_id_names_both_lines(tmp_path: Path) -> None:
+    other = GOOD.replace('"id": 1', '"id": 2')
+    path = _write(tmp_path, [GOOD, other, GOOD.replace("hi", "another prompt")])
+    with pytest.raises(DatasetError) as info:
+        load_file(path, adversarial=False)
+    assert [p.render() for p in info.value.problems] == [
+        f"{path}:3: id: id 1 is already used on line 1; ids must be unique within a file"]
+    prompts, loaded = load_file(path, adversarial=False, lenient=True)
+    assert [p.text for p in prompts] == ["hi", "hi"] and loaded.malformed_skipped == 1
