@@ -131,9 +131,18 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
         total=judge_stats.total, cached=judge_stats.cached, judged=judge_stats.done,
         unscored=sum(o.status == "unscored" for o in outcomes)))
     return finish(audit, outcomes, out_dir, RunFacts(
-        run_id=store.get_meta("run_id"), target=store.get_meta("target_fingerprint"),
+        run_id=store.get_meta("run_id"), target=target_record(store),
         judge=judge.fingerprint(), card=judging.card, counts=counts,
         generations=list(store.iter_generation_rows())), judging, render_pdf_report)
+
+
+def target_record(store: RunStore) -> dict[str, Any]:
+    """The target's fingerprint, with each server's record when it was a fleet."""
+    target = dict(store.get_meta("target_fingerprint"))
+    servers = store.get_meta("target_servers")
+    if servers:
+        target["servers"] = servers
+    return target
 
 
 def store_error_count(store: RunStore, prompt_keys: dict[str, str]) -> int:

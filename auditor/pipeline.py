@@ -107,13 +107,17 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
     if todo:
         params = audit.decoding().as_dict()
         done = stats.cached
-        for batch in target.generate(todo, audit.decoding()):
-            store.put_generations(batch, unique, fingerprint["id"], params)
-            done += len(batch)
-            stats.done += len(batch)
-            stats.failed += sum(not g.ok for g in batch)
-            stats.completion_tokens += sum(g.completion_tokens or 0 for g in batch)
-            progress("generate", done, stats.total)
+        try:
+            for batch in target.generate(todo, audit.decoding()):
+                store.put_generations(batch, unique, fingerprint["id"], params)
+                done += len(batch)
+                stats.done += len(batch)
+                stats.failed += sum(not g.ok for g in batch)
+                stats.completion_tokens += sum(g.completion_tokens or 0 for g in batch)
+                progress("generate", done, stats.total)
+        finally:  # which server of a fleet failed is worth keeping even when the run stops
+            if target.servers():
+                store.set_meta("target_servers", target.servers())
     stats.seconds = time.perf_counter() - started
     return prompt_keys, stats
 

@@ -67,8 +67,10 @@ class ModelEndpoint(Strict):
     model: str = Field(
         DEMO_MODEL, min_length=1, pattern=r"\S", description="Model folder or Hub id for vllm; "
         "model name for openai. 'demo' is the embedded SmolLM2-135M-Instruct.")
-    base_url: str | None = Field(None, description="Server URL for the openai backend, "
-                                 "e.g. http://localhost:8000/v1")
+    base_url: str | list[str] | None = Field(
+        None, description="Server URL for the openai backend, e.g. http://localhost:8000/v1, "
+        "or a list of URLs (a fleet: one server per GPU or node, all serving the same model; "
+        "each request goes to the least-loaded one).")
     api_key_env: str | None = Field(
         None, description="Name of the environment variable holding the API key. "
         "The key itself never goes in this file.")
@@ -80,20 +82,34 @@ class ModelEndpoint(Strict):
     dtype: str = "auto"
     gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
     # HTTP client options
-    concurrency: int = Field(8, ge=1, le=1024)
-    timeout_s: float = Field(120.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight to each server.")
+    timeout_s: float = Field(120.0, gt=0, description="Deadline for a whole request: connect, "
+                             "send and receive together.")
     max_retries: int = Field(4, ge=0, le=20)
+    max_answer_bytes: int = Field(
+        65536, ge=1024, le=16 * 1024 * 1024, description="Longest answer kept (UTF-8 bytes). "
+        "A longer one (a server ignoring max_tokens) is cut here and recorded as cut.")
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host, "
-                             "e.g. http://localhost:8000/v1")
+    def _http_url(cls, value: str | list[str] | None) -> str | list[str] | None:
+        urls = [value] if isinstance(value, str) else value or []
+        if isinstance(value, list) and not value:
+            raise ValueError("must list at least one URL")
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host, "
+                                 "e.g. http://localhost:8000/v1")
+        if len({url.rstrip("/") for url in urls}) != len(urls):
+            raise ValueError("lists the same URL twice")
         return value
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Every server of the endpoint, without trailing slashes (one unless a fleet)."""
+        urls = [self.base_url] if isinstance(self.base_url, str) else self.base_url or []
+        return [url.rstrip("/") for url in urls]
 
     @field_validator("api_key_env")
     @classmethod

@@ -65,5 +65,9 @@ class Target(abc.ABC):
                  ) -> Iterator[list[Generation]]:
         """Yield results in batches as they finish, so the caller can commit each batch."""
 
+    def servers(self) -> list[dict[str, Any]]:
+        """Per-server records of the last `generate` (a fleet's rotation); empty if one model."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (GPU memory, connections)."""

@@ -1,13 +1,18 @@
-"""The OpenAI-compatible backend: async `/v1/chat/completions` with bounded concurrency.
+"""The OpenAI-compatible backend: `/v1/chat/completions` over aiohttp, one server or a fleet.
 
-Retries 429, 5xx, timeouts and dropped connections with exponential backoff and jitter,
-honouring `Retry-After`. The API key is read from the environment variable the policy names
-and is never put in any message, log or stored record.
+aiohttp was chosen by measurement (bench/openai_scale.py): httpx's connection pool stops
+scaling above about 16 requests in flight (encode/httpx#3215), aiohttp holds C/L at C = 256.
+A fixed pool of workers (one per request slot) pulls prompts in order, so memory does not grow
+with the dataset. Retries 429, 5xx, timeouts and dropped connections with exponential backoff
+and jitter, honouring `Retry-After` (seconds or an HTTP date). Every request has one deadline
+for connect, send and receive together, and every answer is capped at `max_answer_bytes`.
+The API key is read from the variable the policy names and never put in a message or record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
 import random
@@ -16,31 +21,49 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import aiohttp
 
 from auditor.errors import TargetError
 from auditor.policy import ModelEndpoint
+from auditor.targets.fleet import Fleet, Server
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
+from auditor.targets.openai_wire import (
+    body_limit,
+    parse_completion,
+    request_body,
+    retry_after_s,
+    short_body,
+)
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+AUTH_STATUS = {401, 403}
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
-BATCH_YIELD = 16  # results handed to the store per commit
-AUTH_STATUS = {401, 403}
-# Connection failures in a row (across all requests) after which the server is taken as gone.
+# Answers are handed to the store at least this often: a SIGKILL loses at most this much work.
+COMMIT_EVERY_S = 0.5
+COMMIT_MAX_ROWS = 4096
+# Connection failures in a row (across all requests and servers) after which the server, or
+# the whole fleet, is taken as gone.
 DOWN_AFTER = 12
+START_TIMEOUT_S = 15.0
+_TICK = object()  # "time to hand over what has arrived"
 
 
 class OpenAITarget(Target):
     def __init__(self, endpoint: ModelEndpoint, backoff_base_s: float = BACKOFF_BASE_S) -> None:
-        assert endpoint.base_url, "validated by the policy model"
+        assert endpoint.base_urls, "validated by the policy model"
         self.endpoint = endpoint
-        self.base_url = endpoint.base_url.rstrip("/")
+        self.urls = endpoint.base_urls
         self.backoff_base_s = backoff_base_s
         self._server_model: dict[str, Any] = {}
         self._failures_in_a_row = 0
+        self._fleet_records: list[dict[str, Any]] = []
 
-    # The key lives only in request headers, built fresh for each client.
+    @property
+    def base_url(self) -> str:
+        return self.urls[0]
+
+    # The key lives only in request headers, built fresh for each session.
     def _headers(self) -> dict[str, str]:
         env = self.endpoint.api_key_env
         if not env:
@@ -51,61 +74,96 @@ class OpenAITarget(Target):
                               hint=f"export {env}=... before running")
         return {"Authorization": f"Bearer {key}"}
 
+    # --- start: every server reachable, accepting the key, serving the same model ----------
     def start(self) -> None:
         headers = self._headers()
+        listings = asyncio.run(self._list_models(headers))
+        identities: dict[str, str] = {}
+        for url, (status, data) in zip(self.urls, listings, strict=True):
+            if status in AUTH_STATUS:
+                raise TargetError(f"the server at {url} rejected the API key (HTTP {status})",
+                                  hint=self._auth_hint())
+            if status != 200 or not isinstance(data, dict):
+                continue  # a server without a usable listing: nothing to check there
+            models = [m for m in data.get("data") or [] if isinstance(m, dict)]
+            names = [str(m.get("id")) for m in models]
+            if names and self.endpoint.model not in names:
+                raise TargetError(f"the server at {url} does not serve model "
+                                  f"{self.endpoint.model!r}",
+                                  hint=f"it serves: {', '.join(names[:10])}")
+            served = next((m for m in models if m.get("id") == self.endpoint.model), {})
+            if served:
+                self._server_model = self._server_model or served
+                identities[url] = str(served.get("root") or served.get("id"))
+        if len(set(identities.values())) > 1:
+            listing = "; ".join(f"{url}: {root}" for url, root in identities.items())
+            raise TargetError(f"the servers of this fleet serve different models under the name "
+                              f"{self.endpoint.model!r} ({listing})",
+                              hint="every URL in base_url must serve the same model weights")
+
+    async def _list_models(self, headers: dict[str, str]) -> list[tuple[int, Any]]:
+        timeout = aiohttp.ClientTimeout(total=START_TIMEOUT_S)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout,
+                                         trust_env=True) as session:
+            return list(await asyncio.gather(*(self._listing(session, url)
+                                               for url in self.urls)))
+
+    async def _listing(self, session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
         try:
-            response = httpx.get(f"{self.base_url}/models", headers=headers, timeout=15.0)
-        except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach the server at {self.base_url}: "
-                              f"{type(exc).__name__}",
+            async with session.get(f"{url}/models") as response:
+                body = await response.content.read(1024 * 1024)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TargetError(f"cannot reach the server at {url}: {type(exc).__name__}",
                               hint="is the server running, and is base_url right "
                               "(it usually ends in /v1)?") from None
-        if response.status_code in (401, 403):
-            raise TargetError(f"the server at {self.base_url} rejected the API key "
-                              f"(HTTP {response.status_code})",
-                              hint=self._auth_hint())
-        if response.status_code == 200:
-            try:
-                models = response.json().get("data", [])
-            except ValueError:
-                models = []
-            names = [m.get("id") for m in models if isinstance(m, dict)]
-            if names and self.endpoint.model not in names:
-                raise TargetError(f"the server at {self.base_url} does not serve model "
-                                  f"{self.endpoint.model!r}",
-                                  hint=f"it serves: {', '.join(map(str, names[:10]))}")
-            self._server_model = next((m for m in models if isinstance(m, dict)
-                                       and m.get("id") == self.endpoint.model), {})
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, None
 
     def fingerprint(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"backend": "openai", "base_url": self.base_url,
+        where = self.urls[0] if len(self.urls) == 1 else ",".join(sorted(self.urls))
+        info: dict[str, Any] = {"backend": "openai", "base_url": where,
                                 "model": self.endpoint.model,
-                                "id": f"openai:{self.endpoint.model}@{self.base_url}"}
+                                "id": f"openai:{self.endpoint.model}@{where}"}
         for field in ("root", "owned_by", "created"):
             if field in self._server_model:
                 info[f"server_{field}"] = self._server_model[field]
         return info
 
+    def servers(self) -> list[dict[str, Any]]:
+        """Each server's record from the last `generate`: requests, failures, rotation."""
+        return self._fleet_records if len(self.urls) > 1 else []
+
+    # --- generate: an asyncio loop in a thread, answers handed over in timed batches ---------
     def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
-        results: queue.Queue[Generation | BaseException | None] = queue.Queue()
+        results: queue.Queue[Any] = queue.Queue()
         headers = self._headers()
-        worker = threading.Thread(target=lambda: self._run_loop(requests, sampling, headers,
-                                                                results), daemon=True)
+        worker = threading.Thread(target=self._run_loop, args=(requests, sampling, headers,
+                                                               results), daemon=True)
         worker.start()
         batch: list[Generation] = []
+        flush_at: float | None = None
         while True:
-            item = results.get()
+            wait = None if flush_at is None else max(0.0, flush_at - time.monotonic())
+            try:
+                item = results.get(timeout=wait)
+            except queue.Empty:
+                item = _TICK
             if item is None:
                 break
             if isinstance(item, BaseException):
                 if batch:
                     yield batch  # finished answers are stored before the run stops
                 raise item
-            batch.append(item)
-            if len(batch) >= BATCH_YIELD or results.empty():
+            if item is not _TICK:
+                batch.append(item)
+                flush_at = flush_at or time.monotonic() + COMMIT_EVERY_S
+            if batch and (item is _TICK or len(batch) >= COMMIT_MAX_ROWS
+                          or time.monotonic() >= (flush_at or 0.0)):
                 yield batch
-                batch = []
+                batch, flush_at = [], None
         if batch:
             yield batch
         worker.join()
@@ -121,83 +179,91 @@ class OpenAITarget(Target):
 
     async def _run_all(self, requests: list[ChatRequest], sampling: DecodingConfig,
                        headers: dict[str, str], results: queue.Queue[Any]) -> None:
-        limit = asyncio.Semaphore(self.endpoint.concurrency)
-        limits = httpx.Limits(max_connections=self.endpoint.concurrency,
-                              max_keepalive_connections=self.endpoint.concurrency)
-        async with httpx.AsyncClient(headers=headers, limits=limits,
-                                     timeout=self.endpoint.timeout_s) as client:
+        fleet = Fleet.of(self.urls, self.endpoint.concurrency)
+        connector = aiohttp.TCPConnector(limit=fleet.capacity, limit_per_host=0,
+                                         ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout_s)
+        pending = iter(requests)
+        try:
+            async with aiohttp.ClientSession(headers=headers, connector=connector,
+                                             timeout=timeout, trust_env=True,
+                                             json_serialize=json.dumps) as session:
 
-            async def one(request: ChatRequest) -> None:
-                async with limit:
-                    results.put(await self._call(client, request, sampling))
+                async def worker() -> None:
+                    for request in pending:  # shared: each request is taken exactly once
+                        results.put(await self._call(session, fleet, request, sampling))
 
-            await asyncio.gather(*(one(r) for r in requests))
+                workers = [asyncio.create_task(worker())
+                           for _ in range(min(fleet.capacity, len(requests)))]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for task in workers:
+                        task.cancel()
+        finally:
+            self._fleet_records = fleet.records()
 
-    def _body(self, request: ChatRequest, sampling: DecodingConfig) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.endpoint.model, "max_tokens": sampling.max_tokens,
-                                "temperature": sampling.temperature}
-        if request.raw:
-            body["prompt"] = request.prompt
-            if sampling.logprobs:
-                body["logprobs"] = sampling.logprobs
-            return body
-        body["messages"] = request.messages()
-        if sampling.logprobs:
-            body.update(logprobs=True, top_logprobs=sampling.logprobs)
-        if sampling.json_schema is not None:
-            body["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": "verdict", "schema": sampling.json_schema, "strict": True}}
-        return body
-
-    async def _call(self, client: httpx.AsyncClient, request: ChatRequest,
+    async def _call(self, session: aiohttp.ClientSession, fleet: Fleet, request: ChatRequest,
                     sampling: DecodingConfig) -> Generation:
-        url = f"{self.base_url}/{'completions' if request.raw else 'chat/completions'}"
-        body = self._body(request, sampling)
+        path = "completions" if request.raw else "chat/completions"
+        body = json.dumps(request_body(self.endpoint.model, request, sampling)).encode()
+        limit = body_limit(self.endpoint.max_answer_bytes, sampling)
         reason = "no attempt made"
         for attempt in range(self.endpoint.max_retries + 1):
-            started = time.perf_counter()
-            retry_after: float | None = None
-            try:
-                # httpx's timeout bounds each read; a server that drips its answer one byte at a
-                # time would never trip it. The deadline bounds the request as a whole.
-                response = await asyncio.wait_for(client.post(url, json=body),
-                                                  timeout=self.endpoint.timeout_s)
-            except (httpx.TimeoutException, TimeoutError):
-                reason = f"timed out after {self.endpoint.timeout_s:g} s"
-            except httpx.TransportError as exc:
-                reason = f"connection error: {type(exc).__name__}"
-                self._failures_in_a_row += 1
-                if self._failures_in_a_row >= DOWN_AFTER:
-                    raise TargetError(
-                        f"the server at {self.base_url} stopped answering: {DOWN_AFTER} "
-                        f"connection failures in a row ({type(exc).__name__})",
-                        hint="finished answers are saved; restart the server and rerun the "
-                             "same command to resume") from None
-            else:
-                self._failures_in_a_row = 0
-                if response.status_code in AUTH_STATUS:
-                    raise TargetError(self._auth_message(response.status_code),
-                                      hint=self._auth_hint()) from None
-                if response.status_code == 200:
-                    parsed = _parse_completion(request.key, response, started, request.raw)
-                    if parsed.error is None:
-                        return parsed
-                    reason = parsed.error
-                elif response.status_code in RETRY_STATUS:
-                    reason = f"HTTP {response.status_code}"
-                    retry_after = _retry_after(response)
-                else:
-                    # 400, 401, 404…: retrying will not help
-                    return Generation(request.key, None, error=f"HTTP {response.status_code}: "
-                                      f"{_short_body(response)}")
+            server = await fleet.acquire()
+            outcome = await self._attempt(session, server, path, body, request, limit)
+            if isinstance(outcome, Generation):
+                await fleet.release(server, healthy=True)
+                return outcome
+            await fleet.release(server, outcome.healthy, outcome.reason)
+            reason = outcome.reason
+            if outcome.final:
+                return Generation(request.key, None, error=reason)
             if attempt < self.endpoint.max_retries:
-                await asyncio.sleep(self._backoff(attempt, retry_after))
+                await asyncio.sleep(self._backoff(attempt, outcome.retry_after))
         return Generation(request.key, None,
                           error=f"{reason} (after {self.endpoint.max_retries + 1} attempts)")
 
-    def _auth_message(self, status: int) -> str:
+    async def _attempt(self, session: aiohttp.ClientSession, server: Server, path: str,
+                       body: bytes, request: ChatRequest, limit: int) -> Generation | _Failure:
+        started = time.perf_counter()
+        try:
+            async with session.post(f"{server.url}/{path}", data=body,
+                                    headers={"Content-Type": "application/json"}) as response:
+                status = response.status
+                retry_after = retry_after_s(response.headers.get("Retry-After"))
+                payload, truncated = await _read_capped(response, limit)
+        except TimeoutError:  # slow is not gone: neither counted nor reset as a connection failure
+            return _Failure(f"timed out after {self.endpoint.timeout_s:g} s", healthy=False)
+        except aiohttp.ClientError as exc:
+            self._count_connection_failure(server, exc)
+            return _Failure(f"connection error: {type(exc).__name__}", healthy=False)
+        self._failures_in_a_row = 0
+        if status in AUTH_STATUS:
+            raise TargetError(self._auth_message(status, server.url), hint=self._auth_hint())
+        if status == 200:
+            parsed = parse_completion(request.key, payload, started, request.raw,
+                                      self.endpoint.max_answer_bytes, truncated)
+            return parsed if parsed.error is None else _Failure(parsed.error, healthy=True)
+        if status in RETRY_STATUS:
+            return _Failure(f"HTTP {status}", healthy=status < 500, retry_after=retry_after)
+        # 400, 404…: retrying will not help
+        return _Failure(f"HTTP {status}: {short_body(payload)}", healthy=True, final=True)
+
+    def _count_connection_failure(self, server: Server, exc: BaseException) -> None:
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= DOWN_AFTER:
+            where = f"the server at {server.url}" if len(self.urls) == 1 else \
+                f"every server of the fleet (last: {server.url})"
+            raise TargetError(
+                f"{where} stopped answering: {DOWN_AFTER} connection failures in a row "
+                f"({type(exc).__name__})",
+                hint="finished answers are saved; restart the server and rerun the "
+                     "same command to resume")
+
+    def _auth_message(self, status: int, url: str) -> str:
         return (f"the server rejected the request's credentials (HTTP {status}) on "
-                f"{self.base_url}; stopped at once so no prompt is spent")
+                f"{url}; stopped at once so no prompt is spent")
 
     def _auth_hint(self) -> str:
         env = self.endpoint.api_key_env
@@ -212,47 +278,29 @@ class OpenAITarget(Target):
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads retries of many clients
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date; fall back to our own backoff
+class _Failure:
+    """One failed attempt: why, whether the server looked alive, whether to retry."""
+
+    __slots__ = ("final", "healthy", "reason", "retry_after")
+
+    def __init__(self, reason: str, healthy: bool, final: bool = False,
+                 retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.healthy = healthy
+        self.final = final
+        self.retry_after = retry_after
 
 
-def _short_body(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return text[:200]
-
-
-def _parse_completion(key: str, response: httpx.Response, started: float, raw: bool
-                      ) -> Generation:
-    try:
-        data = response.json()
-        choice = data["choices"][0]
-        text = choice["text"] if raw else choice["message"]["content"]
-        if not isinstance(text, str):
-            raise TypeError("content is not a string")
-        logprobs = _first_token_logprobs(choice.get("logprobs"), raw)
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        return Generation(key, None, error=f"malformed response: {type(exc).__name__}")
-    usage = data.get("usage") or {}
-    return Generation(key, text, finish_reason=choice.get("finish_reason"),
-                      prompt_tokens=usage.get("prompt_tokens"),
-                      completion_tokens=usage.get("completion_tokens"),
-                      latency_s=time.perf_counter() - started, first_token_logprobs=logprobs)
-
-
-def _first_token_logprobs(logprobs: Any, raw: bool) -> dict[str, float]:
-    if not logprobs:
-        return {}
-    if raw:  # completions API: {"top_logprobs": [{token: logprob, ...}, ...]}
-        tops = logprobs.get("top_logprobs") or []
-        return {str(k): float(v) for k, v in (tops[0] or {}).items()} if tops else {}
-    content = logprobs.get("content") or []
-    if not content:
-        return {}
-    return {str(e.get("token")): float(e.get("logprob", float("-inf")))
-            for e in content[0].get("top_logprobs") or []}
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """The body, or its first `limit` bytes and True when it is longer (the rest is not read)."""
+    if response.content_length is not None and response.content_length <= limit:
+        return await response.read(), False
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            response.close()  # drop the connection rather than drain a flood
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
