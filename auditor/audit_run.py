@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,7 +134,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     return finish(audit, outcomes, out_dir, RunFacts(
         run_id=store.get_meta("run_id"), target=target_record(store),
         judge=judge.fingerprint(), card=judging.card, counts=counts,
-        generations=list(store.iter_generation_rows())), judging, render_pdf_report)
+        generations=store.iter_generation_rows()), judging, render_pdf_report)
 
 
 def target_record(store: RunStore) -> dict[str, Any]:
@@ -158,7 +159,7 @@ class RunFacts:
     judge: dict[str, Any]
     card: dict[str, Any] | None
     counts: StageCounts
-    generations: list[dict[str, Any]]
+    generations: Iterable[dict[str, Any]]  # streamed from the store, never all in memory
 
 
 def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts,

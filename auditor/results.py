@@ -22,12 +22,16 @@ from auditor.records import SCHEMA_VERSION, Results, deciding
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str | Iterable[str]) -> None:
+    """Write `text` (or its pieces, streamed) so the file is whole or absent, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+            if isinstance(text, str):
+                out.write(text)
+            else:
+                out.writelines(text)
         os.chmod(temp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(temp, path)
     finally:
@@ -100,12 +104,11 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
 
 
 def write_outcomes_jsonl(path: Path, outcomes: Iterable[Outcome]) -> None:
-    lines = [json.dumps({"policy_id": o.policy_id, "prompt_uid": o.uid, "category": o.category,
-                         "attack_type": o.attack_type, "status": o.status, "reason": o.reason,
-                         "score": o.score, "judge_categories": list(o.judge_categories),
-                         "prompt": o.prompt, "response": o.response},
-                        ensure_ascii=False) for o in outcomes]
-    atomic_write(path, "\n".join(lines) + ("\n" if lines else ""))
+    atomic_write(path, (json.dumps(
+        {"policy_id": o.policy_id, "prompt_uid": o.uid, "category": o.category,
+         "attack_type": o.attack_type, "status": o.status, "reason": o.reason, "score": o.score,
+         "judge_categories": list(o.judge_categories), "prompt": o.prompt,
+         "response": o.response}, ensure_ascii=False) + "\n" for o in outcomes))
 
 
 def junit_xml(results: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ and records every request so tests can check what was sent.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import json
 import threading
@@ -29,8 +30,10 @@ def scripted_answer(prompt: str) -> str:
 
 class FakeOpenAIServer:
     def __init__(self, model: str = "fake-model", api_key: str | None = None,
-                 latency_s: float = 0.0) -> None:
+                 latency_s: float = 0.0, root: str | None = None) -> None:
         self.model = model
+        self.root = root  # the weights behind the name, as vLLM lists them
+        self.dead = False  # set by kill(): every connection is dropped unanswered
         self.api_key = api_key
         self.latency_s = latency_s
         self.faults: deque[str] = deque()  # consumed one per chat request
@@ -64,16 +67,24 @@ class FakeOpenAIServer:
                 return self.headers.get("Authorization") == f"Bearer {server.api_key}"
 
             def do_GET(self) -> None:
+                if server.dead:
+                    self.close_connection = True
+                    return
                 if not self._authorised():
                     self._send(401, b'{"error": "bad key"}')
                     return
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, json.dumps({"data": [{"id": server.model,
-                                                          "owned_by": "tests"}]}).encode())
+                    listed = {"id": server.model, "owned_by": "tests"}
+                    if server.root:
+                        listed["root"] = server.root
+                    self._send(200, json.dumps({"data": [listed]}).encode())
                 else:
                     self._send(404, b"{}")
 
             def do_POST(self) -> None:
+                if server.dead:
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server.lock:
@@ -91,6 +102,10 @@ class FakeOpenAIServer:
                     return
                 if fault == "429":
                     self._send(429, b'{"error": "slow down"}', {"Retry-After": "0.2"})
+                    return
+                if fault == "429-date":  # Retry-After as an HTTP date, two seconds ahead
+                    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+                    self._send(429, b'{"error": "slow down"}', {"Retry-After": when})
                     return
                 if fault == "400":
                     self._send(400, b'{"error": "prompt too long"}')
@@ -121,10 +136,17 @@ class FakeOpenAIServer:
                 # the client may have given up already (timeout test)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(200, json.dumps(payload).encode())
+                if server.dead:  # killed while this answer was being made
+                    self.close_connection = True
 
         self.server = LocalServer(Handler)
         self.port = self.server.port
         self.base_url = f"{self.server.url}/v1"
+
+    def kill(self) -> None:
+        """Die mid-run: refuse new connections and drop open ones without an answer."""
+        self.dead = True
+        self.server.close()
 
     def __enter__(self) -> FakeOpenAIServer:
         return self

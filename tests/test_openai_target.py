@@ -186,3 +186,36 @@ def test_a_server_that_goes_away_stops_the_run_with_rerun_advice() -> None:
     with pytest.raises(TargetError, match="stopped answering") as info:
         list(target.generate(requests, DecodingConfig()))
     assert "rerun" in (info.value.hint or "")
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    import time
+
+    with FakeOpenAIServer() as server:
+        server.faults.extend(["429-date"])
+        started = time.perf_counter()
+        results = run(target_for(server, concurrency=1, timeout_s=5.0), ["x"])
+        elapsed = time.perf_counter() - started
+    assert results["k0"].ok  # type: ignore[attr-defined]
+    assert elapsed >= 1.0  # the date was 1-2 s ahead; our own backoff would be ~0.01 s
+
+
+def test_an_answer_over_the_cap_is_cut_and_recorded_as_cut() -> None:
+    with FakeOpenAIServer() as server:
+        server.answer = lambda prompt: "é" * 3000  # 6000 bytes, well inside the body limit
+        [generation] = run(target_for(server, max_answer_bytes=1024), ["p"]).values()
+    assert generation.text == "é" * 512  # type: ignore[attr-defined]
+    assert generation.finish_reason == "cut at 1024 bytes (max_answer_bytes)"  # type: ignore[attr-defined]
+
+
+def test_a_flood_is_not_read_past_the_body_limit() -> None:
+    """A server ignoring max_tokens: 24 MB answers. Each is cut, and the rest never read."""
+    with FakeOpenAIServer() as server:
+        flood = 'line "one"\n' + "x" * (24 * 1024 * 1024)
+        server.answer = lambda prompt: flood
+        results = run(target_for(server, max_answer_bytes=2048, timeout_s=20.0), ["a", "b"])
+    for generation in results.values():
+        assert generation.ok  # type: ignore[attr-defined]
+        assert generation.text.startswith('line "one"\nxxx')  # type: ignore[attr-defined]
+        assert len(generation.text.encode()) == 2048  # type: ignore[attr-defined]
+        assert generation.finish_reason.startswith("cut at 2048 bytes")  # type: ignore[attr-defined]
