@@ -20,7 +20,7 @@ from auditor.outcome import Outcome, Status
 from auditor.policy import PolicyFile
 from auditor.policy_loader import load_policy_file
 from auditor.selection import Plan, select
-from auditor.store import RunStore, StoredVerdict, content_key, generation_key
+from auditor.store import RunStore, StoredGeneration, StoredVerdict, content_key, generation_key
 from auditor.targets import ChatRequest, DecodingConfig, Target, make_target
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, done so far, total)
@@ -133,10 +133,12 @@ def policy_text(audit: Audit, policy_id: str) -> str:
     return "\n".join(parts)
 
 
-def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str]
+def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str],
+                generations: dict[str, StoredGeneration] | None = None
                 ) -> dict[tuple[str, str], tuple[str, JudgeItem]]:
     """(policy id, uid) → (verdict content key, item), for every successful generation."""
-    generations = store.generations(set(prompt_keys.values()))
+    if generations is None:
+        generations = store.generations(set(prompt_keys.values()))
     uses_policy = judge.uses_policy_text
     items: dict[tuple[str, str], tuple[str, JudgeItem]] = {}
     for policy_plan in audit.plan.policies:
@@ -184,8 +186,9 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                      judge: Judge) -> list[Outcome]:
     judge_id = judge.fingerprint()["id"]
     verdicts = store.verdicts(judge_id)
-    items = judge_items(audit, judge, store, prompt_keys)
+    # One copy of the answers, shared by the items and the outcomes.
     generations = store.generations(set(prompt_keys.values()))
+    items = judge_items(audit, judge, store, prompt_keys, generations)
     outcomes = []
     for policy_plan in audit.plan.policies:
         for cell, uids in policy_plan.cells.items():

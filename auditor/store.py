@@ -213,10 +213,11 @@ class RunStore:
     def generations(self, keys: Iterable[str] | None = None) -> dict[str, StoredGeneration]:
         query = ("SELECT key, prompt_text, text, finish_reason, completion_tokens, latency_s, "
                  "error, attempts FROM generations")
-        out = {row[0]: StoredGeneration(*row) for row in self.db.execute(query)}
+        rows = self.db.execute(query)
         if keys is None:
-            return out
-        return {k: out[k] for k in keys if k in out}
+            return {row[0]: StoredGeneration(*row) for row in rows}
+        wanted = set(keys)  # filtered while reading: rows of other plans are never held
+        return {row[0]: StoredGeneration(*row) for row in rows if row[0] in wanted}
 
     # --- verdicts -------------------------------------------------------------------------
     def verdicts(self, judge_id: str) -> dict[str, StoredVerdict]:

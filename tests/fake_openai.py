@@ -34,6 +34,7 @@ class FakeOpenAIServer:
         self.model = model
         self.root = root  # the weights behind the name, as vLLM lists them
         self.dead = False  # set by kill(): every connection is dropped unanswered
+        self.die_after: int | None = None  # chat requests answered before it dies by itself
         self.api_key = api_key
         self.latency_s = latency_s
         self.faults: deque[str] = deque()  # consumed one per chat request
@@ -88,6 +89,13 @@ class FakeOpenAIServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server.lock:
+                    if server.die_after is not None and len(server.chat_requests()) >= \
+                            server.die_after and not server.dead:
+                        server.dead = True
+                        threading.Thread(target=server.kill, daemon=True).start()
+                    if server.dead:
+                        self.close_connection = True
+                        return
                     server.requests.append(body)
                     server.headers_seen.append(dict(self.headers))
                     fault = server.faults.popleft() if server.faults else None

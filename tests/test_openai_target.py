@@ -219,3 +219,13 @@ def test_a_flood_is_not_read_past_the_body_limit() -> None:
         assert generation.text.startswith('line "one"\nxxx')  # type: ignore[attr-defined]
         assert len(generation.text.encode()) == 2048  # type: ignore[attr-defined]
         assert generation.finish_reason.startswith("cut at 2048 bytes")  # type: ignore[attr-defined]
+
+
+def test_answers_are_handed_to_the_store_while_the_run_goes_on() -> None:
+    """A SIGKILL may lose only what arrived in the last half second, not the run so far."""
+    with FakeOpenAIServer(latency_s=0.2) as server:
+        target = target_for(server, concurrency=1)
+        requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(8)]
+        sizes = [len(batch) for batch in target.generate(requests, DecodingConfig())]
+    assert sum(sizes) == 8
+    assert len(sizes) >= 3 and max(sizes) <= 4, sizes
