@@ -20,7 +20,9 @@ from pydantic import ValidationError
 from auditor.errors import AuditorError
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import Judge
+from auditor.judges.refusal import RefusalJudge
 from auditor.outcome import Outcome
+from auditor.over_refusal import BenignOutcome, assess_over_refusal
 from auditor.pipeline import (
     Audit,
     ProgressFn,
@@ -29,17 +31,26 @@ from auditor.pipeline import (
     collect_outcomes,
     run_generation,
     run_judging,
+    run_over_refusal,
 )
 from auditor.records import GenerateCounts, JudgeCounts, Results, StageCounts
 from auditor.report.context import report_context
 from auditor.report.render import render_html, render_pdf
-from auditor.results import atomic_write, build_results, junit_xml, write_outcomes_jsonl
+from auditor.results import (
+    OverRefusalFacts,
+    atomic_write,
+    build_results,
+    junit_xml,
+    write_benign_outcomes_jsonl,
+    write_outcomes_jsonl,
+)
 from auditor.scoring import card_from_metrics, score_policy
 from auditor.store import RunStore
 
 RESULTS = "results.json"
 OUTCOMES = "outcomes.jsonl"
 GENERATIONS = "generations.jsonl"
+OVER_REFUSAL = "over_refusal.jsonl"
 JUNIT = "junit.xml"
 HTML = "report.html"
 PDF = "report.pdf"
@@ -127,6 +138,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
         outcomes = collect_outcomes(audit, store, prompt_keys, judge)
     finally:
         judge.close()
+    refusals = run_over_refusal(audit, store, prompt_keys, progress)
     judging.timings["judge"] = judge_stats.seconds
     counts = StageCounts(generate=generated, judge=JudgeCounts(
         total=judge_stats.total, cached=judge_stats.cached, judged=judge_stats.done,
@@ -134,7 +146,8 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     return finish(audit, outcomes, out_dir, RunFacts(
         run_id=store.get_meta("run_id"), target=target_record(store),
         judge=judge.fingerprint(), card=judging.card, counts=counts,
-        generations=store.iter_generation_rows()), judging, render_pdf_report)
+        generations=store.iter_generation_rows(), over_refusal=refusals), judging,
+        render_pdf_report)
 
 
 def target_record(store: RunStore) -> dict[str, Any]:
@@ -160,6 +173,7 @@ class RunFacts:
     card: dict[str, Any] | None
     counts: StageCounts
     generations: Iterable[dict[str, Any]]  # streamed from the store, never all in memory
+    over_refusal: tuple[RefusalJudge, list[BenignOutcome]] | None = None
 
 
 def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts,
@@ -170,14 +184,18 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
     results = [score_policy(policy, [o for o in outcomes if o.policy_id == policy.id], scoring,
                             judge_card)
                for policy in audit.policy_file.policies]
+    refusals = score_over_refusal(audit, facts.over_refusal)
     judging.timings["total"] = time.perf_counter() - judging.started
     record = build_results(audit, results, outcomes, run_id=facts.run_id,
                            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                            target=facts.target, judge=facts.judge, judge_card=facts.card,
-                           timings=judging.timings, stage_counts=facts.counts.model_dump())
+                           timings=judging.timings, stage_counts=facts.counts.model_dump(),
+                           over_refusal=refusals)
     data = record.model_dump()
     atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)
+    if facts.over_refusal is not None:
+        write_benign_outcomes_jsonl(out_dir / OVER_REFUSAL, facts.over_refusal[1])
     atomic_write(out_dir / GENERATIONS, "".join(
         json.dumps({k: g[k] for k in ("key", "prompt_text", "system_prompt", "text",
                                       "finish_reason", "completion_tokens", "latency_s",
@@ -186,6 +204,27 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
     atomic_write(out_dir / JUNIT, junit_xml(data))
     refused = render_reports(out_dir, data, render_pdf_report)
     return RunSummary(data, out_dir, refused)
+
+
+def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutcome]] | None
+                       ) -> OverRefusalFacts | None:
+    """Each policy's over-refusal, corrected with the refusal judge's safe-prompt card."""
+    if judged is None:
+        return None
+    judge, benign_outcomes = judged
+    policy_file = audit.policy_file
+    scoring = policy_file.scoring
+    card = judge.over_refusal_card()
+    card_counts = card_from_metrics(card) if card else None
+    results = {}
+    for policy in policy_file.policies:
+        config = policy_file.over_refusal_of(policy)
+        if config is not None:
+            results[policy.id] = assess_over_refusal(
+                [o for o in benign_outcomes if o.policy_id == policy.id], config,
+                scoring.weighting, scoring.interval, scoring.confidence,
+                scoring.max_unscored_rate, card_counts)
+    return OverRefusalFacts(results, judge.fingerprint(), card)
 
 
 def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True) -> list[str]:

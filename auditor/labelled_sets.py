@@ -58,19 +58,34 @@ def harmbench() -> LabelledSet:
     return LabelledSet(PREFIX + "harmbench", _sha256([path]), answers)
 
 
-def xstest() -> LabelledSet:
-    paths = [data_dir() / "xstest" / name for name in XSTEST_FILES]
+def _xstest(unsafe_prompts: bool) -> list[LabelledAnswer]:
     answers = []
-    for path in paths:
+    for path in _xstest_paths():
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                if row["type"].startswith("contrast_"):  # the unsafe prompts
+                if row["type"].startswith("contrast_") == unsafe_prompts:
+                    # "unsafe" is the judge's positive class: a full compliance.
                     label = "unsafe" if row["final_label"].startswith("1_") else "safe"
                     answers.append(LabelledAnswer(row["prompt"], row["completion"], label))
-    return LabelledSet(PREFIX + "xstest", _sha256(paths), answers)
+    return answers
 
 
-BUILTIN = {"harmbench": harmbench, "xstest": xstest}
+def _xstest_paths() -> list[Path]:
+    return [data_dir() / "xstest" / name for name in XSTEST_FILES]
+
+
+def xstest() -> LabelledSet:
+    """Answers to XSTest's unsafe prompts: a compliance is harm."""
+    return LabelledSet(PREFIX + "xstest", _sha256(_xstest_paths()), _xstest(True))
+
+
+def xstest_safe() -> LabelledSet:
+    """Answers to XSTest's safe prompts, for a refusal judge measuring over-refusal: "safe"
+    is a refusal, "unsafe" a compliance (the norm here)."""
+    return LabelledSet(PREFIX + "xstest-safe", _sha256(_xstest_paths()), _xstest(False))
+
+
+BUILTIN = {"harmbench": harmbench, "xstest": xstest, "xstest-safe": xstest_safe}
 
 
 def load_labelled_set(spec: str) -> LabelledSet:

@@ -16,7 +16,9 @@ from auditor.dataset import AlertDataset
 from auditor.dataset_for_policy import load_for_policy
 from auditor.errors import AuditorError
 from auditor.judges import Judge, JudgeItem, make_judge
+from auditor.judges.refusal import RefusalJudge
 from auditor.outcome import Outcome, Status
+from auditor.over_refusal import ANSWERED, REFUSED, BenignOutcome, select_benign
 from auditor.policy import PolicyFile
 from auditor.policy_loader import load_policy_file
 from auditor.selection import Plan, select
@@ -47,6 +49,7 @@ class Audit:
         dataset = load_for_policy(policy_file, policy_path.parent)
         plan = select(policy_file, dataset)
         require_prompts(plan)
+        plan.benign = select_benign(policy_file, policy_path.parent)
         return cls(policy_file, policy_path,
                    hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset, plan)
 
@@ -81,9 +84,10 @@ def generation_requests(audit: Audit, target_id: str) -> dict[str, ChatRequest]:
     """One request per unique prompt, keyed by prompt uid."""
     system = audit.policy_file.target.system_prompt
     params = audit.decoding().as_dict()
-    return {uid: ChatRequest(generation_key(target_id, params, system, prompt.text),
-                             prompt.text, system)
-            for uid, prompt in sorted(audit.plan.prompts.items())}
+    texts = {uid: prompt.text for uid, prompt in audit.plan.prompts.items()}
+    texts.update((uid, prompt.text) for uid, prompt in audit.plan.benign_prompts().items())
+    return {uid: ChatRequest(generation_key(target_id, params, system, text), text, system)
+            for uid, text in sorted(texts.items())}
 
 
 def run_generation(audit: Audit, target: Target, store: RunStore,
@@ -216,6 +220,56 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                                         cell.attack_type, status, prompt.text, response, reason,
                                         score, flagged))
     return outcomes
+
+
+def run_over_refusal(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
+                     progress: ProgressFn = _no_progress
+                     ) -> tuple[RefusalJudge, list[BenignOutcome]] | None:
+    """Judge the answers to benign prompts with the refusal judge; None if no policy asks."""
+    if not audit.plan.benign:
+        return None
+    judge = RefusalJudge()
+    judge_id = judge.fingerprint()["id"]
+    benign_prompts = audit.plan.benign_prompts()
+    generations = store.generations({prompt_keys[uid] for uid in benign_prompts})
+    keyed: dict[str, tuple[str, JudgeItem]] = {}
+    for uid in benign_prompts:
+        gen = generations.get(prompt_keys[uid])
+        if gen is not None and gen.error is None and gen.text is not None:
+            keyed[uid] = (content_key(gen.prompt_text, gen.text),
+                          JudgeItem(gen.prompt_text, gen.text))
+    existing = store.verdicts(judge_id)
+    todo = {key: item for key, item in keyed.values() if key not in existing}
+    progress("over-refusal", 0, len(todo))
+    pending = list(todo.items())
+    for begin in range(0, len(pending), JUDGE_BATCH):
+        batch = pending[begin:begin + JUDGE_BATCH]
+        labels = judge.judge([item for _, item in batch])
+        store.put_verdicts(judge_id, [
+            (key, StoredVerdict(v.label, v.categories, v.score, v.reason, v.raw))
+            for (key, _), v in zip(batch, labels, strict=True)])
+        progress("over-refusal", begin + len(batch), len(todo))
+    verdicts = store.verdicts(judge_id)
+    outcomes = []
+    for policy_id, prompts in audit.plan.benign.items():
+        for prompt in prompts:
+            gen = generations.get(prompt_keys[prompt.uid])
+            status, response = "error", None
+            reason: str | None = "not generated"
+            if gen is not None and gen.error is not None:
+                reason = gen.error
+            elif gen is not None:
+                response = gen.text
+                verdict = verdicts.get(keyed[prompt.uid][0]) if prompt.uid in keyed else None
+                if verdict is None or verdict.label == "unscored":
+                    status = "unscored"
+                    reason = verdict.reason if verdict else "not judged"
+                else:  # the refusal judge's "safe" is a refusal
+                    status = REFUSED if verdict.label == "safe" else ANSWERED
+                    reason = verdict.reason
+            outcomes.append(BenignOutcome(policy_id, prompt.uid, prompt.category, status,
+                                          prompt.text, response, reason))
+    return judge, outcomes
 
 
 def build_target(audit: Audit) -> Target:

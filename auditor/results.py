@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from auditor import __version__, taxonomy
 from auditor.dataset import CITATION, LICENCE
 from auditor.outcome import Outcome
+from auditor.over_refusal import BenignOutcome, OverRefusalResult
 from auditor.pipeline import Audit
 from auditor.records import SCHEMA_VERSION, Results, deciding
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
@@ -39,6 +40,15 @@ def atomic_write(path: Path, text: str | Iterable[str]) -> None:
             os.unlink(temp)
 
 
+@dataclass
+class OverRefusalFacts:
+    """The over-refusal results of a run, with the judge and card they rest on."""
+
+    results: dict[str, OverRefusalResult]  # by policy id
+    judge: dict[str, Any]
+    card: dict[str, Any] | None
+
+
 def _estimate(e: Any) -> dict[str, Any] | None:
     return None if e is None else {"score": e.score, "low": e.low, "high": e.high}
 
@@ -50,11 +60,13 @@ def _breakdowns(items: list[Breakdown]) -> list[dict[str, Any]]:
 def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outcome], *,
                   run_id: str, created_at: str, target: dict[str, Any], judge: dict[str, Any],
                   judge_card: dict[str, Any] | None, timings: dict[str, float],
-                  stage_counts: dict[str, Any]) -> Results:
+                  stage_counts: dict[str, Any],
+                  over_refusal: OverRefusalFacts | None = None) -> Results:
     """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
     scoring = policy_file.scoring
     unique = {o.uid: o for o in outcomes}.values()  # one row per prompt for the breakdowns
+    refusals = over_refusal.results if over_refusal else {}
     return Results.model_validate({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": __version__},
@@ -78,9 +90,12 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
         "scoring": policy_file.scoring.model_dump(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "counts": stage_counts,
-        "overall": {"verdict": overall_verdict(results),
+        "overall": {"verdict": overall_verdict(results, (o.verdict for o in refusals.values())),
                     "policies": {v: sum(r.verdict == v for r in results)
-                                 for v in ("PASS", "FAIL", "INCONCLUSIVE")}},
+                                 for v in ("PASS", "FAIL", "INCONCLUSIVE")},
+                    "over_refusal": {v: sum(o.verdict == v for o in refusals.values())
+                                     for v in ("PASS", "FAIL", "INCONCLUSIVE")}
+                    if refusals else None},
         "policies": [{
             "id": r.policy.id, "title": r.policy.title, "clause": r.policy.clause,
             "description": r.policy.description, "severity": r.policy.severity,
@@ -91,7 +106,10 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
             "corrected": _estimate(r.corrected),
             "by_category": _breakdowns(r.categories),
             "by_attack_type": _breakdowns(r.attack_types),
+            "over_refusal": asdict(refusals[r.policy.id]) if r.policy.id in refusals else None,
         } for r in results],
+        "over_refusal_judge": {**over_refusal.judge, "card": over_refusal.card}
+        if over_refusal else None,
         "breakdown": {
             "micro": _breakdowns(breakdown(list(unique), lambda o: o.category, scoring)),
             "macro": _breakdowns(breakdown(list(unique), lambda o: taxonomy.macro_of(o.category),
@@ -111,14 +129,21 @@ def write_outcomes_jsonl(path: Path, outcomes: Iterable[Outcome]) -> None:
          "response": o.response}, ensure_ascii=False) + "\n" for o in outcomes))
 
 
+def write_benign_outcomes_jsonl(path: Path, outcomes: Iterable[BenignOutcome]) -> None:
+    atomic_write(path, (json.dumps(asdict(o), ensure_ascii=False) + "\n" for o in outcomes))
+
+
 def junit_xml(results: dict[str, Any]) -> str:
-    """One test case per policy: FAIL is a failure, INCONCLUSIVE an error."""
+    """One test case per policy, and one per over-refusal verdict: FAIL is a failure,
+    INCONCLUSIVE an error."""
     policies = results["policies"]
-    failures = sum(p["verdict"] == "FAIL" for p in policies)
-    errors = sum(p["verdict"] == "INCONCLUSIVE" for p in policies)
+    gated = [p for p in policies if p.get("over_refusal") and p["over_refusal"]["verdict"]]
+    verdicts = [p["verdict"] for p in policies] + [p["over_refusal"]["verdict"] for p in gated]
+    failures = verdicts.count("FAIL")
+    errors = verdicts.count("INCONCLUSIVE")
     name = f"auditor: {results['organisation']['name']}"
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuite name={quoteattr(name)} tests="{len(policies)}" '
+             f'<testsuite name={quoteattr(name)} tests="{len(verdicts)}" '
              f'failures="{failures}" errors="{errors}" time="{results["timings_s"].get("total", 0)}">']
     for policy in policies:
         estimate = deciding(policy)
@@ -127,10 +152,23 @@ def junit_xml(results: dict[str, Any]) -> str:
             if estimate and estimate["score"] is not None else policy["reason"]
         case_name = quoteattr(f"{policy['id']}: {policy['title']}")
         lines.append(f'  <testcase classname="policy" name={case_name}>')
-        if policy["verdict"] == "FAIL":
-            lines.append(f'    <failure message={quoteattr(detail)}>{escape(detail)}</failure>')
-        elif policy["verdict"] == "INCONCLUSIVE":
-            lines.append(f'    <error message={quoteattr(detail)}>{escape(detail)}</error>')
+        lines += _junit_outcome(policy["verdict"], detail)
+        lines.append("  </testcase>")
+    for policy in gated:
+        refusal = policy["over_refusal"]
+        detail = (f"over-refusal {refusal['rate']} [{refusal['low']:.4f}, {refusal['high']:.4f}] "
+                  f"max_rate {refusal['max_rate']}: {refusal['reason']}")
+        case_name = quoteattr(f"{policy['id']}: {policy['title']} (over-refusal)")
+        lines.append(f'  <testcase classname="over_refusal" name={case_name}>')
+        lines += _junit_outcome(refusal["verdict"], detail)
         lines.append("  </testcase>")
     lines.append("</testsuite>")
     return "\n".join(lines) + "\n"
+
+
+def _junit_outcome(verdict: str, detail: str) -> list[str]:
+    if verdict == "FAIL":
+        return [f'    <failure message={quoteattr(detail)}>{escape(detail)}</failure>']
+    if verdict == "INCONCLUSIVE":
+        return [f'    <error message={quoteattr(detail)}>{escape(detail)}</error>']
+    return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from auditor.benign import BenignPrompt
 from auditor.dataset import AlertDataset, AlertPrompt
 from auditor.policy import PolicyFile
 
@@ -32,6 +33,11 @@ class PolicyPlan:
 class Plan:
     policies: list[PolicyPlan]
     prompts: dict[str, AlertPrompt]  # every selected prompt, by uid
+    # policy id → its benign look-alike prompts (over_refusal.py), for policies that ask
+    benign: dict[str, list[BenignPrompt]] = field(default_factory=dict)
+
+    def benign_prompts(self) -> dict[str, BenignPrompt]:
+        return {p.uid: p for prompts in self.benign.values() for p in prompts}
 
     def unique_prompt_count(self) -> int:
         return len(self.prompts)

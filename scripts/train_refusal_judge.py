@@ -4,7 +4,8 @@
 
 1. Leave-one-model-out: train on two models' answers, test on the third, for each model.
    A partial refusal counts as a refusal. These held-out figures go into the model file and
-   its judge card, because they say how the judge does on a model it has never seen.
+   its judge card, because they say how the judge does on a model it has never seen. The
+   figures on answers to the safe prompts alone are the card over-refusal is corrected with.
 2. Train the shipped model on all three files with the same settings and seed.
 Writes auditor/judges/refusal_model.json. Prints one JSON line of the figures.
 """
@@ -53,6 +54,9 @@ def main() -> None:
     # "unsafe" in the judge's terms is a compliance (refused == 0); pooled over held-out folds
     pooled_truth: list[str] = []
     pooled_pred: list[str] = []
+    # The answers to safe prompts alone: the card over-refusal is corrected with.
+    safe_truth: list[str] = []
+    safe_pred: list[str] = []
     for name in MODELS:
         train_texts = [t for other in MODELS if other != name for t in data[other][0]]
         train_labels = [y for other in MODELS if other != name for y in data[other][1]]
@@ -70,8 +74,12 @@ def main() -> None:
                           "n_unsafe_prompts": len(unsafe_slice)}
         pooled_truth += truth
         pooled_pred += pred
+        safe_slice = [i for i, flag in enumerate(data[name][2]) if not flag]
+        safe_truth += [truth[i] for i in safe_slice]
+        safe_pred += [pred[i] for i in safe_slice]
 
     card = binary_metrics(pooled_truth, pooled_pred)
+    safe_card = binary_metrics(safe_truth, safe_pred)
     all_texts = [t for name in MODELS for t in data[name][0]]
     all_labels = [y for name in MODELS for y in data[name][1]]
     model = train(all_texts, all_labels, seed=SEED, metadata={
@@ -79,12 +87,17 @@ def main() -> None:
                       "partial refusal counted as refusal",
         "held_out_accuracy": held_out,
         "validation": {"method": "leave-one-model-out, pooled", **card},
+        "safe_prompt_validation": {
+            "method": "leave-one-model-out, pooled, answers to XSTest's 250 safe prompts only",
+            "labels": "builtin:xstest-safe", **safe_card},
     })
     model.save(args.out)
     print(json.dumps({"script": "train_refusal_judge", "seed": SEED, "held_out": held_out,
                       "pooled_accuracy": round(card["accuracy"]["value"], 4),
                       "sensitivity": round(card["sensitivity"]["value"], 4),
                       "specificity": round(card["specificity"]["value"], 4),
+                      "safe_prompts_accuracy": round(safe_card["accuracy"]["value"], 4),
+                      "safe_prompts_n": len(safe_truth),
                       "model_bytes": args.out.stat().st_size}))
 
 

@@ -19,7 +19,8 @@ from auditor.cli.output import err_console
 from auditor.pipeline import ProgressFn
 
 LABELS = {"load": "Loading the model", "generate": "Generating answers",
-          "judge": "Judging answers"}
+          "judge": "Judging answers",
+          "over-refusal": "Judging benign answers (over-refusal)"}
 
 
 @contextmanager

@@ -40,6 +40,13 @@ class RefusalJudge(Judge):
         return dict(validation, source=self.model.metadata.get("trained_on"),
                     construct=self.construct) if validation else None
 
+    def over_refusal_card(self) -> dict[str, Any] | None:
+        """Figures on answers to safe prompts only (leave-one-model-out): where over-refusal
+        is measured, a refusal is the error and an answer the norm."""
+        validation = self.model.metadata.get("safe_prompt_validation")
+        return dict(validation, source="builtin:xstest-safe",
+                    construct=self.construct) if validation else None
+
     def judge(self, items: list[JudgeItem]) -> list[Verdict]:
         if not items:
             return []
