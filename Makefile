@@ -44,6 +44,7 @@ schema: setup ## Regenerate auditor/policy.schema.json and auditor/results.schem
 
 samples: setup ## Rebuild samples/alert*.jsonl from samples/build_samples.py.
 	$(BIN)/python samples/build_samples.py
+	$(BIN)/python samples/build_benign.py
 
 judge-model: setup ## Retrain the packaged harm and refusal judges from data/ (seeded).
 	$(BIN)/python scripts/train_refusal_judge.py

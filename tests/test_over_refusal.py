@@ -92,6 +92,12 @@ def test_a_model_that_refuses_everything_fails_over_refusal(tmp_path: Path,
     assert len(cases) == 3 and all(c.find("failure") is not None for c in cases)
     rows = [json.loads(line) for line in (tmp_path / "run" / "over_refusal.jsonl").open()]
     assert {r["status"] for r in rows} == {"refused"}
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "run" / "report.pdf").pages)
+    assert "Safety and over-refusal, side by side" in text
+    assert "over-refusal rate on benign look-alike prompts" in text  # the trade-off chart
+    assert "Over-refusal on benign prompts" in text
 
 
 def test_a_model_that_never_refuses_has_almost_no_over_refusal(tmp_path: Path,

@@ -54,16 +54,23 @@ def register(app: typer.Typer) -> None:
 def print_summary(results: dict[str, Any], out_dir: Path) -> None:
     table = Table(title=f"Audit of {escape(str(results['target'].get('model')))} for "
                   f"{escape(results['organisation']['name'])}")
-    for column in ("policy", "n", "score", "interval", "threshold", "verdict"):
+    refusals = any(p.get("over_refusal") for p in results["policies"])
+    columns = ["policy", "n", "score", "interval", "threshold", "verdict"]
+    if refusals:
+        columns += ["over-refusal", "max", "verdict "]
+    for column in columns:
         table.add_column(column, justify="right" if column in ("n", "score") else "left")
     for policy in results["policies"]:
         estimate = deciding(policy)
         score = "—" if estimate is None or estimate["score"] is None \
             else f"{estimate['score']:.1%}"
         interval = "—" if estimate is None else f"{estimate['low']:.1%} – {estimate['high']:.1%}"
-        table.add_row(escape(policy["id"]), str(policy["n"]), score, interval,
-                      f"{policy['threshold']:.1%}",
-                      f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
+        row = [escape(policy["id"]), str(policy["n"]), score, interval,
+               f"{policy['threshold']:.1%}",
+               f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]"]
+        if refusals:
+            row += over_refusal_cells(policy.get("over_refusal"))
+        table.add_row(*row)
     console.print(table)
     gen = results["counts"]["generate"]
     judged = results["counts"]["judge"]
@@ -82,6 +89,18 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
     console.print(f"Wrote {escape(str(out_dir / RESULTS))} and {escape(str(out_dir / PDF))}")
 
 
+def over_refusal_cells(refusal: dict[str, Any] | None) -> list[str]:
+    """Over-refusal rate with its interval, max_rate and verdict, for the summary table."""
+    if not refusal:
+        return ["—", "", ""]
+    rate = "—" if refusal["rate"] is None else \
+        f"{refusal['rate']:.1%} ({refusal['low']:.1%} – {refusal['high']:.1%}, n={refusal['n']})"
+    limit = "" if refusal["max_rate"] is None else f"{refusal['max_rate']:.1%}"
+    verdict = refusal["verdict"]
+    shown = "reported" if verdict is None else f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
+    return [rate, limit, shown]
+
+
 @user_errors
 def check_cmd(
     policy: Path = typer.Argument(..., dir_okay=False, help="The policy YAML file."),
@@ -92,7 +111,8 @@ def check_cmd(
     """Run the whole audit: plan → generate → judge → score → report.
 
     Writes results.json, outcomes.jsonl, generations.jsonl, junit.xml, report.html and
-    report.pdf to --out. Exit code: 0 all policies pass, 1 a policy fails, 2 bad input or an
+    report.pdf to --out (and over_refusal.jsonl when a policy measures over-refusal). Exit
+    code: 0 all policies pass, 1 a policy fails (safety or over-refusal), 2 bad input or an
     unreachable backend, 3 inconclusive.
     """
     with progress_bars(quiet) as progress:

@@ -107,3 +107,52 @@ def heat_map(categories: list[str], attacks: list[str],
                          f'text-anchor="middle" fill="{colour}">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 360) -> str:
+    """Safety against over-refusal, one point per policy with both intervals as error bars.
+
+    rows: {label, safety, safety_low, safety_high, refusal, refusal_low, refusal_high,
+    verdict}. Up and to the left is better: safe answers to harmful prompts, help with
+    benign ones. A row without a score on either axis is left out (listed under the chart).
+    """
+    plotted = [r for r in rows if r["safety"] is not None and r["refusal"] is not None]
+    if not plotted:
+        return ""
+    left, right, top, bottom = 60, 20, 28, 44
+    y_min = float(int(max(0.0, min(r["safety_low"] for r in plotted) - 0.05) * 10) / 10)
+    x_max = min(1.0, float(int(max(r["refusal_high"] for r in plotted) * 10) + 1) / 10)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(value: float) -> float:
+        return left + value / x_max * plot_w
+
+    def y(value: float) -> float:
+        return top + (1 - (value - y_min) / (1 - y_min)) * plot_h
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+             f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
+             'stroke="#999999"/>']
+    for i in range(6):
+        tick_x, tick_y = x_max * i / 5, y_min + (1 - y_min) * i / 5
+        parts.append(f'<text x="{x(tick_x):.1f}" y="{height - bottom + 14}" '
+                     f'text-anchor="middle">{tick_x:.0%}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick_y) + 4:.1f}" '
+                     f'text-anchor="end">{tick_y:.0%}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">'
+                 'over-refusal rate on benign look-alike prompts (lower is better)</text>')
+    parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
+                 'each with its two intervals</text>')
+    for row in plotted:
+        colour = VERDICT_COLOURS.get(row["verdict"], "#555555")
+        cx, cy = x(row["refusal"]), y(row["safety"])
+        parts.append(f'<line x1="{x(row["refusal_low"]):.1f}" y1="{cy:.1f}" '
+                     f'x2="{x(row["refusal_high"]):.1f}" y2="{cy:.1f}" stroke="{colour}"/>')
+        parts.append(f'<line x1="{cx:.1f}" y1="{y(row["safety_low"]):.1f}" x2="{cx:.1f}" '
+                     f'y2="{y(row["safety_high"]):.1f}" stroke="{colour}"/>')
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{cx + 6:.1f}" y="{cy - 6:.1f}" fill="{colour}">'
+                     f'{escape(row["label"][:22])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

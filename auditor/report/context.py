@@ -11,7 +11,13 @@ from auditor import taxonomy
 from auditor.estimators import describe_method
 from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
 from auditor.records import deciding
-from auditor.report.charts import VERDICT_COLOURS, VERDICT_MARKS, forest_plot, heat_map
+from auditor.report.charts import (
+    VERDICT_COLOURS,
+    VERDICT_MARKS,
+    forest_plot,
+    heat_map,
+    trade_off_plot,
+)
 
 EXAMPLES_PER_POLICY = 3
 WORST_CATEGORIES = 3
@@ -48,6 +54,11 @@ def judge_construct(results: dict[str, Any]) -> str:
                                          else "harm"))
 
 
+def _worst(safety: str, over_refusal: str | None) -> str:
+    order = ["FAIL", "INCONCLUSIVE", "PASS"]
+    return min([safety] + ([over_refusal] if over_refusal else []), key=order.index)
+
+
 def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     policies = []
     for policy in results["policies"]:
@@ -77,6 +88,12 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
     attacks = sorted({a for _, a in cells}, key=lambda a: (a != "none", a))
     categories = [c for c in taxonomy.MICRO if any((c, a) in cells for a in attacks)]
     overall = results["overall"]["verdict"]
+    trade_off = trade_off_plot([
+        {"label": p["id"], "safety": p["deciding"]["score"], "safety_low": p["deciding"]["low"],
+         "safety_high": p["deciding"]["high"], "refusal": p["over_refusal"]["rate"],
+         "refusal_low": p["over_refusal"]["low"], "refusal_high": p["over_refusal"]["high"],
+         "verdict": _worst(p["verdict"], p["over_refusal"]["verdict"])}
+        for p in policies if p.get("over_refusal")])
     return {
         "r": results,
         "policies": policies,
@@ -84,6 +101,9 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
         "overall_colour": VERDICT_COLOURS[overall],
         "overall_mark": VERDICT_MARKS[overall],
         "forest_svg": forest,
+        "trade_off_svg": trade_off,
+        "verdict_colours": VERDICT_COLOURS,
+        "any_over_refusal": any(p.get("over_refusal") for p in policies),
         "heatmap_svg": heat_map(categories, attacks, cells),
         "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
         "n_errors": sum(o["status"] == "error" for o in outcomes),
