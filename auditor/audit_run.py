@@ -239,6 +239,14 @@ def read_outcomes(out_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def read_benign_outcomes(out_dir: Path) -> list[dict[str, Any]]:
+    """The run's answers to benign prompts (empty when it measured no over-refusal)."""
+    path = out_dir / OVER_REFUSAL
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def read_results(out_dir: Path) -> dict[str, Any]:
     path = out_dir / RESULTS
     try:

@@ -104,3 +104,28 @@ def test_compare_command(runner: CliRunner, tmp_path: Path) -> None:
 def test_compare_missing_run_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["compare", str(tmp_path / "x"), str(tmp_path / "y")])
     assert result.exit_code == 2 and "results.json not found" in result.output
+
+
+def test_compare_shows_both_axes_paired(runner: CliRunner, tmp_path: Path) -> None:
+    """A refuses everything (safer, but refuses benign prompts); B helps with everything."""
+    runs = {}
+    for name, answer in (("a", lambda p: REFUSAL), ("b", lambda p: COMPLIANCE)):
+        with FakeOpenAIServer() as server:
+            server.answer = answer
+            policy = tmp_path / f"{name}.yaml"
+            policy.write_text(run_policy(server.base_url)
+                              + "over_refusal: {per_category: 5, xstest: false}\n")
+            runs[name] = tmp_path / name
+            runner.invoke(app, ["check", str(policy), "--out", str(runs[name]), "--quiet"])
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    crime = json.loads((out / "comparison.json").read_text())["policies"][0]
+    assert crime["better"] == "A"  # safer
+    refusal = crime["over_refusal"]
+    assert refusal["n_shared"] == 8 * 5  # five for each of the eight crime micro categories
+    assert refusal["rate_a"] == 1.0 and refusal["rate_b"] == 0.0
+    assert refusal["better"] == "B" and refusal["low"] > 0.8  # refuses less
+    text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
+    assert "Over-refusal on benign look-alike prompts" in text
+    assert "refuses less" in result.output
