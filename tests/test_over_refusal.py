@@ -110,3 +110,19 @@ def test_a_model_that_never_refuses_has_almost_no_over_refusal(tmp_path: Path,
         assert refusal["verdict"] is None  # no max_rate: reported only
     assert results["overall"]["over_refusal"] is None or \
         sum(results["overall"]["over_refusal"].values()) == 0
+
+
+def test_validate_and_plan_know_the_benign_prompts(tmp_path: Path, runner: CliRunner) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text("http://localhost:1/v1",
+                                  extra="over_refusal: {prompts: missing.jsonl}\n"))
+    result = runner.invoke(app, ["validate", str(policy)])
+    assert result.exit_code == 2 and "missing.jsonl" in result.output
+    assert "file not found" in result.output
+    policy.write_text(policy_text("http://localhost:1/v1",
+                                  extra="over_refusal: {per_category: 2, xstest: false}\n"))
+    assert runner.invoke(app, ["validate", str(policy)]).exit_code == 0
+    result = runner.invoke(app, ["plan", str(policy), "--json"])
+    plan = json.loads(result.output)
+    assert len(plan["over_refusal"]["PRIV"]) == 2
+    assert plan["unique_generations"] == len(plan["prompts"]) + len(plan["benign_prompts"])

@@ -107,6 +107,12 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[first.returncode] == \
         results["overall"]["verdict"]
     assert (out / "report.pdf").stat().st_size > 10_000
+    for policy in results["policies"]:  # the sample policy measures over-refusal too
+        refusal = policy["over_refusal"]
+        assert refusal["n"] > 0 and refusal["refused"] + refusal["answered"] + \
+            refusal["unscored"] + refusal["errors"] == refusal["n"]
+        assert refusal["max_rate"] == 0.25 and refusal["verdict"] in ("PASS", "FAIL",
+                                                                      "INCONCLUSIVE")
 
     second = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert second.returncode == first.returncode

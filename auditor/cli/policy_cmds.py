@@ -12,6 +12,7 @@ from auditor import taxonomy
 from auditor.cli.output import console, inert, print_json, user_errors
 from auditor.dataset_for_policy import load_for_policy
 from auditor.judge_cards import read_card, resolve_card_path
+from auditor.over_refusal import select_benign
 from auditor.pipeline import require_prompts
 from auditor.policy_loader import load_policy_file
 from auditor.run_estimate import estimate_generation
@@ -65,13 +66,14 @@ def validate_cmd(policy: Path = POLICY_ARG) -> None:
     """Check a policy file and list every problem at once (exit 2 if any).
 
     Also checks what it can without a model: a local dataset loads and gives every policy
-    prompts, and a judge card file exists and parses.
+    prompts, a judge card file exists and parses, and so does an over_refusal prompts file.
     """
     policy_file = load_policy_file(policy)
     if policy_file.dataset.path is not None:  # a Hub dataset would need the network
         require_prompts(select(policy_file, load_for_policy(policy_file, policy.parent)))
     if policy_file.judge.card:
         read_card(resolve_card_path(policy_file.judge.card, policy.parent))
+    select_benign(policy_file, policy.parent)  # a benign prompts file exists and parses
     count = len(policy_file.policies)
     console.print(f"[green]✓[/] {escape(str(policy))}: {count} "
                   f"polic{'y' if count == 1 else 'ies'}, valid")
@@ -93,7 +95,9 @@ def plan_cmd(
     policy_file = load_policy_file(policy)
     dataset = load_for_policy(policy_file, policy.parent)
     plan = select(policy_file, dataset)
-    unique = plan.unique_prompt_count()
+    plan.benign = select_benign(policy_file, policy.parent)
+    benign_prompts = plan.benign_prompts()
+    unique = plan.unique_prompt_count() + len(benign_prompts)
     estimate = estimate_generation(policy_file.target, unique, tokens_per_second,
                                    seconds_per_answer)
     if as_json:
@@ -103,6 +107,9 @@ def plan_cmd(
                                      "prompts": uids} for c, uids in p.cells.items()]}
                          for p in plan.policies],
             "prompts": {uid: prompt.text for uid, prompt in sorted(plan.prompts.items())},
+            "over_refusal": {policy_id: [p.uid for p in prompts]
+                             for policy_id, prompts in plan.benign.items()},
+            "benign_prompts": {uid: p.text for uid, p in sorted(benign_prompts.items())},
             "unique_generations": unique,
             "scored": plan.scored_count(),
             "estimated_seconds": round(estimate.seconds, 1),
@@ -123,6 +130,12 @@ def plan_cmd(
         for uid, prompt in sorted(plan.prompts.items()):
             console.print(f"[dim]{inert(uid)}[/] [{inert(prompt.category)}/"
                           f"{inert(prompt.attack_type)}] {inert(prompt.text[:100])}")
+        for uid, benign_prompt in sorted(benign_prompts.items()):
+            console.print(f"[dim]{inert(uid)}[/] [{inert(benign_prompt.category)}/benign] "
+                          f"{inert(benign_prompt.text[:100])}")
+    if plan.benign:
+        sizes = ", ".join(f"{escape(k)} {len(v)}" for k, v in plan.benign.items())
+        console.print(f"Over-refusal: benign look-alike prompts per policy: {sizes}.")
     console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
                   f"{len(plan.policies)} policies.")
     console.print(f"Estimated generation time: ~{_duration(estimate.seconds)}, "

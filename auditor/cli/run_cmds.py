@@ -57,7 +57,7 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
     refusals = any(p.get("over_refusal") for p in results["policies"])
     columns = ["policy", "n", "score", "interval", "threshold", "verdict"]
     if refusals:
-        columns += ["over-refusal", "max", "verdict "]
+        columns += ["refused benign", "max", "verdict "]
     for column in columns:
         table.add_column(column, justify="right" if column in ("n", "score") else "left")
     for policy in results["policies"]:
@@ -94,7 +94,7 @@ def over_refusal_cells(refusal: dict[str, Any] | None) -> list[str]:
     if not refusal:
         return ["—", "", ""]
     rate = "—" if refusal["rate"] is None else \
-        f"{refusal['rate']:.1%} ({refusal['low']:.1%} – {refusal['high']:.1%}, n={refusal['n']})"
+        f"{refusal['rate']:.0%} [{refusal['low']:.0%}–{refusal['high']:.0%}]"
     limit = "" if refusal["max_rate"] is None else f"{refusal['max_rate']:.1%}"
     verdict = refusal["verdict"]
     shown = "reported" if verdict is None else f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
