@@ -6,7 +6,8 @@ PDF. The server (bench/helpers/latency_server.py, its own process) answers every
 L = 0.1 s, so with C requests in flight the ceiling is C / L per second. For C = 64 and 256 it
 prints the generation stage's requests per second, its ratio to C / L, the whole run's time and
 the peak RSS of the `auditor check` process. A raw aiohttp client against the same server, in the
-same run, is the reference, and a run on a quarter of the dataset shows how memory grows.
+same run, is the reference (and a bare httpx client, the transport it replaced, where
+installed), and a run on a quarter of the dataset shows how memory grows.
 Prints one JSON line. About 3 minutes on 2 cores.
 """
 
@@ -38,6 +39,7 @@ SERVER = ROOT / "bench" / "helpers" / "latency_server.py"
 LATENCY_S = 0.1
 CONCURRENCY = (64, 256)
 RAW_REQUESTS = 10_000
+HTTPX_REQUESTS = 3_000
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -95,6 +97,29 @@ async def raw_client(url: str, concurrency: int, requests_n: int) -> float:
         return requests_n / (time.perf_counter() - started)
 
 
+async def raw_httpx(url: str, concurrency: int, requests_n: int) -> float | None:
+    """The same bare client on httpx, the backend's previous transport (None if not installed)."""
+    try:
+        import httpx  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    body = json.dumps({"model": "fake-model", "messages": [{"role": "user", "content": "x"}],
+                       "max_tokens": 16}).encode()
+    pending = iter(range(requests_n))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for _ in pending:
+                response = await client.post(f"{url}/chat/completions", content=body,
+                                             headers={"Content-Type": "application/json"})
+                response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return requests_n / (time.perf_counter() - started)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -110,6 +135,9 @@ def main() -> None:
                 run = audit(folder, dataset, url, concurrency)
                 raw = asyncio.run(raw_client(url, concurrency, RAW_REQUESTS))
                 run["raw_aiohttp_per_s"] = round(raw, 1)
+                # why aiohttp: httpx's pool stalls above ~16 in flight (encode/httpx#3215)
+                slow = asyncio.run(raw_httpx(url, concurrency, HTTPX_REQUESTS))
+                run["raw_httpx_per_s"] = None if slow is None else round(slow, 1)
                 run["auditor_vs_raw"] = round(run["requests_per_s"] / raw, 3)
                 runs.append(run)
         finally:
