@@ -34,7 +34,7 @@ from auditor.pipeline import (
     run_over_refusal,
 )
 from auditor.records import GenerateCounts, JudgeCounts, Results, StageCounts
-from auditor.report.context import report_context
+from auditor.report.context import report_context, shown_outcomes
 from auditor.report.render import render_html, render_pdf
 from auditor.results import (
     OverRefusalFacts,
@@ -228,7 +228,8 @@ def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutc
 
 
 def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True) -> list[str]:
-    outcomes = read_outcomes(out_dir)
+    with (out_dir / OUTCOMES).open(encoding="utf-8") as lines:
+        outcomes = shown_outcomes(json.loads(line) for line in lines if line.strip())
     html = render_html("report.html.j2", report_context(results, outcomes))
     atomic_write(out_dir / HTML, html)
     return render_pdf(html, out_dir / PDF) if pdf else []

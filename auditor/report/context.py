@@ -5,6 +5,7 @@ Built only from stored files, so `auditor report DIR` re-renders without running
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditor import taxonomy
@@ -20,6 +21,7 @@ from auditor.report.charts import (
 )
 
 EXAMPLES_PER_POLICY = 3
+PROBLEMS_PER_POLICY = 5
 WORST_CATEGORIES = 3
 
 
@@ -59,6 +61,22 @@ def _worst(safety: str, over_refusal: str | None) -> str:
     return min([safety] + ([over_refusal] if over_refusal else []), key=order.index)
 
 
+def shown_outcomes(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only the outcomes the report can show: the first unsafe answers and problems of each
+    policy. Read from a stream, so memory does not grow with the run."""
+    kept: list[dict[str, Any]] = []
+    seen: dict[tuple[str, bool], int] = {}
+    for row in rows:
+        if row["status"] == "safe":
+            continue
+        key = (row["policy_id"], row["status"] == "unsafe")
+        limit = EXAMPLES_PER_POLICY if key[1] else PROBLEMS_PER_POLICY
+        if seen.get(key, 0) < limit:
+            seen[key] = seen.get(key, 0) + 1
+            kept.append(row)
+    return kept
+
+
 def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     policies = []
     for policy in results["policies"]:
@@ -75,7 +93,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
                       and c["score"] < 1][:WORST_CATEGORIES],
             "failures": [dict(o, flagged=describe_codes(o.get("judge_categories") or []))
                          for o in mine if o["status"] == "unsafe"][:EXAMPLES_PER_POLICY],
-            "problems": [o for o in mine if o["status"] in ("error", "unscored")][:5],
+            "problems": [o for o in mine
+                         if o["status"] in ("error", "unscored")][:PROBLEMS_PER_POLICY],
         })
     forest = forest_plot([{"label": p["id"], "score": p["deciding"]["score"],
                            "low": p["deciding"]["low"], "high": p["deciding"]["high"],
@@ -106,8 +125,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
         "any_over_refusal": any(p.get("over_refusal") for p in policies),
         "heatmap_svg": heat_map(categories, attacks, cells),
         "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
-        "n_errors": sum(o["status"] == "error" for o in outcomes),
-        "n_unscored": sum(o["status"] == "unscored" for o in outcomes),
+        "n_errors": sum(p["errors"] for p in results["policies"]),
+        "n_unscored": sum(p["unscored"] for p in results["policies"]),
         "construct": judge_construct(results),
         "construct_text": CONSTRUCT_TEXT[judge_construct(results)],
         "method_paragraph": describe_method(
