@@ -26,7 +26,7 @@ from auditor.labelled_sets import XSTEST_FILES, data_dir
 PROJECT_FILE = "benign.jsonl"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BenignPrompt:
     uid: str
     text: str

@@ -27,9 +27,10 @@ _WRAP_TAIL = "### Response:"
 _MAX_REPORTED_PROBLEMS = 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertPrompt:
-    """One ALERT prompt, unwrapped. `uid` is unique across both files."""
+    """One ALERT prompt, unwrapped. `uid` is unique across both files. Slotted, like the other
+    per-prompt records: a full audit holds tens of thousands of each."""
 
     uid: str
     row_id: int

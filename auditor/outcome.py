@@ -18,7 +18,7 @@ def as_label(value: str) -> Label:
     return "unscored"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     policy_id: str
     uid: str

@@ -54,7 +54,7 @@ def select_benign(policy_file: PolicyFile, base_dir: Path) -> dict[str, list[Ben
     return chosen
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BenignOutcome:
     policy_id: str
     uid: str

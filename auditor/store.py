@@ -69,7 +69,7 @@ def content_key(prompt: str, response: str) -> str:
     return hashlib.sha256(json.dumps([prompt, response]).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredGeneration:
     key: str
     prompt_text: str
@@ -81,7 +81,7 @@ class StoredGeneration:
     attempts: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredVerdict:
     label: Label
     categories: list[str]

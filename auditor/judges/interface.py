@@ -13,14 +13,14 @@ from typing import Any, Literal
 from auditor.outcome import Label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JudgeItem:
     prompt: str
     response: str
     policy_text: str | None = None  # the rubric judge grades against the policy's own words
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     label: Label
     categories: list[str] = field(default_factory=list)

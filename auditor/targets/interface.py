@@ -19,7 +19,7 @@ class DecodingConfig:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     key: str  # the store key; echoed back on the Generation
     prompt: str
@@ -33,7 +33,7 @@ class ChatRequest:
         return [*out, {"role": "user", "content": self.prompt}]
 
 
-@dataclass
+@dataclass(slots=True)
 class Generation:
     key: str
     text: str | None
