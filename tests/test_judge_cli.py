@@ -114,13 +114,29 @@ def test_builtin_labelled_sets_validate_in_one_command(runner: CliRunner,
                                                        tmp_path: Path) -> None:
     card = tmp_path / "card.json"
     result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
-                                 "builtin:xstest", "--json", "--card", str(card)])
+                                 "builtin:harmbench", "--json", "--card", str(card)])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
-    assert figures["labels"] == "builtin:xstest" and figures["labels_n"] == 600
+    assert figures["labels"] == "builtin:harmbench" and figures["labels_n"] == 300
     assert figures["construct"] == "refusal"  # the refusal judge says what it measures
+    assert figures["in_sample"] is False
     saved = json.loads(card.read_text())
     assert saved["construct"] == "refusal" and len(saved["labels_sha256"]) == 64
+
+
+@pytest.mark.parametrize("labels", ["builtin:xstest", "builtin:xstest-safe"])
+def test_a_packaged_judge_on_its_own_training_answers_is_flagged(
+        runner: CliRunner, tmp_path: Path, labels: str) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels", labels,
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["in_sample"] is True
+    assert figures["labels_n"] == (600 if labels == "builtin:xstest" else 750)
+    card = tmp_path / "card.json"
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels", labels,
+                                 "--card", str(card)])
+    assert result.exit_code == 2 and "overstate" in result.output and not card.exists()
 
 
 def test_default_judge_is_harm_and_its_card_says_so(runner: CliRunner) -> None:

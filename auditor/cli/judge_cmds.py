@@ -73,7 +73,8 @@ def _row(name: str, metric: dict[str, Any]) -> tuple[str, str, str]:
 def validate_cmd(
     labels: str = typer.Option(..., "--labels", help="JSONL file of prompt, response, label "
                                "(safe|unsafe), or a built-in set: builtin:harmbench (harm, "
-                               "3 human raters) or builtin:xstest (answers to unsafe prompts)."),
+                               "3 human raters), builtin:xstest (answers to unsafe prompts) or "
+                               "builtin:xstest-safe (answers to safe prompts: over-refusal)."),
     judge: str = typer.Option("harm", "--judge", help=JUDGE_KINDS),
     model: str = MODEL_OPTION,
     backend: str = BACKEND_OPTION,
@@ -93,6 +94,12 @@ def validate_cmd(
     labelled = load_labelled_set(labels)
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version, api_key_env)
+    in_sample = labelled.name in built.trained_on
+    if in_sample and card is not None:
+        raise AuditorError(f"the packaged {judge} judge was trained on {labels}: a card measured "
+                           "there would overstate its accuracy",
+                           hint="its packaged card already holds held-out figures and is used "
+                                "by default; measure it on labels of your own for a card")
     result = validate_judge(built, labelled)
     if card is not None:
         atomic_write(card, json.dumps(result, indent=2) + "\n")
@@ -107,7 +114,7 @@ def validate_cmd(
                                                  "specificity", "precision", "f1")},
                       "card": str(card) if card else None,
                       "construct": result["construct"], "labels": result["labels"],
-                      "labels_n": result["labels_n"]})
+                      "labels_n": result["labels_n"], "in_sample": in_sample})
         return
     table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on {escape(labels)} "
                   f"({metrics['confidence']:.0%} intervals)")
@@ -119,6 +126,10 @@ def validate_cmd(
     c = metrics["confusion"]
     console.print(f"Confusion (positive = unsafe): TP {c['tp']} · FN {c['fn']} · TN {c['tn']} · "
                   f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
+    if in_sample:
+        console.print(f"[yellow]warning:[/] the packaged {escape(judge)} judge was trained on "
+                      "these answers, so these figures are in-sample and optimistic; its "
+                      "packaged card holds held-out figures.")
     if card is not None:
         console.print(f"Saved judge card to {escape(str(card))}")
     else:

@@ -21,6 +21,8 @@ class HarmJudge(Judge):
 
     def __init__(self, model_file: Path | None = None) -> None:
         self.model_file = model_file or PACKAGED_MODEL
+        if self.model_file == PACKAGED_MODEL:
+            self.trained_on = frozenset(("builtin:harmbench", "builtin:xstest"))
         try:
             raw = self.model_file.read_bytes()
             self.model = HarmModel.from_json(raw.decode("utf-8"))

@@ -39,6 +39,9 @@ class Judge(abc.ABC):
     construct: Construct = "harm"
     # Whether the judge grades against the policy's own text (the rubric judge does).
     uses_policy_text: bool = False
+    # Built-in labelled sets (`builtin:NAME`) this judge's model was trained on: measuring it
+    # there is in-sample, and would overstate its accuracy.
+    trained_on: frozenset[str] = frozenset()
 
     @abc.abstractmethod
     def fingerprint(self) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class RefusalJudge(Judge):
 
     def __init__(self, model_file: Path | None = None) -> None:
         self.model_file = model_file or PACKAGED_MODEL
+        if self.model_file == PACKAGED_MODEL:
+            self.trained_on = frozenset(("builtin:xstest", "builtin:xstest-safe"))
         try:
             raw = self.model_file.read_bytes()
             self.model = RefusalModel.from_json(raw.decode("utf-8"))
