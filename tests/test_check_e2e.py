@@ -229,7 +229,7 @@ def test_a_card_from_another_judge_stops_before_any_model_call(
         runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
     card = tmp_path / "card.json"  # a real card, measured on the refusal judge
     made = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
-                               "builtin:xstest", "--card", str(card)])
+                               "builtin:harmbench", "--card", str(card)])
     assert made.exit_code == 0, made.output
     refusal_id = json.loads(card.read_text())["judge"]["id"]
     policy = tmp_path / "policy.yaml"
