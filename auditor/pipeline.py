@@ -228,7 +228,12 @@ def run_over_refusal(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
     """Judge the answers to benign prompts with the refusal judge; None if no policy asks."""
     if not audit.plan.benign:
         return None
-    judge = RefusalJudge()
+    config = audit.policy_file.judge
+    # A policy judged by its own refusal model uses it here too (its card, if it has a
+    # safe-prompt one, corrects the rate; otherwise the rate is raw and says so).
+    judge = build_judge(audit) if config.kind == "refusal" and config.model_file \
+        else RefusalJudge()
+    assert isinstance(judge, RefusalJudge)
     judge_id = judge.fingerprint()["id"]
     benign_prompts = audit.plan.benign_prompts()
     generations = store.generations({prompt_keys[uid] for uid in benign_prompts})

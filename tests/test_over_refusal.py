@@ -126,3 +126,26 @@ def test_validate_and_plan_know_the_benign_prompts(tmp_path: Path, runner: CliRu
     plan = json.loads(result.output)
     assert len(plan["over_refusal"]["PRIV"]) == 2
     assert plan["unique_generations"] == len(plan["prompts"]) + len(plan["benign_prompts"])
+
+
+def test_a_policys_own_refusal_model_judges_over_refusal_too(tmp_path: Path,
+                                                             runner: CliRunner) -> None:
+    from auditor.judges.refusal import PACKAGED_MODEL
+
+    model = json.loads(PACKAGED_MODEL.read_text())
+    del model["metadata"]["safe_prompt_validation"]  # as if trained by `auditor judge train`
+    own = tmp_path / "own-refusal.json"
+    own.write_text(json.dumps(model))
+    with FakeOpenAIServer() as server:
+        server.answer = lambda prompt: REFUSAL
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(policy_text(server.base_url, per_category=1,
+                                      judge=f"refusal, model_file: {own}")
+                          + "over_refusal: {per_category: 2, xstest: false}\n")
+        result = runner.invoke(app, ["check", str(policy), "--out", str(tmp_path / "run"),
+                                     "--quiet"])
+    assert result.exit_code in (0, 1, 3), result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["over_refusal_judge"]["model_file"] == str(own)
+    assert results["over_refusal_judge"]["card"] is None
+    assert all(p["over_refusal"]["decided_on"] == "raw" for p in results["policies"])
