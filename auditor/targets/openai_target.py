@@ -3,8 +3,8 @@
 aiohttp was chosen by measurement (bench/openai_scale.py): httpx's connection pool stops
 scaling above about 16 requests in flight (encode/httpx#3215); aiohttp reaches ~0.9 of C/L at
 C = 256 on two cores.
-A fixed pool of workers (one per request slot) pulls prompts in order, so memory does not grow
-with the dataset. Retries 429, 5xx, timeouts and dropped connections with exponential backoff
+A fixed pool of workers (one per request slot) pulls prompts in order, so the work in flight does
+not grow with the dataset. Retries 429, 5xx, timeouts and dropped connections with exponential backoff
 and jitter, honouring `Retry-After` (seconds or an HTTP date). Every request has one deadline
 for connect, send and receive together, and every answer is capped at `max_answer_bytes`.
 The API key is read from the variable the policy names and never put in a message or record.
