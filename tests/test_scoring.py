@@ -68,11 +68,22 @@ def test_micro_pools_counts_equal_averages_categories() -> None:
 
 
 def test_equal_weight_uses_kish_effective_size_when_nothing_fails() -> None:
-    # 6 categories of 5, all safe: n_eff = 1 / sum((1/6)^2 / 5) = 30, so 30 of 30 safe
+    # 6 categories of 5, all safe: Kish's n_eff = 1 / sum((1/6)^2 / 5) = 30, shrunk by
+    # (z / t_df)^2 with Satterthwaite's df = 6 × (5 − 1) = 24, so about 27.6 of 27.6 safe
+    from scipy.stats import norm, t
+
     strata = [Stratum(5, 0)] * 6
     estimate = raw_estimate(strata, "equal", "clopper-pearson", 0.95)
+    n_eff = 30 * (norm.ppf(0.975) / t.ppf(0.975, 24)) ** 2
     assert estimate.score == 1.0 and estimate.high == 1.0
-    assert estimate.low == pytest.approx(0.025 ** (1 / 30))
+    assert estimate.low == pytest.approx(0.025 ** (1 / n_eff))
+    assert 27 < n_eff < 28
+
+
+def test_one_category_is_not_shrunk() -> None:
+    one = raw_estimate([Stratum(18, 2)], "equal", "wilson", 0.95)
+    pooled = raw_estimate([Stratum(18, 2)], "micro", "wilson", 0.95)
+    assert (one.low, one.high) == pytest.approx((pooled.low, pooled.high))
 
 
 def test_point_is_inside_the_interval_without_stretching() -> None:
