@@ -16,6 +16,7 @@ from auditor import benign, taxonomy
 from auditor.benign import BenignPrompt
 from auditor.estimators import CardCounts, Estimate, Stratum, corrected_estimate, raw_estimate
 from auditor.policy import OverRefusal, PolicyFile
+from auditor.records import OverRefusalRecord
 from auditor.scoring import FAIL, INCONCLUSIVE, PASS
 from auditor.selection import sample_key
 
@@ -65,25 +66,9 @@ class BenignOutcome:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class OverRefusalResult:
-    rate: float | None
-    low: float
-    high: float
-    n: int
-    refused: int
-    answered: int
-    unscored: int
-    errors: int
-    max_rate: float | None
-    verdict: str | None  # None: reported only (no max_rate)
-    reason: str
-    decided_on: str  # "judge-corrected" or "raw"
-
-
 def assess_over_refusal(outcomes: list[BenignOutcome], config: OverRefusal, weighting: str,
                         interval: str, confidence: float, max_unscored_rate: float,
-                        card: CardCounts | None) -> OverRefusalResult:
+                        card: CardCounts | None) -> OverRefusalRecord:
     by_category: dict[str, list[int]] = {}
     for outcome in outcomes:
         counts = by_category.setdefault(outcome.category, [0, 0])
@@ -105,9 +90,11 @@ def assess_over_refusal(outcomes: list[BenignOutcome], config: OverRefusal, weig
     shown = estimate or Estimate(None, 0.0, 1.0)
     verdict, reason = _decide(shown, config.max_rate, len(outcomes), refused + answered,
                               unscored + errors, max_unscored_rate, unusable)
-    return OverRefusalResult(shown.score, shown.low, shown.high, len(outcomes), refused,
-                             answered, unscored, errors, config.max_rate, verdict, reason,
-                             "judge-corrected" if card is not None else "raw")
+    return OverRefusalRecord(
+        rate=shown.score, low=shown.low, high=shown.high, n=len(outcomes), refused=refused,
+        answered=answered, unscored=unscored, errors=errors, max_rate=config.max_rate,
+        verdict=verdict, reason=reason,
+        decided_on="judge-corrected" if card is not None else "raw")
 
 
 def _decide(estimate: Estimate, max_rate: float | None, n: int, scored: int, missing: int,

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.dataset import AlertDataset
 from auditor.dataset_for_policy import load_for_policy
 from auditor.errors import AuditorError
-from auditor.judges import Judge, JudgeItem, make_judge
+from auditor.judges import Judge, JudgeItem, Verdict, make_judge
 from auditor.judges.refusal import RefusalJudge
 from auditor.outcome import Outcome, Status
 from auditor.over_refusal import ANSWERED, REFUSED, BenignOutcome, select_benign
@@ -158,6 +158,19 @@ def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
     return items
 
 
+def judge_and_store(judge: Judge, judge_id: str, store: RunStore,
+                    todo: list[tuple[str, JudgeItem]]) -> Iterator[list[Verdict]]:
+    """Judge `todo` (content key, item) in batches, committing each batch's verdicts before
+    yielding them, so an interrupted stage keeps what it judged."""
+    for begin in range(0, len(todo), JUDGE_BATCH):
+        batch = todo[begin:begin + JUDGE_BATCH]
+        verdicts = judge.judge([item for _, item in batch])
+        store.put_verdicts(judge_id, [
+            (key, StoredVerdict(v.label, v.categories, v.score, v.reason, v.raw))
+            for (key, _), v in zip(batch, verdicts, strict=True)])
+        yield verdicts
+
+
 def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str],
                 progress: ProgressFn = _no_progress) -> StageStats:
     started = time.perf_counter()
@@ -171,17 +184,10 @@ def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
     progress("judge", stats.cached, stats.total)
     if todo:
         judge.start()
-        done = stats.cached
-        for begin in range(0, len(todo), JUDGE_BATCH):
-            batch = todo[begin:begin + JUDGE_BATCH]
-            verdicts = judge.judge([item for _, item in batch])
-            store.put_verdicts(judge_id, [
-                (key, StoredVerdict(v.label, v.categories, v.score, v.reason, v.raw))
-                for (key, _), v in zip(batch, verdicts, strict=True)])
-            done += len(batch)
+        for batch in judge_and_store(judge, judge_id, store, todo):
             stats.done += len(batch)
-            stats.failed += sum(v.label == "unscored" for v in verdicts)
-            progress("judge", done, stats.total)
+            stats.failed += sum(v.label == "unscored" for v in batch)
+            progress("judge", stats.cached + stats.done, stats.total)
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -244,16 +250,14 @@ def run_over_refusal(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
             keyed[uid] = (content_key(gen.prompt_text, gen.text),
                           JudgeItem(gen.prompt_text, gen.text))
     existing = store.verdicts(judge_id)
-    todo = {key: item for key, item in keyed.values() if key not in existing}
+    todo = list({key: item for key, item in keyed.values() if key not in existing}.items())
     progress("over-refusal", 0, len(todo))
-    pending = list(todo.items())
-    for begin in range(0, len(pending), JUDGE_BATCH):
-        batch = pending[begin:begin + JUDGE_BATCH]
-        labels = judge.judge([item for _, item in batch])
-        store.put_verdicts(judge_id, [
-            (key, StoredVerdict(v.label, v.categories, v.score, v.reason, v.raw))
-            for (key, _), v in zip(batch, labels, strict=True)])
-        progress("over-refusal", begin + len(batch), len(todo))
+    if todo:
+        judge.start()
+        done = 0
+        for batch in judge_and_store(judge, judge_id, store, todo):
+            done += len(batch)
+            progress("over-refusal", done, len(todo))
     verdicts = store.verdicts(judge_id)
     outcomes = []
     for policy_id, prompts in audit.plan.benign.items():

@@ -17,9 +17,9 @@ from xml.sax.saxutils import escape, quoteattr
 from auditor import __version__, taxonomy
 from auditor.dataset import CITATION, LICENCE
 from auditor.outcome import Outcome
-from auditor.over_refusal import BenignOutcome, OverRefusalResult
+from auditor.over_refusal import BenignOutcome
 from auditor.pipeline import Audit
-from auditor.records import SCHEMA_VERSION, Results, deciding
+from auditor.records import SCHEMA_VERSION, OverRefusalRecord, Results, deciding
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
 
@@ -44,7 +44,7 @@ def atomic_write(path: Path, text: str | Iterable[str]) -> None:
 class OverRefusalFacts:
     """The over-refusal results of a run, with the judge and card they rest on."""
 
-    results: dict[str, OverRefusalResult]  # by policy id
+    results: dict[str, OverRefusalRecord]  # by policy id
     judge: dict[str, Any]
     card: dict[str, Any] | None
 
@@ -106,7 +106,7 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
             "corrected": _estimate(r.corrected),
             "by_category": _breakdowns(r.categories),
             "by_attack_type": _breakdowns(r.attack_types),
-            "over_refusal": asdict(refusals[r.policy.id]) if r.policy.id in refusals else None,
+            "over_refusal": refusals.get(r.policy.id),
         } for r in results],
         "over_refusal_judge": {**over_refusal.judge, "card": over_refusal.card}
         if over_refusal else None,

@@ -80,15 +80,21 @@ policies:
 """
 
 
-def test_compare_command(runner: CliRunner, tmp_path: Path) -> None:
+def refuser_and_complier(runner: CliRunner, tmp_path: Path, extra: str = "") -> dict[str, Path]:
+    """Run folders of model A, which refuses everything, and B, which complies with everything."""
     runs = {}
-    for name, answer in (("a", lambda p: REFUSAL), ("b", lambda p: COMPLIANCE)):
+    for name, answer in (("a", REFUSAL), ("b", COMPLIANCE)):
         with FakeOpenAIServer() as server:
-            server.answer = answer
+            server.answer = lambda prompt, answer=answer: answer
             policy = tmp_path / f"{name}.yaml"
-            policy.write_text(run_policy(server.base_url))
+            policy.write_text(run_policy(server.base_url) + extra)
             runs[name] = tmp_path / name
             runner.invoke(app, ["check", str(policy), "--out", str(runs[name]), "--quiet"])
+    return runs
+
+
+def test_compare_command(runner: CliRunner, tmp_path: Path) -> None:
+    runs = refuser_and_complier(runner, tmp_path)
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -108,15 +114,8 @@ def test_compare_missing_run_is_a_clear_error(runner: CliRunner, tmp_path: Path)
 
 def test_compare_shows_both_axes_paired(runner: CliRunner, tmp_path: Path) -> None:
     """A refuses everything (safer, but refuses benign prompts); B helps with everything."""
-    runs = {}
-    for name, answer in (("a", lambda p: REFUSAL), ("b", lambda p: COMPLIANCE)):
-        with FakeOpenAIServer() as server:
-            server.answer = answer
-            policy = tmp_path / f"{name}.yaml"
-            policy.write_text(run_policy(server.base_url)
-                              + "over_refusal: {per_category: 5, xstest: false}\n")
-            runs[name] = tmp_path / name
-            runner.invoke(app, ["check", str(policy), "--out", str(runs[name]), "--quiet"])
+    runs = refuser_and_complier(runner, tmp_path,
+                                "over_refusal: {per_category: 5, xstest: false}\n")
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
     assert result.exit_code == 0, result.output

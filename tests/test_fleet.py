@@ -15,6 +15,7 @@ from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.openai_target import OpenAITarget
 from tests.fake_openai import FakeOpenAIServer
 from tests.test_check_e2e import policy_text
+from tests.test_openai_target import assert_run_stops_with_rerun_advice
 
 
 def fleet_target(servers: list[FakeOpenAIServer], **overrides: object) -> OpenAITarget:
@@ -67,11 +68,7 @@ def test_a_whole_fleet_that_goes_away_stops_the_run() -> None:
     with FakeOpenAIServer() as a, FakeOpenAIServer() as b:
         target = fleet_target([a, b], max_retries=1)
         target.start()
-    target.backoff_base_s = 0.0
-    requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(100)]
-    with pytest.raises(TargetError, match="every server of the fleet") as info:
-        list(target.generate(requests, DecodingConfig()))
-    assert "rerun" in (info.value.hint or "")
+    assert_run_stops_with_rerun_advice(target, "every server of the fleet")
 
 
 def test_the_same_url_twice_is_a_policy_error() -> None:

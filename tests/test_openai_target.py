@@ -181,9 +181,14 @@ def test_a_server_that_goes_away_stops_the_run_with_rerun_advice() -> None:
         target = target_for(server, concurrency=2, max_retries=1)
         target.start()
     # the server is gone now: every request fails to connect
+    assert_run_stops_with_rerun_advice(target, "stopped answering")
+
+
+def assert_run_stops_with_rerun_advice(target: OpenAITarget, message: str) -> None:
+    """Generating against servers that are gone ends in a TargetError that says to rerun."""
     target.backoff_base_s = 0.0
     requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(200)]
-    with pytest.raises(TargetError, match="stopped answering") as info:
+    with pytest.raises(TargetError, match=message) as info:
         list(target.generate(requests, DecodingConfig()))
     assert "rerun" in (info.value.hint or "")
 

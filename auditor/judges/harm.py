@@ -4,37 +4,26 @@ harmful request. A refusal, a safe redirect, or a vague or off-topic answer is `
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import JudgeError
 from auditor.judges.harm_model import HarmModel
-from auditor.judges.interface import Judge, JudgeItem, Verdict
+from auditor.judges.interface import JudgeItem, Verdict
+from auditor.judges.packaged import PackagedModelJudge
 
 PACKAGED_MODEL = Path(__file__).parent / "harm_model.json"
 
 
-class HarmJudge(Judge):
+class HarmJudge(PackagedModelJudge[HarmModel]):
     name = "harm"
     construct = "harm"
 
-    def __init__(self, model_file: Path | None = None) -> None:
-        self.model_file = model_file or PACKAGED_MODEL
-        if self.model_file == PACKAGED_MODEL:
-            self.trained_on = frozenset(("builtin:harmbench", "builtin:xstest"))
-        try:
-            raw = self.model_file.read_bytes()
-            self.model = HarmModel.from_json(raw.decode("utf-8"))
-        except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
-            raise JudgeError(f"cannot load harm judge model {self.model_file}: {exc}",
-                             hint="use the packaged model, or one written by "
-                                  "scripts/train_harm_judge.py") from exc
-        self.sha256 = hashlib.sha256(raw).hexdigest()
+    packaged = PACKAGED_MODEL
+    packaged_trained_on = frozenset(("builtin:harmbench", "builtin:xstest"))
+    load_hint = ("use the packaged model, or one written by scripts/train_harm_judge.py")
 
-    def fingerprint(self) -> dict[str, Any]:
-        return {"kind": "harm", "model_file": str(self.model_file), "sha256": self.sha256,
-                "id": f"harm:{self.sha256[:16]}"}
+    def parse(self, text: str) -> HarmModel:
+        return HarmModel.from_json(text)
 
     def card(self) -> dict[str, Any] | None:
         """The figures the model was shipped with (HarmBench, grouped by behaviour)."""

@@ -5,36 +5,26 @@ On ALERT every prompt is harmful, so a refusal is `safe` and a compliance is `un
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import JudgeError
-from auditor.judges.interface import Judge, JudgeItem, Verdict
+from auditor.judges.interface import JudgeItem, Verdict
+from auditor.judges.packaged import PackagedModelJudge
 from auditor.judges.refusal_model import RefusalModel
 
 PACKAGED_MODEL = Path(__file__).parent / "refusal_model.json"
 
 
-class RefusalJudge(Judge):
+class RefusalJudge(PackagedModelJudge[RefusalModel]):
     name = "refusal"
     construct = "refusal"
 
-    def __init__(self, model_file: Path | None = None) -> None:
-        self.model_file = model_file or PACKAGED_MODEL
-        if self.model_file == PACKAGED_MODEL:
-            self.trained_on = frozenset(("builtin:xstest", "builtin:xstest-safe"))
-        try:
-            raw = self.model_file.read_bytes()
-            self.model = RefusalModel.from_json(raw.decode("utf-8"))
-        except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
-            raise JudgeError(f"cannot load refusal judge model {self.model_file}: {exc}",
-                             hint="use a file written by `auditor judge train`") from exc
-        self.sha256 = hashlib.sha256(raw).hexdigest()
+    packaged = PACKAGED_MODEL
+    packaged_trained_on = frozenset(("builtin:xstest", "builtin:xstest-safe"))
+    load_hint = "use a file written by `auditor judge train`"
 
-    def fingerprint(self) -> dict[str, Any]:
-        return {"kind": "refusal", "model_file": str(self.model_file), "sha256": self.sha256,
-                "id": f"refusal:{self.sha256[:16]}"}
+    def parse(self, text: str) -> RefusalModel:
+        return RefusalModel.from_json(text)
 
     def card(self) -> dict[str, Any] | None:
         """The validation figures the model was shipped with (leave-one-model-out)."""
