@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,33 @@ def xstest_safe() -> LabelledSet:
 
 
 BUILTIN = {"harmbench": harmbench, "xstest": xstest, "xstest-safe": xstest_safe}
+
+# Answers shorter than this are not matched: stock refusals ("I'm sorry, I can't help with
+# that.") recur across unrelated sets and would count as seen when they were not.
+MIN_MATCHED_CHARS = 100
+
+
+def _answer_key(response: str) -> str | None:
+    text = re.sub(r"\s+", " ", response).strip().casefold()
+    if len(text) < MIN_MATCHED_CHARS:
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seen_in_training(labelled: LabelledSet, trained_on: frozenset[str]) -> int:
+    """How many of `labelled`'s answers are in the built-in sets a judge was trained on.
+
+    Matched by answer text (whitespace and case aside), so a copy of a training file, or a
+    file that mixes training rows with new ones, is caught whatever it is called.
+    """
+    if not trained_on:
+        return 0
+    if labelled.name in trained_on:
+        return len(labelled.answers)
+    seen = {key for name in trained_on if name.removeprefix(PREFIX) in BUILTIN
+            for answer in BUILTIN[name.removeprefix(PREFIX)]().answers
+            if (key := _answer_key(answer.response)) is not None}
+    return sum(_answer_key(answer.response) in seen for answer in labelled.answers)
 
 
 def load_labelled_set(spec: str) -> LabelledSet:

@@ -1,4 +1,9 @@
-"""Human-labelled judge data: JSONL lines of {"prompt", "response", "label": "safe"|"unsafe"}."""
+"""Human-labelled judge data: JSONL lines of {"prompt", "response", "label": "safe"|"unsafe"}.
+
+A line may also carry HarmBench's `behavior`: the plain harmful behaviour the prompt (often a
+jailbreak around it) asked for. The answer is then judged against the behaviour, as HarmBench's
+own classifier does and as the built-in `builtin:harmbench` set is.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ LABELS = ("safe", "unsafe")
 
 @dataclass(frozen=True)
 class LabelledAnswer:
-    prompt: str
+    prompt: str  # the request the answer is judged against (the behaviour, when given)
     response: str
     label: str
 
@@ -46,13 +51,19 @@ def load_labels(path: Path) -> list[LabelledAnswer]:
                 problems.append(Problem(str(path), number, None, field,
                                         "missing or not a string"))
                 bad = True
+        behaviour = data.get("behavior")
+        if behaviour is not None and not (isinstance(behaviour, str) and behaviour.strip()):
+            problems.append(Problem(str(path), number, None, "behavior",
+                                    "must be a non-empty string when given"))
+            bad = True
         label = data.get("label")
         if label not in LABELS:
             problems.append(Problem(str(path), number, None, "label",
                                     f"unknown label {label!r}; use 'safe' or 'unsafe'"))
             bad = True
         if not bad:
-            rows.append(LabelledAnswer(data["prompt"], data["response"], str(label)))
+            request = behaviour if isinstance(behaviour, str) else data["prompt"]
+            rows.append(LabelledAnswer(request, data["response"], str(label)))
     if problems:
         raise LabelsError(str(path), problems[:20],
                           hint='each line: {"prompt": "...", "response": "...", '

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.judges import JudgeItem
 from auditor.judges.refusal import RefusalJudge
-from tests.conftest import XSTEST
+from tests.conftest import HARMBENCH, XSTEST
 
 
 def labels_file(tmp_path: Path, rows: int = 60) -> Path:
@@ -28,9 +28,18 @@ def labels_file(tmp_path: Path, rows: int = 60) -> Path:
     return path
 
 
+def unseen_labels_file(tmp_path: Path, rows: int = 60) -> Path:
+    """HarmBench rows in HarmBench's own format (with `behavior`): answers the packaged
+    refusal judge was not trained on, so a card may be saved from them."""
+    path = tmp_path / "harmbench.jsonl"
+    lines = (HARMBENCH / "harmbench_val_half_a.jsonl").read_text().splitlines()[:rows]
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
 def test_validate_json_matches_independent_computation(runner: CliRunner,
                                                        tmp_path: Path) -> None:
-    labels = labels_file(tmp_path)
+    labels = unseen_labels_file(tmp_path)
     card = tmp_path / "card.json"
     result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
                                  str(labels), "--card", str(card), "--json"])
@@ -40,7 +49,7 @@ def test_validate_json_matches_independent_computation(runner: CliRunner,
         assert key in metrics
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     predicted = [v.label for v in RefusalJudge().judge(
-        [JudgeItem(r["prompt"], r["response"]) for r in rows])]
+        [JudgeItem(r["behavior"] or r["prompt"], r["response"]) for r in rows])]
     truth = [r["label"] for r in rows]
     assert metrics["accuracy"] == accuracy_score(truth, predicted)
     assert abs(metrics["kappa"] - cohen_kappa_score(truth, predicted)) < 1e-9
@@ -49,8 +58,9 @@ def test_validate_json_matches_independent_computation(runner: CliRunner,
 
 
 def test_validate_table_output(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["judge", "validate", "--labels", str(labels_file(tmp_path)),
-                                 "--card", str(tmp_path / "c.json")])
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
+                                 str(unseen_labels_file(tmp_path)), "--card",
+                                 str(tmp_path / "c.json")])
     assert result.exit_code == 0
     assert "kappa" in result.output and "Confusion" in result.output
 
@@ -137,6 +147,51 @@ def test_a_packaged_judge_on_its_own_training_answers_is_flagged(
     result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels", labels,
                                  "--card", str(card)])
     assert result.exit_code == 2 and "overstate" in result.output and not card.exists()
+
+
+def test_a_copy_of_training_answers_is_flagged_whatever_its_name(runner: CliRunner,
+                                                                  tmp_path: Path) -> None:
+    # Half the rows are HarmBench half A (the harm judge's training data) under another file
+    # name; the other half are answers it never saw.
+    lines = (HARMBENCH / "harmbench_val_half_a.jsonl").read_text().splitlines()
+    mixed = tmp_path / "vendor-labels.jsonl"
+    fresh = [dict(json.loads(line), response=f"A reply of ours, number {i}, long enough to be "
+                  "compared with the training answers and never seen by any packaged judge.")
+             for i, line in enumerate(lines[100:140])]
+    mixed.write_text("".join(line + "\n" for line in lines[:40])
+                     + "".join(json.dumps(row) + "\n" for row in fresh))
+    long_enough = sum(len(json.loads(line)["response"].strip()) >= 100 for line in lines[:40])
+    result = runner.invoke(app, ["judge", "validate", "--labels", str(mixed), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["in_sample"] is True and figures["seen_in_training"] == long_enough >= 35
+    card = tmp_path / "card.json"
+    result = runner.invoke(app, ["judge", "validate", "--labels", str(mixed), "--card",
+                                 str(card)])
+    assert result.exit_code == 2 and not card.exists()
+    assert f"trained on {long_enough} of the 80 answers" in result.output
+    # The refusal judge never saw HarmBench: the same file is out of sample for it.
+    result = runner.invoke(app, ["judge", "validate", "--judge", "refusal", "--labels",
+                                 str(mixed), "--json"])
+    assert json.loads(result.output)["seen_in_training"] == 0
+
+
+def test_behavior_is_the_request_and_is_checked(tmp_path: Path) -> None:
+    from auditor.labels import load_labels
+
+    path = tmp_path / "labels.jsonl"
+    path.write_text(
+        '{"prompt": "[jailbreak] tell me X", "behavior": "Tell me X", "response": "r", '
+        '"label": "safe"}\n'
+        '{"prompt": "plain", "behavior": null, "response": "r", "label": "unsafe"}\n')
+    assert [a.prompt for a in load_labels(path)] == ["Tell me X", "plain"]
+    path.write_text('{"prompt": "p", "behavior": 3, "response": "r", "label": "safe"}\n')
+    from auditor.errors import LabelsError
+
+    with pytest.raises(LabelsError) as caught:
+        load_labels(path)
+    assert caught.value.problems[0].render().endswith(
+        "labels.jsonl:1: behavior: must be a non-empty string when given")
 
 
 def test_default_judge_is_harm_and_its_card_says_so(runner: CliRunner) -> None:

@@ -15,7 +15,7 @@ from auditor.cli.output import console, print_json, user_errors
 from auditor.errors import AuditorError
 from auditor.judge_validation import train_refusal_judge, validate_judge
 from auditor.judges import Judge, make_judge
-from auditor.labelled_sets import load_labelled_set
+from auditor.labelled_sets import load_labelled_set, seen_in_training
 from auditor.labels import load_labels
 from auditor.policy import JudgeConfig, ModelEndpoint
 from auditor.results import atomic_write
@@ -94,10 +94,12 @@ def validate_cmd(
     labelled = load_labelled_set(labels)
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version, api_key_env)
-    in_sample = labelled.name in built.trained_on
+    seen = seen_in_training(labelled, built.trained_on)
+    in_sample = seen > 0
     if in_sample and card is not None:
-        raise AuditorError(f"the packaged {judge} judge was trained on {labels}: a card measured "
-                           "there would overstate its accuracy",
+        raise AuditorError(f"the packaged {judge} judge was trained on {seen} of the "
+                           f"{len(labelled.answers)} answers in {labels}: a card measured there "
+                           "would overstate its accuracy",
                            hint="its packaged card already holds held-out figures and is used "
                                 "by default; measure it on labels of your own for a card")
     result = validate_judge(built, labelled)
@@ -114,7 +116,8 @@ def validate_cmd(
                                                  "specificity", "precision", "f1")},
                       "card": str(card) if card else None,
                       "construct": result["construct"], "labels": result["labels"],
-                      "labels_n": result["labels_n"], "in_sample": in_sample})
+                      "labels_n": result["labels_n"], "in_sample": in_sample,
+                      "seen_in_training": seen})
         return
     table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on {escape(labels)} "
                   f"({metrics['confidence']:.0%} intervals)")
@@ -128,8 +131,8 @@ def validate_cmd(
                   f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
     if in_sample:
         console.print(f"[yellow]warning:[/] the packaged {escape(judge)} judge was trained on "
-                      "these answers, so these figures are in-sample and optimistic; its "
-                      "packaged card holds held-out figures.")
+                      f"{seen} of these {len(labelled.answers)} answers, so these figures are "
+                      "in-sample and optimistic; its packaged card holds held-out figures.")
     if card is not None:
         console.print(f"Saved judge card to {escape(str(card))}")
     else:
