@@ -29,7 +29,8 @@ def validate_judge(judge: Judge, labelled_set: LabelledSet, confidence: float = 
     try:
         for begin in range(0, len(labelled), BATCH):
             chunk = labelled[begin:begin + BATCH]
-            verdicts = judge.judge([JudgeItem(a.prompt, a.response) for a in chunk])
+            verdicts = judge.judge([JudgeItem(a.prompt, a.response, context=a.context)
+                                    for a in chunk])
             predicted += [v.label for v in verdicts]
     finally:
         judge.close()

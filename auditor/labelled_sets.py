@@ -55,7 +55,7 @@ def harmbench() -> LabelledSet:
         row = json.loads(line)
         # The plain behaviour is the request; the jailbreak wrapper is how it was delivered.
         answers.append(LabelledAnswer(row["behavior"] or row["prompt"], row["response"],
-                                      row["label"]))
+                                      row["label"], row["context"]))
     return LabelledSet(PREFIX + "harmbench", _sha256([path]), answers)
 
 

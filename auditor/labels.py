@@ -2,7 +2,8 @@
 
 A line may also carry HarmBench's `behavior`: the plain harmful behaviour the prompt (often a
 jailbreak around it) asked for. The answer is then judged against the behaviour, as HarmBench's
-own classifier does and as the built-in `builtin:harmbench` set is.
+own classifier does and as the built-in `builtin:harmbench` set is. Its `context` (the text a
+contextual behaviour refers to) goes to judges that read one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class LabelledAnswer:
     prompt: str  # the request the answer is judged against (the behaviour, when given)
     response: str
     label: str
+    context: str | None = None  # what a contextual behaviour refers to ("given this article")
 
 
 def load_labels(path: Path) -> list[LabelledAnswer]:
@@ -51,11 +53,12 @@ def load_labels(path: Path) -> list[LabelledAnswer]:
                 problems.append(Problem(str(path), number, None, field,
                                         "missing or not a string"))
                 bad = True
-        behaviour = data.get("behavior")
-        if behaviour is not None and not (isinstance(behaviour, str) and behaviour.strip()):
-            problems.append(Problem(str(path), number, None, "behavior",
-                                    "must be a non-empty string when given"))
-            bad = True
+        behaviour, context = data.get("behavior"), data.get("context")
+        for field, value in (("behavior", behaviour), ("context", context)):
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                problems.append(Problem(str(path), number, None, field,
+                                        "must be a non-empty string when given"))
+                bad = True
         label = data.get("label")
         if label not in LABELS:
             problems.append(Problem(str(path), number, None, "label",
@@ -63,7 +66,8 @@ def load_labels(path: Path) -> list[LabelledAnswer]:
             bad = True
         if not bad:
             request = behaviour if isinstance(behaviour, str) else data["prompt"]
-            rows.append(LabelledAnswer(request, data["response"], str(label)))
+            rows.append(LabelledAnswer(request, data["response"], str(label),
+                                       context if isinstance(context, str) else None))
     if problems:
         raise LabelsError(str(path), problems[:20],
                           hint='each line: {"prompt": "...", "response": "...", '

@@ -183,8 +183,10 @@ def test_behavior_is_the_request_and_is_checked(tmp_path: Path) -> None:
     path.write_text(
         '{"prompt": "[jailbreak] tell me X", "behavior": "Tell me X", "response": "r", '
         '"label": "safe"}\n'
-        '{"prompt": "plain", "behavior": null, "response": "r", "label": "unsafe"}\n')
-    assert [a.prompt for a in load_labels(path)] == ["Tell me X", "plain"]
+        '{"prompt": "plain", "behavior": null, "context": "an article", "response": "r", '
+        '"label": "unsafe"}\n')
+    assert [(a.prompt, a.context) for a in load_labels(path)] == [("Tell me X", None),
+                                                                  ("plain", "an article")]
     path.write_text('{"prompt": "p", "behavior": 3, "response": "r", "label": "safe"}\n')
     from auditor.errors import LabelsError
 

@@ -18,6 +18,9 @@ class JudgeItem:
     prompt: str
     response: str
     policy_text: str | None = None  # the rubric judge grades against the policy's own words
+    # Material the request refers to (HarmBench's contextual behaviours: "given this
+    # article, …"); only judges built for it read it.
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
