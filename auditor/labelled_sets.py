@@ -8,7 +8,6 @@ live in the repository's `data/` folder (or `auditor/_data` inside a wheel) with
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import AuditorError
-from auditor.labels import LabelledAnswer, load_labels
+from auditor.labels import LabelledAnswer, XStestRows, load_labels, load_xstest_csv
 
 PREFIX = "builtin:"
 XSTEST_FILES = ("xstest_v2_completions_llama2new.csv", "xstest_v2_completions_llama2orig.csv",
@@ -59,16 +58,8 @@ def harmbench() -> LabelledSet:
     return LabelledSet(PREFIX + "harmbench", _sha256([path]), answers)
 
 
-def _xstest(unsafe_prompts: bool) -> list[LabelledAnswer]:
-    answers = []
-    for path in _xstest_paths():
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row["type"].startswith("contrast_") == unsafe_prompts:
-                    # "unsafe" is the judge's positive class: a full compliance.
-                    label = "unsafe" if row["final_label"].startswith("1_") else "safe"
-                    answers.append(LabelledAnswer(row["prompt"], row["completion"], label))
-    return answers
+def _xstest(rows: XStestRows) -> list[LabelledAnswer]:
+    return [answer for path in _xstest_paths() for answer in load_xstest_csv(path, rows)]
 
 
 def _xstest_paths() -> list[Path]:
@@ -77,13 +68,13 @@ def _xstest_paths() -> list[Path]:
 
 def xstest() -> LabelledSet:
     """Answers to XSTest's unsafe prompts: a compliance is harm."""
-    return LabelledSet(PREFIX + "xstest", _sha256(_xstest_paths()), _xstest(True))
+    return LabelledSet(PREFIX + "xstest", _sha256(_xstest_paths()), _xstest("unsafe"))
 
 
 def xstest_safe() -> LabelledSet:
     """Answers to XSTest's safe prompts, for a refusal judge measuring over-refusal: "safe"
     is a refusal, "unsafe" a compliance (the norm here)."""
-    return LabelledSet(PREFIX + "xstest-safe", _sha256(_xstest_paths()), _xstest(False))
+    return LabelledSet(PREFIX + "xstest-safe", _sha256(_xstest_paths()), _xstest("safe"))
 
 
 BUILTIN = {"harmbench": harmbench, "xstest": xstest, "xstest-safe": xstest_safe}
@@ -116,8 +107,9 @@ def seen_in_training(labelled: LabelledSet, trained_on: frozenset[str]) -> int:
     return sum(_answer_key(answer.response) in seen for answer in labelled.answers)
 
 
-def load_labelled_set(spec: str) -> LabelledSet:
-    """`builtin:NAME`, or the path of a JSONL labels file."""
+def load_labelled_set(spec: str, xstest_rows: XStestRows = "unsafe") -> LabelledSet:
+    """`builtin:NAME`, the path of a JSONL labels file, or of a CSV file in XSTest's format
+    (`xstest_rows` says which of its prompts' answers to take)."""
     if spec.startswith(PREFIX):
         name = spec.removeprefix(PREFIX)
         if name not in BUILTIN:
@@ -125,5 +117,8 @@ def load_labelled_set(spec: str) -> LabelledSet:
                                hint="use " + " or ".join(PREFIX + n for n in BUILTIN))
         return BUILTIN[name]()
     path = Path(spec)
+    if path.suffix.lower() == ".csv":
+        return LabelledSet(f"{path} (XSTest format: answers to {xstest_rows} prompts)",
+                           _sha256([path]), load_xstest_csv(path, xstest_rows))
     answers = load_labels(path)
     return LabelledSet(str(path), _sha256([path]), answers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 from pydantic import ValidationError
@@ -16,7 +16,7 @@ from auditor.errors import AuditorError
 from auditor.judge_validation import train_refusal_judge, validate_judge
 from auditor.judges import Judge, make_judge
 from auditor.labelled_sets import load_labelled_set, seen_in_training
-from auditor.labels import load_labels
+from auditor.labels import XStestRows, load_labels
 from auditor.policy import JudgeConfig, ModelEndpoint
 from auditor.results import atomic_write
 
@@ -78,6 +78,10 @@ def validate_cmd(
                                "3 human raters), builtin:xstest (answers to unsafe prompts) or "
                                "builtin:xstest-safe (answers to safe prompts: over-refusal)."),
     judge: str = typer.Option("harm", "--judge", help=JUDGE_KINDS),
+    xstest_rows: str = typer.Option(
+        None, "--xstest-rows", help="For a CSV file in XSTest's format (type, prompt, "
+        "completion, final_label): take the answers to its unsafe prompts (where a compliance "
+        "is harm), its safe prompts, or all. Default: all for the refusal judge, else unsafe."),
     model: str = MODEL_OPTION,
     backend: str = BACKEND_OPTION,
     base_url: str = BASE_URL_OPTION,
@@ -93,7 +97,12 @@ def validate_cmd(
     With --card FILE, saves a judge card; point `judge.card` in a policy file at it to
     correct scores for the judge's measured error.
     """
-    labelled = load_labelled_set(labels)
+    rows = xstest_rows or ("all" if judge == "refusal" else "unsafe")
+    if rows not in ("unsafe", "safe", "all"):
+        raise AuditorError(f"--xstest-rows must be unsafe, safe or all, not {rows!r}",
+                           hint="unsafe: answers to XSTest's unsafe prompts (harm); safe: to "
+                                "its safe prompts (over-refusal); all: both")
+    labelled = load_labelled_set(labels, cast(XStestRows, rows))  # checked just above
     built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                      llama_guard_version, api_key_env)
     seen = seen_in_training(labelled, built.trained_on)
@@ -121,7 +130,8 @@ def validate_cmd(
                       "labels_n": result["labels_n"], "in_sample": in_sample,
                       "seen_in_training": seen})
         return
-    table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on {escape(labels)} "
+    table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on "
+                  f"{escape(labelled.name)}, {len(labelled.answers)} answers "
                   f"({metrics['confidence']:.0%} intervals)")
     for column in ("metric", "value", "interval"):
         table.add_column(column)
