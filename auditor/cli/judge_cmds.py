@@ -73,7 +73,8 @@ def _row(name: str, metric: dict[str, Any]) -> tuple[str, str, str]:
 def validate_cmd(
     labels: str = typer.Option(..., "--labels", help="JSONL file of prompt, response, label "
                                "(safe|unsafe), optionally HarmBench's behavior and context "
-                               "(HarmBench's own files work as they are), or a built-in set: "
+                               "(HarmBench's own files work as they are), a CSV file in "
+                               "XSTest's format, or a built-in set: "
                                "builtin:harmbench (harm, "
                                "3 human raters), builtin:xstest (answers to unsafe prompts) or "
                                "builtin:xstest-safe (answers to safe prompts: over-refusal)."),
