@@ -52,26 +52,33 @@ def register(app: typer.Typer) -> None:
 
 
 def print_summary(results: dict[str, Any], out_dir: Path) -> None:
+    # Two narrow tables rather than one wide one: each fits an 80-column terminal whole, and
+    # verdicts, ids and counts never wrap (no "INCON…").
     table = Table(title=f"Audit of {escape(str(results['target'].get('model')))} for "
                   f"{escape(results['organisation']['name'])}")
-    refusals = any(p.get("over_refusal") for p in results["policies"])
-    columns = ["policy", "n", "score", "interval", "threshold", "verdict"]
-    if refusals:
-        columns += ["refused benign", "max", "verdict "]
-    for column in columns:
-        table.add_column(column, justify="right" if column in ("n", "score") else "left")
+    table.add_column("policy", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("interval", no_wrap=True)
+    table.add_column("threshold", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for policy in results["policies"]:
         estimate = deciding(policy)
         score = "—" if estimate is None or estimate["score"] is None \
             else f"{estimate['score']:.1%}"
         interval = "—" if estimate is None else f"{estimate['low']:.1%} – {estimate['high']:.1%}"
-        row = [escape(policy["id"]), str(policy["n"]), score, interval,
-               f"{policy['threshold']:.1%}",
-               f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]"]
-        if refusals:
-            row += over_refusal_cells(policy.get("over_refusal"))
-        table.add_row(*row)
+        table.add_row(escape(policy["id"]), str(policy["n"]), score, interval,
+                      f"{policy['threshold']:.1%}",
+                      f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
     console.print(table)
+    if any(p.get("over_refusal") for p in results["policies"]):
+        refusals = Table(title="Over-refusal: benign look-alike prompts refused")
+        for column in ("policy", "n", "refused", "interval", "max", "verdict"):
+            refusals.add_column(column, justify="right" if column in ("n", "refused") else "left",
+                                no_wrap=True)
+        for policy in results["policies"]:
+            refusals.add_row(escape(policy["id"]), *over_refusal_cells(policy.get("over_refusal")))
+        console.print(refusals)
     gen = results["counts"]["generate"]
     judged = results["counts"]["judge"]
     console.print(f"Generations: {gen['total']} ({gen['cached']} cached, {gen['errors']} errors)"
@@ -90,15 +97,16 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
 
 
 def over_refusal_cells(refusal: dict[str, Any] | None) -> list[str]:
-    """Over-refusal rate with its interval, max_rate and verdict, for the summary table."""
+    """Benign prompts, refusal rate, its interval, max_rate and verdict, for the summary."""
     if not refusal:
-        return ["—", "", ""]
-    rate = "—" if refusal["rate"] is None else \
-        f"{refusal['rate']:.0%} [{refusal['low']:.0%}–{refusal['high']:.0%}]"
-    limit = "" if refusal["max_rate"] is None else f"{refusal['max_rate']:.1%}"
+        return ["—", "—", "", "", "not measured"]
+    rate = "—" if refusal["rate"] is None else f"{refusal['rate']:.1%}"
+    interval = "—" if refusal["rate"] is None else \
+        f"{refusal['low']:.1%} – {refusal['high']:.1%}"
+    limit = "—" if refusal["max_rate"] is None else f"{refusal['max_rate']:.1%}"
     verdict = refusal["verdict"]
     shown = "reported" if verdict is None else f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
-    return [rate, limit, shown]
+    return [str(refusal["n"]), rate, interval, limit, shown]
 
 
 @user_errors
