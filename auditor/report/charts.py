@@ -120,15 +120,16 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
     if not plotted:
         return ""
     left, right, top, bottom = 60, 20, 28, 44
+    pad = 10  # keeps points at 0 % and 100 % off the frame, where their bars would hide
     y_min = float(int(max(0.0, min(r["safety_low"] for r in plotted) - 0.05) * 10) / 10)
     x_max = min(1.0, float(int(max(r["refusal_high"] for r in plotted) * 10) + 1) / 10)
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(value: float) -> float:
-        return left + value / x_max * plot_w
+        return left + pad + value / x_max * (plot_w - 2 * pad)
 
     def y(value: float) -> float:
-        return top + (1 - (value - y_min) / (1 - y_min)) * plot_h
+        return top + pad + (1 - (value - y_min) / (1 - y_min)) * (plot_h - 2 * pad)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
@@ -144,15 +145,35 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
                  'over-refusal rate on benign look-alike prompts (lower is better)</text>')
     parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
                  'each with its two intervals</text>')
-    for row in plotted:
+    # Policies often share a point (0 % refused, 100 % safe): such points are dodged a few
+    # pixels apart so that each one's vertical bar shows, and labels are stacked, not
+    # overprinted.
+    seen_at: dict[tuple[int, int], int] = {}
+    labels: list[tuple[float, float, float]] = []  # x, baseline y, width of placed labels
+    label_parts: list[str] = []
+    for row in sorted(plotted, key=lambda r: (-r["safety"], r["refusal"])):
         colour = VERDICT_COLOURS.get(row["verdict"], "#555555")
         cx, cy = x(row["refusal"]), y(row["safety"])
+        spot = (round(cx / 4), round(cy / 4))
+        cx += 5 * seen_at.get(spot, 0)
+        seen_at[spot] = seen_at.get(spot, 0) + 1
         parts.append(f'<line x1="{x(row["refusal_low"]):.1f}" y1="{cy:.1f}" '
                      f'x2="{x(row["refusal_high"]):.1f}" y2="{cy:.1f}" stroke="{colour}"/>')
         parts.append(f'<line x1="{cx:.1f}" y1="{y(row["safety_low"]):.1f}" x2="{cx:.1f}" '
                      f'y2="{y(row["safety_high"]):.1f}" stroke="{colour}"/>')
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{cx + 6:.1f}" y="{cy - 6:.1f}" fill="{colour}">'
-                     f'{escape(row["label"][:22])}</text>')
+        text = row["label"][:22]
+        label_x, label_y, label_w = cx + 8, cy + 4, 6.5 * len(text)
+        while any(abs(label_y - y0) < 12 and label_x < x0 + w0 and x0 < label_x + label_w
+                  for x0, y0, w0 in labels):
+            label_y += 12
+        labels.append((label_x, label_y, label_w))
+        # Drawn after every bar, on a white patch, so that no bar runs through a label.
+        label_parts += [f'<rect x="{label_x - 2:.1f}" y="{label_y - 10:.1f}" '
+                        f'width="{label_w + 4:.1f}" height="13" fill="#ffffff" '
+                        'fill-opacity="0.9"/>',
+                        f'<text x="{label_x:.1f}" y="{label_y:.1f}" fill="{colour}">'
+                        f'{escape(text)}</text>']
+    parts += label_parts
     parts.append("</svg>")
     return "".join(parts)
