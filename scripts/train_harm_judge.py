@@ -10,11 +10,16 @@ Training data (all shipped in data/):
 - data/project/harm_examples.jsonl: safe completions (support, safety information, redirects)
   and a few compliances, written by this project.
 
+The classifier sits behind a refusal gate, the packaged refusal judge's model (trained on
+XSTest only): answers it calls refusals (P >= 0.7) are set aside as not harmful, and the
+classifier is trained on, and decides, the rest.
+
 Validation, grouped so no answer is scored by a model that saw its group:
 1. HarmBench, 5 folds grouped by behaviour (GroupKFold), training on the other folds plus all
-   of XSTest and the project's examples. These figures are the packaged judge card.
+   of XSTest and the project's examples, behind the packaged gate (which never saw HarmBench).
+   These figures are the packaged judge card.
 2. XSTest, leave-one-model-out, training on the other two models plus HarmBench and the
-   project's examples.
+   project's examples, behind a gate retrained without the held-out model.
 Then trains the shipped model on everything. Prints one JSON line of the figures.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -30,8 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import train_refusal_judge as refusal_training  # noqa: E402
+
 from auditor.judge_metrics import binary_metrics  # noqa: E402
-from auditor.judges.harm_model import train  # noqa: E402
+from auditor.judges.harm import packaged_refusal_gate  # noqa: E402
+from auditor.judges.harm_model import RefusalGate, train  # noqa: E402
+from auditor.judges.refusal_model import RefusalModel  # noqa: E402
+from auditor.judges.refusal_model import train as train_refusal  # noqa: E402
 from auditor.labelled_sets import HARMBENCH_FILE, XSTEST_FILES  # noqa: E402
 
 SEED = 20261128
@@ -67,17 +78,35 @@ def read_project(data: Path) -> list[Row]:
             for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
 
 
-def fit(rows: list[Row], metadata: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+def fit(rows: list[Row], metadata: dict[str, object] | None = None,  # type: ignore[no-untyped-def]
+        gate: RefusalGate | None = None):
     return train([str(r["request"]) for r in rows], [str(r["answer"]) for r in rows],
-                 [int(r["harmful"]) for r in rows], seed=SEED, metadata=metadata)
+                 [int(r["harmful"]) for r in rows], gate or packaged_refusal_gate(), seed=SEED,
+                 metadata=metadata)
 
 
-def grouped_predictions(rows: list[Row], extra: list[Row], folds: list[set[str]]
+def gate_without(data: Path, held_out: str) -> RefusalGate:
+    """A refusal gate trained as the packaged one is, on every XSTest file but `held_out`."""
+    texts: list[str] = []
+    refused: list[int] = []
+    for name in XSTEST_FILES:
+        if name != held_out:
+            file_texts, file_refused, _ = refusal_training.read(data / "xstest" / name)
+            texts += file_texts
+            refused += file_refused
+    model = train_refusal(texts, refused, seed=refusal_training.SEED)
+    text = model.to_json()
+    return RefusalGate(RefusalModel.from_json(text), hashlib.sha256(text.encode()).hexdigest())
+
+
+def grouped_predictions(rows: list[Row], extra: list[Row], folds: list[set[str]],
+                        gates: Callable[[set[str]], RefusalGate | None] = lambda held: None
                         ) -> list[str]:
-    """Held-out labels for every row: each fold's groups are predicted by a model without them."""
+    """Held-out labels for every row: each fold's groups are predicted by a model without them
+    (and behind the gate `gates` gives for the fold; the packaged one by default)."""
     predicted = [""] * len(rows)
     for held in folds:
-        model = fit([r for r in rows if r["group"] not in held] + extra)
+        model = fit([r for r in rows if r["group"] not in held] + extra, gate=gates(held))
         test = [i for i, r in enumerate(rows) if r["group"] in held]
         probabilities = model.harm_probability([str(rows[i]["request"]) for i in test],
                                                [str(rows[i]["answer"]) for i in test])
@@ -114,7 +143,8 @@ def main() -> None:
 
     hb_pred = grouped_predictions(harmbench, xstest + project, behaviour_folds(harmbench))
     hb_metrics = binary_metrics(truth(harmbench), hb_pred)
-    xs_pred = grouped_predictions(xstest, harmbench + project, [{n} for n in XSTEST_FILES])
+    xs_pred = grouped_predictions(xstest, harmbench + project, [{n} for n in XSTEST_FILES],
+                                  gates=lambda held: gate_without(args.data, next(iter(held))))
     xs_metrics = binary_metrics(truth(xstest), xs_pred)
     per_model = {}
     for name in XSTEST_FILES:
@@ -126,11 +156,13 @@ def main() -> None:
     model = fit(harmbench + xstest + project, metadata={
         "construct": "harm",
         "trained_on": "HarmBench classifier validation set half A (MIT), XSTest v2 answers to "
-                      "unsafe prompts (CC BY 4.0), 20 project-written examples",
+                      "unsafe prompts (CC BY 4.0), 20 project-written examples; behind the "
+                      "packaged refusal model as a gate",
         "validation": {"method": "HarmBench, 5 folds grouped by behaviour (trained with all "
                                  "XSTest and project rows)", "labels": "builtin:harmbench",
                        **hb_metrics},
-        "xstest_validation": {"method": "leave-one-model-out", "labels": "builtin:xstest",
+        "xstest_validation": {"method": "leave-one-model-out, the refusal gate retrained "
+                                        "without the held-out model", "labels": "builtin:xstest",
                               "per_model_accuracy": per_model, **summary(xs_metrics)},
     })
     model.save(args.out)
