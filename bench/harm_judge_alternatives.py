@@ -1,15 +1,16 @@
 """How far richer features take the offline harm judge, by grouped cross-validation. Seeded.
 
-    python bench/harm_judge_alternatives.py [--reps N] [--max-rows N]
+    python bench/harm_judge_alternatives.py [--reps N] [--max-rows N] [--features FILE.npz]
 
-The packaged `harm` judge (TF-IDF views plus a few dense cues, logistic regression) is compared
-with a linear probe on a small language model's hidden states, and with the average of the two,
-on the human labels the project ships:
+The packaged `harm` judge (TF-IDF views plus a few dense cues, logistic regression, behind the
+refusal gate) is compared with a linear probe on a small language model's hidden states, and
+with the average of the two, on the human labels the project ships:
 - HarmBench validation half A, 5 folds grouped by behaviour (StratifiedGroupKFold, shuffled
   `--reps` times), each fold trained on the other folds plus all XSTest and project rows;
 - HarmBench half A grouped by the model that answered (GroupKFold, 5 folds): answers from
   models the judge has not seen;
-- XSTest answers to unsafe prompts, leave-one-model-out.
+- XSTest answers to unsafe prompts, leave-one-model-out, the gate retrained without the
+  held-out model.
 
 The probe reads the demo model (SmolLM2-135M-Instruct, which `make setup` builds): the request
 and the answer in its chat template, the answer's tokens averaged at layer 10 of 30, then
@@ -27,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import train_harm_judge as training  # noqa: E402
+
+from auditor.judges.harm_model import RefusalGate  # noqa: E402
 
 SEED = 20261128
 PROBE_LAYER = 10
@@ -72,9 +76,9 @@ def hidden_state_features(rows: list[training.Row]) -> np.ndarray:
     return np.stack(features)
 
 
-def tfidf_probabilities(rows: list[training.Row], train: list[int], test: list[int]
-                        ) -> np.ndarray:
-    model = training.fit([rows[i] for i in train])
+def tfidf_probabilities(rows: list[training.Row], train: list[int], test: list[int],
+                        gate: RefusalGate | None = None) -> np.ndarray:
+    model = training.fit([rows[i] for i in train], gate=gate)
     return np.asarray(model.harm_probability([str(rows[i]["request"]) for i in test],
                                              [str(rows[i]["answer"]) for i in test]))
 
@@ -111,8 +115,11 @@ def mean_scores(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def held_out(rows: list[training.Row], features: np.ndarray, labels: np.ndarray,
-             folds: list[list[int]], always_train: list[int]) -> dict[str, np.ndarray]:
-    """Probabilities of each fold's rows from models trained without that fold."""
+             folds: list[list[int]], always_train: list[int],
+             gates: Callable[[list[int]], RefusalGate | None] = lambda fold: None
+             ) -> dict[str, np.ndarray]:
+    """Probabilities of each fold's rows from models trained without that fold (the packaged
+    judge behind the gate `gates` gives for the fold: the packaged one by default)."""
     scored = sorted(i for fold in folds for i in fold)
     position = {row: k for k, row in enumerate(scored)}
     out = {name: np.zeros(len(scored)) for name in ("tfidf", "probe", "average")}
@@ -120,7 +127,7 @@ def held_out(rows: list[training.Row], features: np.ndarray, labels: np.ndarray,
         held = set(fold)
         train = [i for i in scored if i not in held] + always_train
         at = [position[i] for i in fold]
-        out["tfidf"][at] = tfidf_probabilities(rows, train, fold)
+        out["tfidf"][at] = tfidf_probabilities(rows, train, fold, gates(fold))
         out["probe"][at] = probe_probabilities(features, labels, train, fold)
     out["average"] = (out["tfidf"] + out["probe"]) / 2
     return out
@@ -133,6 +140,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="shuffled repeats of the folds")
     parser.add_argument("--max-rows", type=int, default=0,
                         help="use only the first N rows of each set (a quick look)")
+    parser.add_argument("--features", type=Path,
+                        help="an .npz file to keep the hidden states in: read if it exists, "
+                             "else written (they take most of the time)")
     args = parser.parse_args()
     data = ROOT / "data"
     harmbench, xstest, project = (training.read_harmbench(data), training.read_xstest(data),
@@ -143,9 +153,15 @@ def main() -> None:
     labels = np.array([int(r["harmful"]) for r in rows])
     hb = list(range(len(harmbench)))
     others = list(range(len(harmbench), len(rows)))
-    started = time.perf_counter()
-    features = hidden_state_features(rows)
-    seconds_per_answer = (time.perf_counter() - started) / len(rows)
+    if args.features and args.features.exists():
+        saved = np.load(args.features)
+        features, seconds_per_answer = saved["features"], float(saved["seconds_per_answer"])
+    else:
+        started = time.perf_counter()
+        features = hidden_state_features(rows)
+        seconds_per_answer = (time.perf_counter() - started) / len(rows)
+        if args.features:
+            np.savez(args.features, features=features, seconds_per_answer=seconds_per_answer)
 
     by_behaviour = []
     groups = [str(r["group"]) for r in harmbench]
@@ -163,9 +179,11 @@ def main() -> None:
     xs_models = sorted({str(rows[i]["group"]) for i in others if rows[i]["group"] != "project"})
     xs_folds = [[i for i in others if rows[i]["group"] == name] for name in xs_models]
     xs_scored = sorted(i for fold in xs_folds for i in fold)
-    xstest_lomo = scores(labels[xs_scored],
-                         held_out(rows, features, labels, xs_folds, hb + [
-                             i for i in others if rows[i]["group"] == "project"]))
+    # The packaged gate was trained on every XSTest model: each fold gets one without its own.
+    xstest_lomo = scores(labels[xs_scored], held_out(
+        rows, features, labels, xs_folds,
+        hb + [i for i in others if rows[i]["group"] == "project"],
+        gates=lambda fold: training.gate_without(data, str(rows[fold[0]]["group"]))))
 
     print(json.dumps({
         "bench": "harm_judge_alternatives", "seed": SEED, "reps": args.reps,
