@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from auditor.caveats import run_caveats
 from auditor.errors import AuditorError
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import Judge
@@ -101,29 +103,33 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         generated = GenerateCounts(total=gen_stats.total, cached=gen_stats.cached,
                                    generated=gen_stats.done,
                                    errors=store_error_count(store, prompt_keys))
+        refuse_if_nothing_answered(store, prompt_keys, generated)
         return judge_and_write(audit, store, out_dir, prompt_keys, judging, generated, progress,
                                render_pdf_report)
 
 
-def rejudge(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
-            card: dict[str, Any] | None) -> RunSummary:
-    """Judge stored generations again with another judge; never generates."""
+def rejudge(run_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
+            card: dict[str, Any] | None, out_dir: Path) -> RunSummary:
+    """Judge a run's stored generations again with another judge; never generates.
+
+    The store in `run_dir` is read (and gains the new verdicts); the outputs go to `out_dir`,
+    so the run's own results are never replaced.
+    """
     started = time.perf_counter()
     audit = Audit.load(policy_path)
-    with RunStore(out_dir) as store:
+    with RunStore(run_dir) as store:
         prompt_keys = store.get_meta("prompt_keys")
         if not prompt_keys:
-            raise AuditorError(f"{out_dir} holds no generations",
+            raise AuditorError(f"{run_dir} holds no generations",
                                hint="run `auditor check` first")
         missing = set(audit.plan.prompts) - set(prompt_keys)
         if missing:
             raise AuditorError(f"the policy file selects {len(missing)} prompts that this run "
                                "did not generate", hint="rejudge with the run's own policy file")
-        previous = read_results(out_dir) if (out_dir / RESULTS).exists() else None
-        generated = GenerateCounts.model_validate(previous["counts"]["generate"]) if previous \
-            else GenerateCounts(total=len(set(prompt_keys.values())),
-                                cached=len(set(prompt_keys.values())), generated=0,
-                                errors=store_error_count(store, prompt_keys))
+        stored = len(set(prompt_keys.values()))
+        generated = GenerateCounts(total=stored, cached=stored, generated=0,
+                                   errors=store_error_count(store, prompt_keys))
+        out_dir.mkdir(parents=True, exist_ok=True)
         return judge_and_write(audit, store, out_dir, prompt_keys,
                                Judging(judge, card, started), generated, progress, True)
 
@@ -159,6 +165,24 @@ def target_record(store: RunStore) -> dict[str, Any]:
     return target
 
 
+def refuse_if_nothing_answered(store: RunStore, prompt_keys: dict[str, str],
+                               generated: GenerateCounts) -> None:
+    """A run in which every request failed measured nothing about the model: it gets no
+    compliance report, only an error that says what failed (the failures stay in the store and
+    are retried by a rerun)."""
+    if generated.total == 0 or generated.errors < generated.total:
+        return
+    errors = Counter(g.error for g in store.generations(set(prompt_keys.values())).values()
+                     if g.error is not None)
+    common, times = errors.most_common(1)[0]
+    raise AuditorError(
+        f"every one of the {generated.total} requests to the model failed (most often, "
+        f"{times} times: {common}); no report was written, since nothing about the model was "
+        "measured",
+        hint="fix the target (for a server: is it running, and does base_url end in /v1?), "
+             "then rerun the same command: the failed prompts are retried")
+
+
 def store_error_count(store: RunStore, prompt_keys: dict[str, str]) -> int:
     return sum(g.error is not None for g in store.generations(set(prompt_keys.values())).values())
 
@@ -182,7 +206,7 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
     scoring = audit.policy_file.scoring
     judge_card = card_from_metrics(facts.card) if facts.card else None
     results = [score_policy(policy, [o for o in outcomes if o.policy_id == policy.id], scoring,
-                            judge_card)
+                            judge_card, audit.plan.available_for(policy.id))
                for policy in audit.policy_file.policies]
     refusals = score_over_refusal(audit, facts.over_refusal)
     judging.timings["total"] = time.perf_counter() - judging.started
@@ -190,7 +214,8 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
                            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                            target=facts.target, judge=facts.judge, judge_card=facts.card,
                            timings=judging.timings, stage_counts=facts.counts.model_dump(),
-                           over_refusal=refusals)
+                           over_refusal=refusals,
+                           caveats=run_caveats(audit, outcomes, facts.card))
     data = record.model_dump()
     atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from auditor import __version__
+from auditor.caveats import median_words
 from auditor.judge_cards import card_file
 from auditor.judge_metrics import binary_metrics
 from auditor.judges import Judge, JudgeItem
@@ -35,6 +36,8 @@ def validate_judge(judge: Judge, labelled_set: LabelledSet, confidence: float = 
     finally:
         judge.close()
     metrics = binary_metrics([a.label for a in labelled], predicted, confidence)
+    # How long the answers were: a card does not carry over to answers much shorter than these.
+    metrics["answer_words_median"] = median_words(a.response for a in labelled)
     return card_file(judge, labelled_set, metrics).model_dump()
 
 

@@ -94,6 +94,10 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
                    progress: ProgressFn = _no_progress) -> tuple[dict[str, str], StageStats]:
     """Generate every planned prompt not already in the store. Returns uid → generation key."""
     started = time.perf_counter()
+    if target.needs_build():  # the fingerprint hashes the built model, so this comes first
+        progress("build", 0, 1)
+        target.build()
+        progress("build", 1, 1)
     fingerprint = target.fingerprint()
     requests = generation_requests(audit, fingerprint["id"])
     prompt_keys = {uid: r.key for uid, r in requests.items()}

@@ -61,6 +61,10 @@ class DatasetRecord(Record):
     licence: str
     citation: str
     files: list[DatasetFile]
+    kind: Literal["alert", "samples", "local"] | None = Field(
+        None, description="alert: ALERT from the Hub; samples: the project's own sample "
+        "prompts in ALERT's format; local: a user's files in ALERT's format.")
+    description: str | None = Field(None, description="What the prompts are, in one sentence.")
 
 
 class TargetFingerprint(Open):
@@ -180,6 +184,12 @@ class PolicyRecord(Record):
     by_category: list[BreakdownRow]
     by_attack_type: list[BreakdownRow]
     over_refusal: OverRefusalRecord | None = None
+    in_short: str | None = Field(None, description="The verdict's reason in a few words.")
+    next_step: str | None = Field(None, description="What would decide an inconclusive "
+                                  "verdict (or what to do after a FAIL); never advises prompts "
+                                  "the dataset does not hold.")
+    prompts_available: int | None = Field(None, description="Prompts the dataset holds in "
+                                          "this policy's cells.")
 
 
 class Breakdowns(Record):
@@ -210,6 +220,9 @@ class Results(Record):
     overall: Overall
     policies: list[PolicyRecord]
     breakdown: Breakdowns
+    caveats: list[str] = Field(default_factory=list, description="Run-level warnings a "
+                               "reviewer must read: fewer prompts than asked, answers shorter "
+                               "than the judge was measured on.")
     over_refusal_judge: JudgeRecord | None = Field(
         None, description="The refusal judge of the benign prompts, with its card (measured "
         "on answers to safe prompts); null when no policy measures over-refusal.")

@@ -15,10 +15,11 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from auditor import __version__, taxonomy
-from auditor.dataset import CITATION, LICENCE
+from auditor.decision import PolicyFigures, explain
 from auditor.outcome import Outcome
 from auditor.over_refusal import BenignOutcome
 from auditor.pipeline import Audit
+from auditor.provenance import provenance_of
 from auditor.records import SCHEMA_VERSION, OverRefusalRecord, Results, deciding
 from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
@@ -61,9 +62,18 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
                   run_id: str, created_at: str, target: dict[str, Any], judge: dict[str, Any],
                   judge_card: dict[str, Any] | None, timings: dict[str, float],
                   stage_counts: dict[str, Any],
-                  over_refusal: OverRefusalFacts | None = None) -> Results:
+                  over_refusal: OverRefusalFacts | None = None,
+                  caveats: list[str] | None = None) -> Results:
     """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
+    provenance = provenance_of(audit.dataset)
+
+    def explained(r: PolicyResult) -> dict[str, Any]:
+        words = explain(PolicyFigures(r.verdict, r.reason, r.counts.scored, r.prompts_needed,
+                                      r.prompts_available, provenance.kind == "samples"))
+        return {"in_short": words.in_short, "next_step": words.next_step,
+                "prompts_available": r.prompts_available}
+
     scoring = policy_file.scoring
     unique = {o.uid: o for o in outcomes}.values()  # one row per prompt for the breakdowns
     refusals = over_refusal.results if over_refusal else {}
@@ -75,8 +85,10 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
         "config": {"path": str(audit.policy_path), "sha256": audit.policy_sha256},
         "organisation": policy_file.organisation.model_dump(),
         "dataset": {
-            "name": "ALERT", "source": audit.dataset.source,
-            "revision": audit.dataset.revision, "licence": LICENCE, "citation": CITATION,
+            "name": provenance.name, "source": audit.dataset.source,
+            "revision": audit.dataset.revision, "licence": provenance.licence,
+            "citation": provenance.citation, "kind": provenance.kind,
+            "description": provenance.description,
             "files": [{"name": f.name, "sha256": f.sha256, "rows": f.rows, "loaded": f.loaded,
                        "empty_skipped": f.empty_skipped, "malformed_skipped": f.malformed_skipped}
                       for f in audit.dataset.files],
@@ -107,7 +119,9 @@ def build_results(audit: Audit, results: list[PolicyResult], outcomes: list[Outc
             "by_category": _breakdowns(r.categories),
             "by_attack_type": _breakdowns(r.attack_types),
             "over_refusal": refusals.get(r.policy.id),
+            **explained(r),
         } for r in results],
+        "caveats": caveats or [],
         "over_refusal_judge": {**over_refusal.judge, "card": over_refusal.card}
         if over_refusal else None,
         "breakdown": {

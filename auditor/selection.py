@@ -24,6 +24,7 @@ class Cell:
 class PolicyPlan:
     policy_id: str
     cells: dict[Cell, list[str]] = field(default_factory=dict)  # cell -> prompt uids
+    available: int = 0  # prompts the dataset holds in this policy's cells (the most it can run)
 
     def uids(self) -> list[str]:
         return [uid for uids in self.cells.values() for uid in uids]
@@ -35,6 +36,23 @@ class Plan:
     prompts: dict[str, AlertPrompt]  # every selected prompt, by uid
     # policy id → its benign look-alike prompts (over_refusal.py), for policies that ask
     benign: dict[str, list[BenignPrompt]] = field(default_factory=dict)
+    # cells that hold fewer prompts than sampling.per_category asks: (cell, held, asked)
+    short_cells: list[tuple[Cell, int, int]] = field(default_factory=list)
+
+    def available_for(self, policy_id: str) -> int:
+        return next(p.available for p in self.policies if p.policy_id == policy_id)
+
+    def shortfall_warning(self) -> str | None:
+        """One sentence when per_category asks for more prompts than some cells hold."""
+        if not self.short_cells:
+            return None
+        asked = self.short_cells[0][2]
+        examples = ", ".join(f"{c.category}/{c.attack_type} has {held}"
+                             for c, held, _ in self.short_cells[:3])
+        more = " …" if len(self.short_cells) > 3 else ""
+        return (f"sampling.per_category asks for {asked} prompts per category and attack type, "
+                f"but {len(self.short_cells)} of the planned cells hold fewer ({examples}{more});"
+                " they run with every prompt they have")
 
     def benign_prompts(self) -> dict[str, BenignPrompt]:
         return {p.uid: p for prompts in self.benign.values() for p in prompts}
@@ -69,6 +87,7 @@ def select(policy_file: PolicyFile, dataset: AlertDataset) -> Plan:
 
     plans: list[PolicyPlan] = []
     prompts: dict[str, AlertPrompt] = {}
+    short: dict[Cell, tuple[Cell, int, int]] = {}
     for policy in policy_file.policies:
         plan = PolicyPlan(policy.id)
         for attack in policy_file.attack_types_of(policy):
@@ -76,6 +95,10 @@ def select(policy_file: PolicyFile, dataset: AlertDataset) -> Plan:
                 cell = Cell(category, attack)
                 picked = chosen(cell)
                 plan.cells[cell] = [p.uid for p in picked]
+                held = len(by_cell.get(cell, []))
+                plan.available += held
+                if per_category != "all" and held < per_category:
+                    short[cell] = (cell, held, per_category)
                 prompts.update((p.uid, p) for p in picked)
         plans.append(plan)
-    return Plan(plans, prompts)
+    return Plan(plans, prompts, short_cells=list(short.values()))

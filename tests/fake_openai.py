@@ -17,6 +17,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from auditor.targets.openai_target import PROBE_MESSAGES
 from tests.local_server import LocalServer
 
 REFUSAL = "I'm sorry, but I can't help with that. It could cause harm."
@@ -37,7 +38,10 @@ class FakeOpenAIServer:
         self.die_after: int | None = None  # chat requests answered before it dies by itself
         self.api_key = api_key
         self.latency_s = latency_s
-        self.faults: deque[str] = deque()  # consumed one per chat request
+        self.faults: deque[str] = deque()  # consumed one per prompt's chat request
+        # consumed one per start-up probe (the one-token request a target sends each server
+        # before any prompt), so prompt faults stay where the tests put them
+        self.probe_faults: deque[str] = deque()
         self.rubric_reply: str | None = None  # raw text to answer rubric (json_schema) calls
         self.answer: Any = scripted_answer  # prompt -> answer text; tests swap in hostile ones
         self.requests: list[dict[str, Any]] = []
@@ -98,7 +102,8 @@ class FakeOpenAIServer:
                         return
                     server.requests.append(body)
                     server.headers_seen.append(dict(self.headers))
-                    fault = server.faults.popleft() if server.faults else None
+                    faults = server.probe_faults if is_probe(body) else server.faults
+                    fault = faults.popleft() if faults else None
                 if not self._authorised():
                     self._send(401, b'{"error": "bad key"}')
                     return
@@ -120,6 +125,12 @@ class FakeOpenAIServer:
                     return
                 if fault == "malformed":
                     self._send(200, b'{"choices": [ this is not json')
+                    return
+                if fault == "404":
+                    self._send(404, b'{"detail": "Not Found"}')
+                    return
+                if fault == "html":  # a web server that answers every path with a page
+                    self._send(200, b"<html><body>Welcome</body></html>")
                     return
                 if fault == "timeout":
                     time.sleep(3.0)  # longer than the tests' client timeout
@@ -163,5 +174,14 @@ class FakeOpenAIServer:
         self.server.close()
 
     def chat_requests(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests if "messages" in r]
+        """The chat requests that carried prompts (start-up probes aside)."""
+        return [r for r in self.requests if "messages" in r and not is_probe(r)]
+
+    def probe_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if is_probe(r)]
+
+
+def is_probe(body: dict[str, Any]) -> bool:
+    """The target's start-up probe: one token, its own fixed message."""
+    return body.get("max_tokens") == 1 and body.get("messages") == PROBE_MESSAGES
 

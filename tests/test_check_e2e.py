@@ -97,7 +97,8 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
     # cover, summary, one per policy, then judge card and methodology (which may run over)
     assert len(pdf.pages) >= 1 + 1 + 3 + 1
     for needle in ("E2E Test Org", "CYBER: No cyber-crime", "Judge card", "Methodology",
-                   "CC BY-NC-SA 4.0", "Audit trail", "Bonferroni", "Measures",
+                   "sample prompts written by the auditor project", "Decision by policy",
+                   "Audit trail", "Bonferroni", "Measures",
                    "requests refused", "Sign-off", results["run_id"]):
         assert needle in text, needle
 
@@ -118,9 +119,21 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
     assert len(server.chat_requests()) == calls
 
     # rejudge with the same judge from stored generations: no generation calls
+    before = (out / "results.json").read_bytes()
     rejudged = runner.invoke(app, ["rejudge", str(out), "--quiet"])  # policy from results.json
     assert rejudged.exit_code == 1, rejudged.output
     assert len(server.chat_requests()) == calls
+    assert "Generations: none made" in rejudged.output
+    assert (out / "results.json").read_bytes() == before  # never silently replaced
+    again_dir = runner.invoke(app, ["rejudge", str(out), "--quiet"])
+    assert again_dir.exit_code == 1
+    assert (out / "rejudged-refusal" / "results.json").exists()
+    assert (out / "rejudged-refusal-2" / "results.json").exists()  # the first one is kept
+    elsewhere = out.parent / "elsewhere"
+    assert runner.invoke(app, ["rejudge", str(out), "--out", str(elsewhere),
+                               "--quiet"]).exit_code == 1
+    rejudged_counts = json.loads((elsewhere / "results.json").read_text())["counts"]["generate"]
+    assert rejudged_counts["generated"] == 0 and rejudged_counts["cached"] == unique
 
 
 @pytest.mark.parametrize(("threshold", "per_category", "exit_code", "verdict"), [
@@ -296,8 +309,12 @@ def test_rejudge_with_a_keyed_judge_server(runner: CliRunner, server: FakeOpenAI
                                      "--quiet"])
         assert judge_server.requests, "the judge server was called"
     assert result.exit_code in (0, 3), result.output  # all safe: nothing can FAIL
-    results = json.loads((out / "results.json").read_text())
+    # the run's own results are kept; the re-judged ones sit beside them
+    assert json.loads((out / "results.json").read_text())["judge"]["kind"] == "refusal"
+    results = json.loads((out / "rejudged-rubric" / "results.json").read_text())
     assert results["judge"]["kind"] == "rubric"
+    assert (out / "rejudged-rubric" / "report.pdf").exists()
     assert secret not in result.output
-    for path in out.iterdir():
-        assert secret.encode() not in path.read_bytes(), path.name
+    for path in [*out.iterdir(), *(out / "rejudged-rubric").iterdir()]:
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path.name

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.run_estimate import VLLM_LOAD_SECONDS
 from tests.conftest import MINIMAL, SAMPLES, write_policy
 
 
@@ -107,8 +108,10 @@ def test_plan_estimates_vllm_from_tokens_per_second(runner: CliRunner, tmp_path:
     path = write_policy(tmp_path, MINIMAL)
     data = json.loads(runner.invoke(app, ["plan", str(path), "--json",
                                           "--tokens-per-second", "100"]).output)
-    # 6 prompts x 256 max tokens / 100 tokens/s
-    assert data["estimated_seconds"] == pytest.approx(6 * 256 / 100, abs=0.1)
+    # 6 prompts x 256 max tokens / 100 tokens/s, after loading the model
+    setup = data["estimated_setup_seconds"]
+    assert setup >= VLLM_LOAD_SECONDS and "loading the model" in data["estimate_setup"]
+    assert data["estimated_seconds"] == pytest.approx(setup + 6 * 256 / 100, abs=0.1)
     assert "tokens/s" in data["estimate_basis"]
 
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
-from auditor.cli.output import console, user_errors
+from auditor.cli.output import console, print_table_or_list, user_errors
 from auditor.compare import compare_runs
 from auditor.report.render import render_html, render_pdf
 from auditor.results import atomic_write
@@ -37,30 +37,44 @@ def compare_cmd(
     html = render_html("compare.html.j2", {"c": comparison})
     atomic_write(out / "comparison.html", html)
     render_pdf(html, out / "comparison.pdf")
-    table = Table(title=f"A = {escape(str(comparison['a']['model']))} · "
+    console.print(f"A = {escape(str(comparison['a']['model']))} · "
                   f"B = {escape(str(comparison['b']['model']))}")
-    refusals = any(row["over_refusal"] for row in comparison["policies"])
-    columns = ["policy", "shared", "safe A", "safe B", "A − B (interval)", "safer"]
-    if refusals:
-        columns += ["refused A", "refused B", "A − B (interval)", "refuses less"]
-    for column in columns:
-        table.add_column(column)
-
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{x:.1%}"
-
-    def gap(row: dict[str, Any]) -> str:
-        return (f"{row['difference'] * 100:+.1f} pt ({row['low'] * 100:+.1f} to "
-                f"{row['high'] * 100:+.1f})")
-
-    for row in comparison["policies"]:
-        cells = [escape(row["policy_id"]), str(row["n_shared"]), pct(row["score_a"]),
-                 pct(row["score_b"]), gap(row), row["better"] or "no significant difference"]
-        if refusals:
-            other = row["over_refusal"]
-            cells += ["—", "—", "not measured in both", ""] if other is None else [
-                pct(other["rate_a"]), pct(other["rate_b"]), gap(other),
-                other["better"] or "no significant difference"]
-        table.add_row(*cells)
-    console.print(table)
+    for table in comparison_tables(comparison):
+        print_table_or_list(console, table)
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1%}"
+
+
+def _gap(row: dict[str, Any]) -> str:
+    return (f"{row['difference'] * 100:+.1f} pt ({row['low'] * 100:+.1f} to "
+            f"{row['high'] * 100:+.1f})")
+
+
+def comparison_tables(comparison: dict[str, Any]) -> list[Table]:
+    """Safety, then over-refusal, as two tables (printed whole, or as lists where they do not
+    fit the terminal: nothing is cut)."""
+    safety = Table(title="Safety: share of safe answers on the prompts both runs scored")
+    for column in ("policy", "shared", "A", "B", "A − B (interval)"):
+        safety.add_column(column, no_wrap=True)
+    safety.add_column("safer")
+    for row in comparison["policies"]:
+        safety.add_row(escape(row["policy_id"]), str(row["n_shared"]), _pct(row["score_a"]),
+                       _pct(row["score_b"]), _gap(row), row["better"] or "no significant "
+                       "difference")
+    tables = [safety]
+    if any(row["over_refusal"] for row in comparison["policies"]):
+        refusal = Table(title="Over-refusal: share of benign prompts refused")
+        for column in ("policy", "A", "B", "A − B (interval)"):
+            refusal.add_column(column, no_wrap=True)
+        refusal.add_column("refuses less")
+        for row in comparison["policies"]:
+            other = row["over_refusal"]
+            refusal.add_row(escape(row["policy_id"]), *(
+                ["—", "—", "not measured in both", ""] if other is None else
+                [_pct(other["rate_a"]), _pct(other["rate_b"]), _gap(other),
+                 other["better"] or "no significant difference"]))
+        tables.append(refusal)
+    return tables

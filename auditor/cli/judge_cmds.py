@@ -131,9 +131,12 @@ def validate_cmd(
                       "labels_n": result["labels_n"], "in_sample": in_sample,
                       "seen_in_training": seen})
         return
+    if in_sample:
+        _print_in_sample_lead(judge, built, seen, len(labelled.answers))
     table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on "
                   f"{escape(labelled.name)}, {len(labelled.answers)} answers "
-                  f"({metrics['confidence']:.0%} intervals)")
+                  f"({metrics['confidence']:.0%} intervals)"
+                  + (": in-sample, optimistic" if in_sample else ""))
     for column in ("metric", "value", "interval"):
         table.add_column(column)
     for name in ("accuracy", "kappa", "precision", "recall", "f1", "sensitivity", "specificity"):
@@ -142,14 +145,32 @@ def validate_cmd(
     c = metrics["confusion"]
     console.print(f"Confusion (positive = unsafe): TP {c['tp']} · FN {c['fn']} · TN {c['tn']} · "
                   f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
-    if in_sample:
-        console.print(f"[yellow]warning:[/] the packaged {escape(judge)} judge was trained on "
-                      f"{seen} of these {len(labelled.answers)} answers, so these figures are "
-                      "in-sample and optimistic; its packaged card holds held-out figures.")
     if card is not None:
         console.print(f"Saved judge card to {escape(str(card))}")
-    else:
+    elif not in_sample:
         console.print("No card saved; pass --card FILE to save one for `judge.card`.")
+
+
+def _print_in_sample_lead(judge: str, built: Judge, seen: int, total: int) -> None:
+    """Lead with the warning and the held-out figures the judge's card carries: the in-sample
+    table that follows overstates what the judge does on answers it has not seen."""
+    console.print(f"[bold yellow]warning:[/] the packaged {escape(judge)} judge was trained on "
+                  f"{seen} of these {total} answers, so the figures below are in-sample and "
+                  "optimistic. No card can be saved from them (--card is refused).")
+    packaged = built.card()
+    if not packaged:
+        return
+    held_out = Table(title=f"What the {escape(judge)} judge's own card carries (held out: "
+                     f"{escape(str(packaged.get('method') or packaged.get('source') or ''))})")
+    for column in ("metric", "value", "interval"):
+        held_out.add_column(column)
+    for name in ("accuracy", "kappa", "sensitivity", "specificity"):
+        if isinstance(packaged.get(name), dict):
+            held_out.add_row(*_row(name, packaged[name]))
+    console.print(held_out)
+    console.print("That card is used by default in `auditor check`. To measure the judge "
+                  "on answers it has not seen, pass labels of your own (e.g. your model's "
+                  "answers, human-labelled).")
 
 
 @judge_app.command("train")

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
 
 from auditor.errors import AuditorError, InputFileError
 
@@ -60,3 +62,24 @@ def user_errors(func: F) -> F:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+def print_table_or_list(target: Console, table: Table) -> None:
+    """Print `table` whole when it fits the terminal; otherwise as a list, one block per row,
+    so that no id, figure or verdict is ever cut (rich would shorten cells with "…")."""
+    for column in table.columns:
+        column.no_wrap = True
+    unbounded = target.options.update_width(100_000)  # its natural width, not one clamped
+    if Measurement.get(target, unbounded, table).maximum <= target.width:
+        target.print(table)
+        return
+    if table.title:
+        target.print(f"[bold]{table.title}[/]")
+    headers = [str(column.header) for column in table.columns]
+    cells = [list(column.cells) for column in table.columns]
+    for index in range(len(cells[0]) if cells else 0):
+        values = [column_cells[index] for column_cells in cells]
+        target.print(f"[bold]{values[0]}[/]")
+        for header, value in zip(headers[1:], values[1:], strict=True):
+            if str(value).strip():
+                target.print(f"  {header}: {value}")

@@ -11,13 +11,16 @@ from rich.table import Table
 from auditor import taxonomy
 from auditor.cli.output import console, inert, print_json, user_errors
 from auditor.dataset_for_policy import load_for_policy
+from auditor.demo_model import demo_model_dir, is_built
 from auditor.judge_cards import read_card, resolve_card_path
 from auditor.over_refusal import select_benign
 from auditor.pipeline import require_prompts
+from auditor.policy import DEMO_MODEL
 from auditor.policy_loader import load_policy_file
 from auditor.run_estimate import estimate_generation
 from auditor.schema import schema_text
 from auditor.selection import select
+from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
 
 POLICY_ARG = typer.Argument(..., exists=False, dir_okay=False, help="The policy YAML file.")
 
@@ -42,16 +45,23 @@ def taxonomy_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-rea
             "aliases": taxonomy.ALIASES,
         })
         return
+    # The labels are what users type into policy files: they never wrap or get cut (at 80
+    # columns the descriptions wrap instead).
     table = Table(title="ALERT taxonomy")
-    for column in ("macro", "micro label", "name", "description"):
-        table.add_column(column)
+    longest = max(len(label) for label in taxonomy.MICRO)
+    table.add_column("macro", no_wrap=True)
+    table.add_column("micro label", no_wrap=True, min_width=longest)
+    table.add_column("name", ratio=1)
+    table.add_column("description", ratio=2)
     for macro in taxonomy.MACRO.values():
         for index, label in enumerate(macro.micro_labels):
             micro = taxonomy.MICRO[label]
-            table.add_row(f"{macro.key}\n[dim]{macro.display_name}[/]" if index == 0 else "",
+            table.add_row(macro.key if index == 0 else "",
                           escape(label), micro.display_name, micro.description,
                           end_section=index == len(macro.micro_labels) - 1)
     console.print(table)
+    console.print("Macro keys: " + "; ".join(f"{escape(m.key)} = {escape(m.display_name)}"
+                                             for m in taxonomy.MACRO.values()) + ".")
     aliases = ", ".join(f"{a} → {t}" for a, t in taxonomy.ALIASES.items())
     console.print(f"[dim]Aliases: {escape(aliases)}. A macro key selects all its micro labels.[/]")
 
@@ -70,7 +80,11 @@ def validate_cmd(policy: Path = POLICY_ARG) -> None:
     """
     policy_file = load_policy_file(policy)
     if policy_file.dataset.path is not None:  # a Hub dataset would need the network
-        require_prompts(select(policy_file, load_for_policy(policy_file, policy.parent)))
+        plan = select(policy_file, load_for_policy(policy_file, policy.parent))
+        require_prompts(plan)
+        shortfall = plan.shortfall_warning()
+        if shortfall:
+            console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
     if policy_file.judge.card:
         read_card(resolve_card_path(policy_file.judge.card, policy.parent))
     select_benign(policy_file, policy.parent)  # a benign prompts file exists and parses
@@ -98,8 +112,11 @@ def plan_cmd(
     plan.benign = select_benign(policy_file, policy.parent)
     benign_prompts = plan.benign_prompts()
     unique = plan.unique_prompt_count() + len(benign_prompts)
-    estimate = estimate_generation(policy_file.target, unique, tokens_per_second,
-                                   seconds_per_answer)
+    target = policy_file.target
+    demo = target.backend == "vllm" and target.model == DEMO_MODEL
+    estimate = estimate_generation(target, unique, tokens_per_second, seconds_per_answer,
+                                   demo_needs_build=demo and not is_built(demo_model_dir()))
+    dtype = demo_dtype_choice() if demo and target.dtype == "auto" else None
     if as_json:
         print_json({
             "policies": [{"id": p.policy_id, "prompts": len(p.uids()),
@@ -114,6 +131,10 @@ def plan_cmd(
             "scored": plan.scored_count(),
             "estimated_seconds": round(estimate.seconds, 1),
             "estimate_basis": estimate.basis,
+            "estimated_setup_seconds": round(estimate.setup_seconds, 1),
+            "estimate_setup": estimate.setup,
+            "dtype": None if dtype is None else {"dtype": dtype.dtype, "reason": dtype.reason},
+            "warnings": [w for w in [plan.shortfall_warning()] if w],
         })
         return
     table = Table(title=f"Plan for {escape(policy_file.organisation.name)}")
@@ -138,13 +159,24 @@ def plan_cmd(
         console.print(f"Over-refusal: benign look-alike prompts per policy: {sizes}.")
     console.print(f"{unique} unique generations, scored {plan.scored_count()} times across "
                   f"{len(plan.policies)} policies.")
-    console.print(f"Estimated generation time: ~{_duration(estimate.seconds)}, "
-                  f"{escape(estimate.basis)}.")
+    console.print(f"Estimated time: ~{_duration(estimate.seconds)}: "
+                  f"{escape(estimate.setup)}, then generation {escape(estimate.basis)}.")
+    if dtype is not None:
+        console.print(f"The demo model runs in {dtype.dtype}: {escape(dtype.reason)}.")
+    shortfall = plan.shortfall_warning()
+    if shortfall:
+        console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
     empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
              for c, u in p.cells.items() if not u]
     if empty:
         console.print(f"[yellow]warning:[/] {len(empty)} cells have no prompts in this dataset: "
                       f"{escape(', '.join(empty[:5]))}{' …' if len(empty) > 5 else ''}")
+
+
+def demo_dtype_choice() -> DtypeChoice:
+    from auditor.targets.vllm_target import is_cpu_build  # package metadata only: quick
+
+    return demo_dtype(cpu_build=is_cpu_build())
 
 
 def _duration(seconds: float) -> str:

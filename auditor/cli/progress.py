@@ -17,8 +17,11 @@ from rich.progress import (
 
 from auditor.cli.output import err_console
 from auditor.pipeline import ProgressFn
+from auditor.run_estimate import DEMO_BUILD_MINUTES
 
-LABELS = {"load": "Loading the model", "generate": "Generating answers",
+LABELS = {"build": "Building the demo model (first run only, about "
+                   f"{DEMO_BUILD_MINUTES})",
+          "load": "Loading the model", "generate": "Generating answers",
           "judge": "Judging answers",
           "over-refusal": "Judging benign answers (over-refusal)"}
 
@@ -31,7 +34,10 @@ def progress_bars(quiet: bool) -> Iterator[ProgressFn]:
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=False) as bars:
+    # No redirect of sys.stdout/stderr: other libraries' prints must reach the file
+    # descriptors (and so the run's log, cli/third_party.py), not the bars' console.
+    with Progress(*columns, console=err_console, transient=False, redirect_stdout=False,
+                  redirect_stderr=False) as bars:
         tasks: dict[str, TaskID] = {}
         start_done: dict[str, int] = {}
 

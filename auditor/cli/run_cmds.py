@@ -33,9 +33,11 @@ from auditor.cli.output import (
     EXIT_PASS,
     console,
     err_console,
+    print_table_or_list,
     user_errors,
 )
 from auditor.cli.progress import progress_bars
+from auditor.cli.third_party import LOG_NAME, log_note, third_party_output_to
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import make_judge
 from auditor.policy_loader import load_policy_file
@@ -51,7 +53,7 @@ def register(app: typer.Typer) -> None:
     app.command("rejudge")(rejudge_cmd)
 
 
-def print_summary(results: dict[str, Any], out_dir: Path) -> None:
+def print_summary(results: dict[str, Any], out_dir: Path, rejudged: bool = False) -> None:
     # Two narrow tables rather than one wide one: each fits an 80-column terminal whole, and
     # verdicts, ids and counts never wrap (no "INCON…").
     table = Table(title=f"Audit of {escape(str(results['target'].get('model')))} for "
@@ -70,7 +72,7 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
         table.add_row(escape(policy["id"]), str(policy["n"]), score, interval,
                       f"{policy['threshold']:.1%}",
                       f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
-    console.print(table)
+    print_table_or_list(console, table)
     if any(p.get("over_refusal") for p in results["policies"]):
         refusals = Table(title="Over-refusal: benign look-alike prompts refused")
         for column in ("policy", "n", "refused", "interval", "max", "verdict"):
@@ -78,21 +80,26 @@ def print_summary(results: dict[str, Any], out_dir: Path) -> None:
                                 no_wrap=True)
         for policy in results["policies"]:
             refusals.add_row(escape(policy["id"]), *over_refusal_cells(policy.get("over_refusal")))
-        console.print(refusals)
+        print_table_or_list(console, refusals)
     gen = results["counts"]["generate"]
     judged = results["counts"]["judge"]
-    console.print(f"Generations: {gen['total']} ({gen['cached']} cached, {gen['errors']} errors)"
+    made = f"none made ({gen['total']} stored answers re-judged, {gen['errors']} of them " \
+        "errors)" if rejudged else \
+        f"{gen['total']} ({gen['cached']} cached, {gen['errors']} errors)"
+    console.print(f"Generations: {made}"
                   f" · unscored: {judged['unscored']} · overall: "
                   f"[{VERDICT_STYLE[results['overall']['verdict']]}]"
                   f"{results['overall']['verdict']}[/]")
     for policy in results["policies"]:
-        if policy["prompts_needed"]:
-            more = policy["prompts_needed"] - policy["safe"] - policy["unsafe"]
-            console.print(f"{escape(policy['id'])} is inconclusive: about {more} more scored "
-                          "prompts would likely decide it (raise sampling.per_category).")
+        if policy["verdict"] != "PASS" and policy.get("next_step"):
+            console.print(f"{escape(policy['id'])} {policy['verdict']}: "
+                          f"{escape(policy.get('in_short') or policy['reason'])}. Next: "
+                          f"{escape(policy['next_step'])}.")
         if policy["warning"]:
             console.print(f"[yellow]warning:[/] {escape(policy['id'])}: "
                           f"{escape(policy['warning'])}")
+    for caveat in results.get("caveats") or []:
+        console.print(f"[yellow]caveat:[/] {escape(caveat)}.")
     console.print(f"Wrote {escape(str(out_dir / RESULTS))} and {escape(str(out_dir / PDF))}")
 
 
@@ -109,12 +116,24 @@ def over_refusal_cells(refusal: dict[str, Any] | None) -> list[str]:
     return [str(refusal["n"]), rate, interval, limit, shown]
 
 
+def free_folder(base: Path) -> Path:
+    """`base`, or base-2, base-3… : the first that does not exist yet."""
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
 @user_errors
 def check_cmd(
     policy: Path = typer.Argument(..., dir_okay=False, help="The policy YAML file."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder; rerunning with "
                              "the same folder resumes and reuses cached answers."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (for CI)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show vLLM's and other "
+                                 "libraries' own output on the terminal (by default it goes "
+                                 f"to {LOG_NAME} in --out)."),
 ) -> None:
     """Run the whole audit: plan → generate → judge → score → report.
 
@@ -123,9 +142,13 @@ def check_cmd(
     code: 0 all policies pass, 1 a policy fails (safety or over-refusal), 2 bad input or an
     unreachable backend, 3 inconclusive.
     """
-    with progress_bars(quiet) as progress:
+    with third_party_output_to(out / LOG_NAME, verbose) as log, \
+            progress_bars(quiet) as progress:
         summary = run_check(policy, out, progress)
     print_summary(summary.results, out)
+    note = log_note(log)
+    if note:
+        err_console.print(f"[dim]{escape(note)}[/]")
     raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])
 
 
@@ -157,9 +180,18 @@ def rejudge_cmd(
                               "scores for this judge's error."),
     force_card: bool = typer.Option(False, help="Use --card even if it was measured on "
                                     "another judge."),
+    out: Path = typer.Option(None, "--out", "-o", file_okay=False, help="Where to write the "
+                             "re-judged results and report (default: a new folder "
+                             "RUN_DIR/rejudged-KIND, -2, -3…, so earlier results are kept)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show judge libraries' own "
+                                 f"output on the terminal (by default: {LOG_NAME} in --out)."),
 ) -> None:
-    """Re-judge a run's stored answers with another judge, without generating again."""
+    """Re-judge a run's stored answers with another judge, without generating again.
+
+    The run's own results.json and report are never replaced: the re-judged ones go to --out
+    (default: a new folder inside the run). The new verdicts are cached in the run's store.
+    """
     if policy is None:
         policy = Path(read_results(run_dir)["config"]["path"])
     if judge is None:
@@ -171,9 +203,10 @@ def rejudge_cmd(
         built = build_judge_from_options(judge, model, backend, base_url, model_file,
                                          llama_guard_version, api_key_env)
     judge_card = checked_card(read_card(card), built, force_card) if card else built.card()
-    with progress_bars(quiet) as progress:
-        summary = rejudge(run_dir, policy, built, progress, judge_card)
-    print_summary(summary.results, run_dir)
+    out = out or free_folder(run_dir / f"rejudged-{judge or built.name}")
+    with third_party_output_to(out / LOG_NAME, verbose), progress_bars(quiet) as progress:
+        summary = rejudge(run_dir, policy, built, progress, judge_card, out)
+    print_summary(summary.results, out, rejudged=True)
     err_console.print("[dim]Re-judged from stored generations; the model under test was not "
                       "called.[/]")
     raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])

@@ -30,14 +30,34 @@ def _text_colour(value: float) -> str:
     return "#000000" if value > 0.55 else "#ffffff"
 
 
+# Axis ends from which five equal steps give round ticks (0/20/…/100 %, 50/60/…/100 %, …).
+_LOW_ENDS = (0.9, 0.8, 0.5, 0.0)
+_HIGH_ENDS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+
+
+def nice_low(value: float) -> float:
+    """The highest round lower axis end at or below `value`."""
+    return next(end for end in _LOW_ENDS if end <= value)
+
+
+def nice_high(value: float) -> float:
+    """The lowest round upper axis end at or above `value`."""
+    return next((end for end in _HIGH_ENDS if end >= value), 1.0)
+
+
+def _label_width(text: str, font_px: float) -> float:
+    return 0.62 * font_px * len(text)  # DejaVu Sans averages about 0.6 em a character
+
+
 def forest_plot(rows: list[dict[str, Any]], width: int = 680) -> str:
     """rows: {label, score, low, high, threshold, verdict}. The x axis spans the data."""
     if not rows:
         return ""
-    left, right, row_h, top = 150, 110, 26, 30
+    right, row_h, top = 110, 26, 30
+    # the policy ids are what readers look up: the margin grows to fit them whole
+    left = int(min(width / 2, max(80.0, 16 + max(_label_width(r["label"], 11) for r in rows))))
     lows = [r["low"] for r in rows] + [r["threshold"] for r in rows]
-    x_min = max(0.0, min(lows) - 0.05)
-    x_min = float(int(x_min * 10) / 10)  # round down to a tenth for tidy ticks
+    x_min = nice_low(max(0.0, min(lows) - 0.02))
     plot_w = width - left - right
     height = top + row_h * len(rows) + 30
 
@@ -56,7 +76,7 @@ def forest_plot(rows: list[dict[str, Any]], width: int = 680) -> str:
         y = top + index * row_h + row_h / 2
         colour = VERDICT_COLOURS.get(row["verdict"], "#555555")
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{escape(row["label"][:22])}</text>')
+                     f'{escape(row["label"])}</text>')
         threshold_x = x(row["threshold"])
         parts.append(f'<line x1="{threshold_x:.1f}" y1="{y - 10:.1f}" x2="{threshold_x:.1f}" '
                      f'y2="{y + 10:.1f}" stroke="#000000" stroke-width="2" '
@@ -84,7 +104,8 @@ def heat_map(categories: list[str], attacks: list[str],
         return ""
     left, top, row_h = 150, 60, 15
     cell_w = min(90, (width - left) / len(attacks))
-    height = top + row_h * len(categories) + 10
+    legend_h = 34
+    height = top + row_h * len(categories) + 10 + legend_h
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="9">']
     for column, attack in enumerate(attacks):
@@ -105,8 +126,29 @@ def heat_map(categories: list[str], attacks: list[str],
             colour = "#555555" if score is None else _text_colour(score)
             parts.append(f'<text x="{x + cell_w / 2:.1f}" y="{y + row_h - 4}" '
                          f'text-anchor="middle" fill="{colour}">{escape(text)}</text>')
+    parts += _heat_legend(left, top + row_h * len(categories) + 12)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _heat_legend(left: float, y: float) -> list[str]:
+    """The colour scale: share of safe answers from 0 % to 100 %, and the empty-cell swatch."""
+    steps, step_w = 20, 9
+    parts = [f'<text x="{left}" y="{y + 9}">share of safe answers (n = '
+             'prompts in the cell):</text>']
+    x0 = left + 190
+    for i in range(steps):
+        parts.append(f'<rect x="{x0 + i * step_w}" y="{y}" width="{step_w}" height="11" '
+                     f'fill="{cividis(i / (steps - 1))}"/>')
+    parts.append(f'<text x="{x0}" y="{y + 22}" text-anchor="middle">0%</text>')
+    parts.append(f'<text x="{x0 + steps * step_w / 2}" y="{y + 22}" '
+                 'text-anchor="middle">50%</text>')
+    parts.append(f'<text x="{x0 + steps * step_w}" y="{y + 22}" '
+                 'text-anchor="middle">100%</text>')
+    grey = x0 + steps * step_w + 24
+    parts.append(f'<rect x="{grey}" y="{y}" width="18" height="11" fill="#eeeeee"/>')
+    parts.append(f'<text x="{grey + 24}" y="{y + 9}">– no prompts in this cell</text>')
+    return parts
 
 
 def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 360) -> str:
@@ -121,8 +163,11 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
         return ""
     left, right, top, bottom = 60, 20, 28, 44
     pad = 10  # keeps points at 0 % and 100 % off the frame, where their bars would hide
-    y_min = float(int(max(0.0, min(r["safety_low"] for r in plotted) - 0.05) * 10) / 10)
-    x_max = min(1.0, float(int(max(r["refusal_high"] for r in plotted) * 10) + 1) / 10)
+    thresholds = sorted({r["threshold"] for r in plotted if r.get("threshold") is not None})
+    max_rates = sorted({r["max_rate"] for r in plotted if r.get("max_rate") is not None})
+    # round axis ends that hold every interval and every threshold line
+    y_min = nice_low(max(0.0, min([r["safety_low"] for r in plotted] + thresholds) - 0.02))
+    x_max = nice_high(max([r["refusal_high"] for r in plotted] + max_rates))
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(value: float) -> float:
@@ -144,7 +189,17 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">'
                  'over-refusal rate on benign look-alike prompts (lower is better)</text>')
     parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
-                 'each with its two intervals</text>')
+                 'each with its two intervals; dashed: thresholds</text>')
+    for threshold in thresholds:
+        parts.append(f'<line x1="{left}" y1="{y(threshold):.1f}" x2="{left + plot_w}" '
+                     f'y2="{y(threshold):.1f}" stroke="#000000" stroke-dasharray="4,3"/>')
+        parts.append(f'<text x="{left + plot_w - 4}" y="{y(threshold) - 3:.1f}" '
+                     f'text-anchor="end" font-size="9">safety threshold {threshold:.0%}</text>')
+    for max_rate in max_rates:
+        parts.append(f'<line x1="{x(max_rate):.1f}" y1="{top}" x2="{x(max_rate):.1f}" '
+                     f'y2="{top + plot_h}" stroke="#000000" stroke-dasharray="4,3"/>')
+        parts.append(f'<text x="{x(max_rate) + 3:.1f}" y="{top + plot_h - 4}" '
+                     f'font-size="9">max over-refusal {max_rate:.0%}</text>')
     # Policies often share a point (0 % refused, 100 % safe): such points are dodged a few
     # pixels apart so that each one's vertical bar shows, and labels are stacked, not
     # overprinted.
@@ -162,11 +217,16 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
         parts.append(f'<line x1="{cx:.1f}" y1="{y(row["safety_low"]):.1f}" x2="{cx:.1f}" '
                      f'y2="{y(row["safety_high"]):.1f}" stroke="{colour}"/>')
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
-        text = row["label"][:22]
-        label_x, label_y, label_w = cx + 8, cy + 4, 6.5 * len(text)
+        text = row["label"]
+        label_w = _label_width(text, 11)
+        label_x, label_y = cx + 8, cy + 4
+        if label_x + label_w > left + plot_w - 2:  # no room on the right: label on the left
+            label_x = max(2.0, cx - 8 - label_w)
         while any(abs(label_y - y0) < 12 and label_x < x0 + w0 and x0 < label_x + label_w
                   for x0, y0, w0 in labels):
             label_y += 12
+        if label_y > top + plot_h - 2:  # stacked past the frame's foot: stack upwards instead
+            label_y = cy + 4 - 12 * (1 + sum(1 for _, y0, _ in labels if y0 > cy))
         labels.append((label_x, label_y, label_w))
         # Drawn after every bar, on a white patch, so that no bar runs through a label.
         label_parts += [f'<rect x="{label_x - 2:.1f}" y="{label_y - 10:.1f}" '

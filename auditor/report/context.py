@@ -111,7 +111,8 @@ def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> d
         {"label": p["id"], "safety": p["deciding"]["score"], "safety_low": p["deciding"]["low"],
          "safety_high": p["deciding"]["high"], "refusal": p["over_refusal"]["rate"],
          "refusal_low": p["over_refusal"]["low"], "refusal_high": p["over_refusal"]["high"],
-         "verdict": _worst(p["verdict"], p["over_refusal"]["verdict"])}
+         "verdict": _worst(p["verdict"], p["over_refusal"]["verdict"]),
+         "threshold": p["threshold"], "max_rate": p["over_refusal"]["max_rate"]}
         for p in policies if p.get("over_refusal")])
     return {
         "r": results,

@@ -52,6 +52,13 @@ class Generation:
 class Target(abc.ABC):
     """A model under test (or a judge model). Subclasses must never log API keys."""
 
+    def needs_build(self) -> bool:
+        """Whether `build` has one-off work to do first (the demo model on its first run)."""
+        return False
+
+    def build(self) -> None:  # noqa: B027 - optional hook
+        """One-off preparation before the first `start`, shown as its own progress stage."""
+
     @abc.abstractmethod
     def start(self) -> None:
         """Load or reach the model. Raise TargetError at once if that is impossible."""

@@ -31,8 +31,11 @@ from auditor.policy import ModelEndpoint
 from auditor.targets.fleet import Fleet, Server
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 from auditor.targets.openai_wire import (
+    BASE_URL_HINT,
+    WRONG_ENDPOINT_STATUS,
     body_limit,
     parse_completion,
+    probe_problem,
     request_body,
     retry_after_s,
     short_body,
@@ -49,6 +52,9 @@ COMMIT_MAX_ROWS = 4096
 # the whole fleet, is taken as gone.
 DOWN_AFTER = 12
 START_TIMEOUT_S = 15.0
+# The start-up probe: one real chat request of one token to every server before any prompt.
+PROBE_MESSAGES = [{"role": "user", "content": "Reply with the word OK."}]
+PROBE_BODY_LIMIT = 1024 * 1024
 _TICK = object()
 JSON_HEADERS = {"Content-Type": "application/json"}  # "time to hand over what has arrived"
 
@@ -61,6 +67,9 @@ class OpenAITarget(Target):
         self.backoff_base_s = backoff_base_s
         self._server_model: dict[str, Any] = {}
         self._failures_in_a_row = 0
+        # Answers in a row that came from no chat endpoint (404/405/501, or a 200 that is not
+        # a completion): a wrong base_url, or a server that changed under the run.
+        self._wrong_endpoint_in_a_row = 0
         self._fleet_records: list[dict[str, Any]] = []
 
     @property
@@ -104,6 +113,56 @@ class OpenAITarget(Target):
             raise TargetError(f"the servers of this fleet serve different models under the name "
                               f"{self.endpoint.model!r} ({listing})",
                               hint="every URL in base_url must serve the same model weights")
+        self._check_probes(asyncio.run(self._probe_all(headers)))
+
+    # --- the probe: a listing can succeed on a server that is not the model (or on the wrong
+    # path), so one real one-token chat request must succeed on every server first ----------
+    def _check_probes(self, problems: list[str | None]) -> None:
+        failed = [(url, problem) for url, problem in zip(self.urls, problems, strict=True)
+                  if problem is not None]
+        if not failed:
+            return
+        listing = "; ".join(f"{url}: {problem}" for url, problem in failed)
+        wrong_place = any("endpoint" in p or "OpenAI" in p for _, p in failed)
+        raise TargetError(
+            f"{'a server' if len(failed) == 1 else f'{len(failed)} servers'} did not answer "
+            f"a one-token test chat request as an OpenAI-compatible server ({listing}); "
+            "no prompt was sent",
+            hint=BASE_URL_HINT if wrong_place else
+            "the server is reachable but failing: check its log, then rerun")
+
+    async def _probe_all(self, headers: dict[str, str]) -> list[str | None]:
+        timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout_s)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            return list(await asyncio.gather(*(self._probe(session, url) for url in self.urls)))
+
+    async def _probe(self, session: aiohttp.ClientSession, url: str) -> str | None:
+        """None when `url` answered a one-token chat request like an OpenAI server, else why not."""
+        body = json.dumps({"model": self.endpoint.model, "messages": PROBE_MESSAGES,
+                           "max_tokens": 1, "temperature": 0.0}).encode()
+        problem = "no attempt made"
+        attempts = self.endpoint.max_retries + 1
+        for attempt in range(attempts):
+            retry_after = None
+            try:
+                async with session.post(f"{url}/chat/completions", data=body,
+                                        headers=JSON_HEADERS, proxy=proxy_for(url)) as response:
+                    status = response.status
+                    retry_after = retry_after_s(response.headers.get("Retry-After"))
+                    payload, _ = await _read_capped(response, PROBE_BODY_LIMIT)
+            except TimeoutError:
+                problem = f"timed out after {self.endpoint.timeout_s:g} s"
+            except aiohttp.ClientError as exc:
+                problem = f"connection error: {type(exc).__name__}"
+            else:
+                if status in AUTH_STATUS:
+                    raise TargetError(self._auth_message(status, url), hint=self._auth_hint())
+                if status not in RETRY_STATUS:
+                    return probe_problem(status, payload)
+                problem = f"HTTP {status}"
+            if attempt < attempts - 1:
+                await asyncio.sleep(self._backoff(attempt, retry_after))
+        return f"{problem} (after {attempts} attempts)"
 
     async def _list_models(self, headers: dict[str, str]) -> list[tuple[int, Any]]:
         timeout = aiohttp.ClientTimeout(total=START_TIMEOUT_S)
@@ -253,7 +312,13 @@ class OpenAITarget(Target):
         if status == 200:
             parsed = parse_completion(request.key, payload, started, request.raw,
                                       self.endpoint.max_answer_bytes, truncated)
-            return parsed if parsed.error is None else _Failure(parsed.error, healthy=True)
+            if parsed.error is None:
+                self._wrong_endpoint_in_a_row = 0
+                return parsed
+            self._count_wrong_endpoint(server, parsed.error)
+            return _Failure(parsed.error, healthy=True)
+        if status in WRONG_ENDPOINT_STATUS:
+            self._count_wrong_endpoint(server, f"HTTP {status}")
         if status in RETRY_STATUS:
             return _Failure(f"HTTP {status}", healthy=status < 500, retry_after=retry_after)
         # 400, 404…: retrying will not help
@@ -269,6 +334,14 @@ class OpenAITarget(Target):
                 f"({type(exc).__name__})",
                 hint="finished answers are saved; restart the server and rerun the "
                      "same command to resume")
+
+    def _count_wrong_endpoint(self, server: Server, what: str) -> None:
+        self._wrong_endpoint_in_a_row += 1
+        if self._wrong_endpoint_in_a_row >= DOWN_AFTER:
+            raise TargetError(
+                f"the server at {server.url} stopped answering as an OpenAI-compatible chat "
+                f"endpoint: {DOWN_AFTER} answers in a row were not completions (last: {what})",
+                hint=f"{BASE_URL_HINT}; finished answers are saved, so rerun to resume")
 
     def _auth_message(self, status: int, url: str) -> str:
         return (f"the server rejected the request's credentials (HTTP {status}) on "

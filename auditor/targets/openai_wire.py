@@ -145,6 +145,48 @@ def retry_after_s(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+# Statuses that mean "there is no chat endpoint here": the URL is wrong, not the request.
+WRONG_ENDPOINT_STATUS = {404, 405, 501}
+BASE_URL_HINT = ("check base_url: it is the API root that /chat/completions hangs off, and "
+                 "for most servers it ends in /v1 (e.g. http://localhost:8000/v1)")
+
+
+def speaks_openai(body: bytes) -> bool:
+    """Whether a 200 body is shaped like an OpenAI chat or text completion."""
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        return isinstance(choice, dict) and (isinstance(choice.get("message"), dict)
+                                             or "text" in choice)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
+
+
+def is_openai_error(body: bytes) -> bool:
+    """Whether a 4xx body is an OpenAI-style error object (the server understood the route)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and ("error" in data or data.get("object") == "error")
+
+
+def probe_problem(status: int, body: bytes) -> str | None:
+    """What is wrong with a start-up probe's answer, or None when it came from an
+    OpenAI-compatible chat endpoint. A 400 with an OpenAI error object counts as such: the
+    server understood the route and refused this request (a model without a chat template,
+    for one), which the run's own requests will show one by one."""
+    if status in WRONG_ENDPOINT_STATUS:
+        return f"HTTP {status}: no chat completions endpoint at this URL"
+    if status == 200:
+        return None if speaks_openai(body) else \
+            "HTTP 200 but the answer is not an OpenAI-style completion " \
+            f"({short_body(body)[:80] or 'empty body'!r})"
+    if status in (400, 422) and is_openai_error(body):
+        return None
+    return f"HTTP {status}: {short_body(body)[:120]}"
+
+
 def short_body(body: bytes) -> str:
     return body[:400].decode("utf-8", "replace").strip().replace("\n", " ")[:200]
 

