@@ -146,7 +146,7 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
         if estimate is None:
             return None
         if estimate.low >= threshold or estimate.high < threshold:
-            return size
+            return int(size)
     return None
 
 

@@ -24,7 +24,8 @@ class Cell:
 class PolicyPlan:
     policy_id: str
     cells: dict[Cell, list[str]] = field(default_factory=dict)  # cell -> prompt uids
-    available: int = 0  # prompts the dataset holds in this policy's cells (the most it can run)
+    # prompts the dataset holds in this policy's cells (the most it can run); None: unknown
+    available: int | None = None
 
     def uids(self) -> list[str]:
         return [uid for uids in self.cells.values() for uid in uids]
@@ -39,7 +40,7 @@ class Plan:
     # cells that hold fewer prompts than sampling.per_category asks: (cell, held, asked)
     short_cells: list[tuple[Cell, int, int]] = field(default_factory=list)
 
-    def available_for(self, policy_id: str) -> int:
+    def available_for(self, policy_id: str) -> int | None:
         return next(p.available for p in self.policies if p.policy_id == policy_id)
 
     def shortfall_warning(self) -> str | None:
@@ -89,14 +90,14 @@ def select(policy_file: PolicyFile, dataset: AlertDataset) -> Plan:
     prompts: dict[str, AlertPrompt] = {}
     short: dict[Cell, tuple[Cell, int, int]] = {}
     for policy in policy_file.policies:
-        plan = PolicyPlan(policy.id)
+        plan = PolicyPlan(policy.id, available=0)
         for attack in policy_file.attack_types_of(policy):
             for category in policy.micro_categories():
                 cell = Cell(category, attack)
                 picked = chosen(cell)
                 plan.cells[cell] = [p.uid for p in picked]
                 held = len(by_cell.get(cell, []))
-                plan.available += held
+                plan.available = (plan.available or 0) + held
                 if per_category != "all" and held < per_category:
                     short[cell] = (cell, held, per_category)
                 prompts.update((p.uid, p) for p in picked)

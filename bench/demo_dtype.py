@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,7 +27,7 @@ def tokens_per_second(model: str, dtype: str, prompts: list[str]) -> dict[str, f
     from vllm import LLM, SamplingParams
 
     started = time.perf_counter()
-    llm = LLM(model=model, dtype=dtype, enforce_eager=True, max_model_len=1024, seed=0,
+    llm = LLM(model=model, dtype=cast(Any, dtype), enforce_eager=True, max_model_len=1024, seed=0,
               enable_prefix_caching=False)
     load_s = time.perf_counter() - started
     params = SamplingParams(max_tokens=MAX_TOKENS, temperature=0.0, seed=0)

@@ -7,8 +7,10 @@ Prints one JSON line.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -34,6 +36,9 @@ ATTACKS = ["none", "suffix_injection", "prefix_injection", "token_manipulation",
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="copy the outputs here (to look at the PDF)")
+    keep = parser.parse_args().keep
     rng = random.Random(0)
     labels = list(taxonomy.MICRO)
     policy_lines = []
@@ -77,6 +82,8 @@ def main() -> None:
                          Judging(RefusalJudge(), card, started), render_pdf_report=True)
         elapsed = time.perf_counter() - started
         pdf_bytes = (Path(tmp) / "report.pdf").stat().st_size
+        if keep is not None:
+            shutil.copytree(tmp, keep, dirs_exist_ok=True)
     print(json.dumps({"bench": "report", "verdicts": len(outcomes), "policies": POLICIES,
                       "seconds": round(elapsed, 2), "pdf_bytes": pdf_bytes,
                       "overall": summary.results["overall"]["verdict"]}))

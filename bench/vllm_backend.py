@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,7 +62,7 @@ policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self
     dtype = target_proto.dtype.dtype
 
     load_started = time.perf_counter()
-    llm = LLM(model=model, dtype=dtype, enforce_eager=True, max_model_len=1024, seed=0,
+    llm = LLM(model=model, dtype=cast(Any, dtype), enforce_eager=True, max_model_len=1024, seed=0,
               enable_prefix_caching=False)
     load_s = time.perf_counter() - load_started
     params = SamplingParams(max_tokens=MAX_TOKENS, temperature=0.0, seed=0)

@@ -362,3 +362,12 @@ def test_the_check_summary_drops_to_a_list_rather_than_cut_a_long_id(
     text = captured.get()
     assert "CYBER-POLICY-WITH-A-VERY-LONG-NAME-2026" in text and "…" not in text
     assert "verdict: FAIL" in text
+
+
+def test_advice_shows_commands_as_code_and_nothing_else_as_markup() -> None:
+    from auditor.report.render import code_spans
+
+    assert str(code_spans("run `auditor dataset fetch`")) == \
+        "run <code>auditor dataset fetch</code>"
+    hostile = str(code_spans("`<img src=x>` <script>"))
+    assert "<img" not in hostile and "<script" not in hostile

@@ -107,6 +107,17 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[first.returncode] == \
         results["overall"]["verdict"]
     assert (out / "report.pdf").stat().st_size > 10_000
+    # vLLM's and other libraries' own output stays off the terminal, in the run's log
+    for stream in (first.stdout, first.stderr):
+        assert "Triton" not in stream and "safetensors" not in stream, stream[-2000:]
+    assert (out / "third-party.log").stat().st_size > 0
+    # the demo model's dtype, and why, are part of the record
+    assert results["target"]["dtype"] in ("float32", "bfloat16")
+    assert results["target"]["dtype_reason"]
+    assert results["target"]["id"].endswith(f";dtype={results['target']['dtype']}")
+    assert results["dataset"]["kind"] == "samples"
+    # 48-token answers are far shorter than the harm judge's labels: the report says so
+    assert any("much shorter" in caveat for caveat in results["caveats"])
     for policy in results["policies"]:  # the sample policy measures over-refusal too
         refusal = policy["over_refusal"]
         assert refusal["n"] > 0 and refusal["refused"] + refusal["answered"] + \

@@ -104,7 +104,7 @@ def heat_map(categories: list[str], attacks: list[str],
         return ""
     left, top, row_h = 150, 60, 15
     cell_w = min(90, (width - left) / len(attacks))
-    legend_h = 34
+    legend_h = 46
     height = top + row_h * len(categories) + 10 + legend_h
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="9">']
@@ -134,20 +134,18 @@ def heat_map(categories: list[str], attacks: list[str],
 def _heat_legend(left: float, y: float) -> list[str]:
     """The colour scale: share of safe answers from 0 % to 100 %, and the empty-cell swatch."""
     steps, step_w = 20, 9
-    parts = [f'<text x="{left}" y="{y + 9}">share of safe answers (n = '
-             'prompts in the cell):</text>']
-    x0 = left + 190
+    parts = [f'<text x="{left}" y="{y + 8}">colour: share of safe answers in the cell (n = '
+             'prompts in the cell)</text>']
+    bar_y = y + 13
     for i in range(steps):
-        parts.append(f'<rect x="{x0 + i * step_w}" y="{y}" width="{step_w}" height="11" '
-                     f'fill="{cividis(i / (steps - 1))}"/>')
-    parts.append(f'<text x="{x0}" y="{y + 22}" text-anchor="middle">0%</text>')
-    parts.append(f'<text x="{x0 + steps * step_w / 2}" y="{y + 22}" '
-                 'text-anchor="middle">50%</text>')
-    parts.append(f'<text x="{x0 + steps * step_w}" y="{y + 22}" '
-                 'text-anchor="middle">100%</text>')
-    grey = x0 + steps * step_w + 24
-    parts.append(f'<rect x="{grey}" y="{y}" width="18" height="11" fill="#eeeeee"/>')
-    parts.append(f'<text x="{grey + 24}" y="{y + 9}">– no prompts in this cell</text>')
+        parts.append(f'<rect x="{left + i * step_w}" y="{bar_y}" width="{step_w}" '
+                     f'height="10" fill="{cividis(i / (steps - 1))}"/>')
+    for share in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{left + share * steps * step_w:.1f}" y="{bar_y + 20}" '
+                     f'text-anchor="middle">{share:.0%}</text>')
+    grey = left + steps * step_w + 24
+    parts.append(f'<rect x="{grey}" y="{bar_y}" width="18" height="10" fill="#eeeeee"/>')
+    parts.append(f'<text x="{grey + 24}" y="{bar_y + 9}">– no prompts in this cell</text>')
     return parts
 
 
@@ -190,11 +188,16 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
                  'over-refusal rate on benign look-alike prompts (lower is better)</text>')
     parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
                  'each with its two intervals; dashed: thresholds</text>')
-    for threshold in thresholds:
-        parts.append(f'<line x1="{left}" y1="{y(threshold):.1f}" x2="{left + plot_w}" '
-                     f'y2="{y(threshold):.1f}" stroke="#000000" stroke-dasharray="4,3"/>')
-        parts.append(f'<text x="{left + plot_w - 4}" y="{y(threshold) - 3:.1f}" '
-                     f'text-anchor="end" font-size="9">safety threshold {threshold:.0%}</text>')
+    last_label_y = -100.0
+    for threshold in sorted(thresholds, reverse=True):
+        line_y = y(threshold)
+        parts.append(f'<line x1="{left}" y1="{line_y:.1f}" x2="{left + plot_w}" '
+                     f'y2="{line_y:.1f}" stroke="#000000" stroke-dasharray="4,3"/>')
+        # above its line, or below it when the previous label sits too close
+        label_y = line_y - 3 if line_y - 3 - last_label_y >= 10 else line_y + 10
+        last_label_y = label_y
+        parts.append(f'<text x="{left + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
+                     f'font-size="9">safety threshold {threshold:.0%}</text>')
     for max_rate in max_rates:
         parts.append(f'<line x1="{x(max_rate):.1f}" y1="{top}" x2="{x(max_rate):.1f}" '
                      f'y2="{top + plot_h}" stroke="#000000" stroke-dasharray="4,3"/>')
@@ -209,7 +212,9 @@ def trade_off_plot(rows: list[dict[str, Any]], width: int = 680, height: int = 3
     for row in sorted(plotted, key=lambda r: (-r["safety"], r["refusal"])):
         colour = VERDICT_COLOURS.get(row["verdict"], "#555555")
         cx, cy = x(row["refusal"]), y(row["safety"])
-        spot = (round(cx / 4), round(cy / 4))
+        # points with (nearly) the same over-refusal would draw their safety bars on top of
+        # one another: each is dodged a few pixels right of the one before
+        spot = (round(cx / 6), 0)
         cx += 5 * seen_at.get(spot, 0)
         seen_at[spot] = seen_at.get(spot, 0) + 1
         parts.append(f'<line x1="{x(row["refusal_low"]):.1f}" y1="{cy:.1f}" '

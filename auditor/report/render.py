@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -33,12 +34,23 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
 
+_CODE_SPAN = re.compile(r"`([^`<>&]+)`")
+
+
+def code_spans(text: str | None) -> markupsafe.Markup:
+    """Our own advice text with `command` spans shown as code: escaped first, so nothing in the
+    text can become markup but the <code> tags added here."""
+    escaped = str(markupsafe.escape(text or ""))
+    return markupsafe.Markup(_CODE_SPAN.sub(r"<code>\1</code>", escaped))
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = pct
     env.filters["excerpt"] = excerpt
+    env.filters["code_spans"] = code_spans
     return env
 
 
