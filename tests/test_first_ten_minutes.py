@@ -371,3 +371,38 @@ def test_advice_shows_commands_as_code_and_nothing_else_as_markup() -> None:
         "run <code>auditor dataset fetch</code>"
     hostile = str(code_spans("`<img src=x>` <script>"))
     assert "<img" not in hostile and "<script" not in hostile
+
+
+def test_no_report_page_holds_only_a_spilled_answer(runner: CliRunner, tmp_path: Path) -> None:
+    """Long answers used to push each policy's last example onto a page of its own."""
+    with FakeOpenAIServer() as server:
+        server.answer = lambda prompt: "Sure, here is how. " + "Step by careful step. " * 40
+        policy = write_policy(tmp_path, check_policy(server.base_url, per_category=6)
+                              + "".join(f"  - {{id: POL-{i}, title: Policy {i}, categories: "
+                                        f"[{c}]}}\n" for i, c in enumerate(
+                                            ["weapon", "hate", "crime_theft", "self_harm"])))
+        result = check(runner, policy, tmp_path / "run")
+    assert result.exit_code in (1, 3), result.output
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "run" / "report.pdf").pages]
+    headings = ("Summary", "Safety and over-refusal", "Micro category", "Judge card",
+                "Methodology", "Audit trail", "Sign-off", "POL-", "CYBER-POLICY")
+    for number, text in enumerate(pages, start=1):
+        body = "\n".join(line for line in text.splitlines() if "page " not in line)
+        # a page without any heading must at least be full of the section it continues, not
+        # one example (a prompt and answer excerpt: under about 800 characters)
+        assert any(h in text for h in headings) or len(body) > 1200, \
+            f"page {number} holds only a spilled piece:\n{text}"
+
+
+def test_progress_bars_fit_80_columns_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.cli.progress as progress
+
+    console = Console(width=80, record=True, force_terminal=False)
+    monkeypatch.setattr(progress, "err_console", console)
+    with progress.progress_bars(False) as update:
+        for stage, total in (("build", 1), ("load", 1), ("generate", 45731),
+                             ("judge", 45731), ("over-refusal", 320)):
+            update(stage, total, total)
+    text = console.export_text()
+    assert "Building demo model" in text and "first run only" in text
+    assert "…" not in text and "45731/45731" in text

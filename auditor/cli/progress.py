@@ -19,11 +19,10 @@ from auditor.cli.output import err_console
 from auditor.pipeline import ProgressFn
 from auditor.run_estimate import DEMO_BUILD_MINUTES
 
-LABELS = {"build": "Building the demo model (first run only, about "
-                   f"{DEMO_BUILD_MINUTES})",
+LABELS = {"build": f"Building demo model (~{DEMO_BUILD_MINUTES})",
           "load": "Loading the model", "generate": "Generating answers",
           "judge": "Judging answers",
-          "over-refusal": "Judging benign answers (over-refusal)"}
+          "over-refusal": "Judging benign answers"}
 
 
 @contextmanager
@@ -31,9 +30,10 @@ def progress_bars(quiet: bool) -> Iterator[ProgressFn]:
     if quiet:
         yield lambda stage, done, total: None
         return
-    columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-               TimeRemainingColumn())
+    # Fits 80 columns whole with the longest label (no "0:…" cut figures).
+    columns = (TextColumn("{task.description:<22}"), BarColumn(bar_width=8),
+               MofNCompleteColumn(), TextColumn("{task.fields[rate]:>7}"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
     # No redirect of sys.stdout/stderr: other libraries' prints must reach the file
     # descriptors (and so the run's log, cli/third_party.py), not the bars' console.
     with Progress(*columns, console=err_console, transient=False, redirect_stdout=False,
@@ -43,6 +43,10 @@ def progress_bars(quiet: bool) -> Iterator[ProgressFn]:
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
+                if stage == "build":
+                    bars.console.print("First run: building the demo model from its packaged "
+                                       f"file (first run only, about {DEMO_BUILD_MINUTES}); "
+                                       "later runs reuse it.")
                 tasks[stage] = bars.add_task(LABELS.get(stage, stage), total=total, rate="")
                 start_done[stage] = done
             task = bars.tasks[tasks[stage]]
