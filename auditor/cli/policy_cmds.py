@@ -98,8 +98,8 @@ def plan_cmd(
     policy: Path = POLICY_ARG,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     tokens_per_second: float = typer.Option(
-        None, min=0.001, help="vLLM target: throughput for the time estimate (default 290, "
-        "vLLM on 2 CPU cores with the demo model)."),
+        None, min=0.001, help="vLLM target: throughput for the time estimate (default 120, "
+        "vLLM on 2 CPU cores with the demo model in float32)."),
     seconds_per_answer: float = typer.Option(
         None, min=0.0, help="OpenAI-compatible target: seconds one answer takes on your "
         "server (default: max_tokens at 40 tokens/s)."),
