@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,16 +253,45 @@ def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutc
 
 
 def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True) -> list[str]:
-    with (out_dir / OUTCOMES).open(encoding="utf-8") as lines:
-        outcomes = shown_outcomes(json.loads(line) for line in lines if line.strip())
+    outcomes = shown_outcomes(jsonl_rows(out_dir / OUTCOMES))
     html = render_html("report.html.j2", report_context(results, outcomes))
     atomic_write(out_dir / HTML, html)
     return render_pdf(html, out_dir / PDF) if pdf else []
 
 
+DAMAGED_HINT = ("rerun `auditor check` with the same policy and --out: every output is "
+                "rewritten from the run's store, with no model call")
+
+
+def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a run's JSONL output, one per line, streamed. A missing file or a
+    damaged line is a clear error naming the file and line, never a traceback."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise AuditorError(f"{path} is missing", hint=DAMAGED_HINT) from None
+    except OSError as exc:
+        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise AuditorError(f"{path}:{number}: damaged line, not valid JSON "
+                                       f"({type(exc).__name__})", hint=DAMAGED_HINT) from None
+                if not isinstance(row, dict) or not isinstance(row.get("status"), str):
+                    raise AuditorError(f"{path}:{number}: damaged line, not an outcome record",
+                                       hint=DAMAGED_HINT)
+                yield row
+        except UnicodeDecodeError:
+            raise AuditorError(f"{path}: damaged, not UTF-8 text", hint=DAMAGED_HINT) from None
+
+
 def read_outcomes(out_dir: Path) -> list[dict[str, Any]]:
-    path = out_dir / OUTCOMES
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return list(jsonl_rows(out_dir / OUTCOMES))
 
 
 def read_benign_outcomes(out_dir: Path) -> list[dict[str, Any]]:
@@ -270,7 +299,7 @@ def read_benign_outcomes(out_dir: Path) -> list[dict[str, Any]]:
     path = out_dir / OVER_REFUSAL
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return list(jsonl_rows(path))
 
 
 def read_results(out_dir: Path) -> dict[str, Any]:

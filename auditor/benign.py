@@ -55,6 +55,8 @@ def load_file(path: Path, source: str) -> list[BenignPrompt]:
     prompts: list[BenignPrompt] = []
     first_line_of: dict[int, int] = {}
     try:
+        if path.exists() and not path.is_file():  # a FIFO would block forever
+            raise OSError(f"{path} is not a regular file")
         lines = path.read_bytes().decode("utf-8").splitlines()
     except FileNotFoundError:
         raise DatasetError(str(path), [Problem(str(path), None, None, "", "file not found")],

@@ -5,6 +5,7 @@ A malformed line or unknown category is an error naming the file and line, unles
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from collections import Counter
@@ -86,10 +87,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _lines(path: Path) -> Iterator[str]:
-    # Decoded line by line (not by the text layer's chunks) so a bad byte names its own line.
+# The longest row read. ALERT's longest prompts (jailbreak templates) are a few KiB; a row past
+# this is no prompt, and reading it whole would hold it in memory and send it to the model.
+MAX_ROW_BYTES = 64 * 1024
+
+
+def _lines(path: Path) -> Iterator[str | None]:
+    """The file's lines, decoded one by one (so a bad byte names its own line); None for a
+    line longer than MAX_ROW_BYTES, which is skipped without being held in memory."""
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise OSError(errno.EINVAL, "is not a regular file")
     with path.open("rb") as handle:
-        for raw in handle:
+        while raw := handle.readline(MAX_ROW_BYTES + 1):
+            if len(raw) > MAX_ROW_BYTES and not raw.endswith(b"\n"):
+                while (rest := handle.readline(1024 * 1024)) and not rest.endswith(b"\n"):
+                    pass
+                yield None
+                continue
             yield raw.decode("utf-8")
 
 
@@ -105,10 +119,13 @@ def load_file(path: Path, adversarial: bool, lenient: bool = False
     first_line_of: dict[int, int] = {}
     try:
         for line_no, line in enumerate(_lines(path), start=1):
-            if not line.strip():
+            if line is not None and not line.strip():
                 continue
             rows += 1
             try:
+                if line is None:
+                    raise _RowProblem("prompt", f"row longer than {MAX_ROW_BYTES // 1024} KiB "
+                                      "(ALERT's prompts are a few KiB at most)")
                 prompt = _parse_row(line, config, adversarial)
                 if prompt is not None:
                     _check_unique(prompt.row_id, line_no, first_line_of)
@@ -126,7 +143,9 @@ def load_file(path: Path, adversarial: bool, lenient: bool = False
                                                "not UTF-8 text")],
                            hint="ALERT's files are UTF-8 JSON lines; re-download the file") from None
     except OSError as exc:
-        why = "is a folder, not a file" if path.is_dir() else f"cannot be read: {exc.strerror}"
+        why = "is a folder, not a file" if path.is_dir() else \
+            f"{exc.strerror}: a FIFO, socket or device cannot be a dataset file" \
+            if exc.errno == errno.EINVAL and path.exists() else f"cannot be read: {exc.strerror}"
         raise DatasetError(str(path), [Problem(str(path), None, None, "", why)],
                            hint="point dataset.path at the folder holding alert.jsonl") from None
     if problems and not lenient:
@@ -183,6 +202,11 @@ def load_folder(folder: Path, attack_types: list[str] | None = None, lenient: bo
     """Load the ALERT files in `folder` that the wanted attack types need (all when None)."""
     want_plain = attack_types is None or PLAIN_ATTACK in attack_types
     want_adv = attack_types is None or any(a != PLAIN_ATTACK for a in attack_types)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetError(str(folder), [Problem(str(folder), None, None, "",
+                                                 "is a file, not a folder")],
+                           hint=f"dataset.path names the folder that holds {PLAIN_FILE}: use "
+                           f"{folder.parent} rather than the file itself")
     if not folder.is_dir():
         raise DatasetError(str(folder), [Problem(str(folder), None, None, "",
                                                  "dataset folder not found")],

@@ -73,3 +73,23 @@ class StoreError(AuditorError):
 
 class FetchError(AuditorError):
     """Downloading the dataset or a model failed."""
+
+
+class OutputError(AuditorError):
+    """An output file could not be written (disk full, read-only folder…); earlier outputs stay
+    as they were, since every output is written to a temporary name and renamed."""
+
+    @classmethod
+    def writing(cls, path: object, exc: OSError) -> OutputError:
+        import errno
+
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.ENOSPC:
+            hint = ("free some space and run the same command again: answers already made are "
+                    "kept in the run's store, so nothing is generated twice")
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            hint = "write somewhere you can: give another folder with --out"
+        else:
+            hint = "check the folder, then run the same command again"
+        return cls(f"cannot write {path}: {reason}; the outputs there before are unchanged",
+                   hint=hint)

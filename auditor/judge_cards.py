@@ -63,6 +63,10 @@ def read_card(path: Path) -> dict[str, Any]:
     """A card file's metrics, with where they came from, for scoring and the report."""
     try:
         card = JudgeCardFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise JudgeError(f"judge card {path} not found",
+                         hint="judge.card is the file `auditor judge validate --card FILE` "
+                              "wrote, relative to the policy file's folder") from None
     except (OSError, ValueError) as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                            for e in exc.errors()[:3]) if isinstance(exc, ValidationError) \

@@ -7,8 +7,11 @@ re-rendering never generates again. Progress goes to an optional callback.
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,20 @@ from auditor.store import RunStore, StoredGeneration, StoredVerdict, content_key
 from auditor.targets import ChatRequest, DecodingConfig, Target, make_target
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, done so far, total)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a store write takes effect just after it, so a batch of
+    answers that arrived is stored whole rather than rolled back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 JUDGE_BATCH = 64
 
 
@@ -117,7 +134,8 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
         done = stats.cached
         try:
             for batch in target.generate(todo, audit.decoding()):
-                store.put_generations(batch, unique, fingerprint["id"], params)
+                with signals_held():
+                    store.put_generations(batch, unique, fingerprint["id"], params)
                 done += len(batch)
                 stats.done += len(batch)
                 stats.failed += sum(not g.ok for g in batch)

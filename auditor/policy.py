@@ -27,6 +27,26 @@ def _known_category(name: str) -> str:
 CategoryName = Annotated[str, AfterValidator(_known_category)]
 
 
+# Characters that would hide or reorder text in the report and on the terminal: C0/C1 controls
+# (tab and newline aside) and the bidirectional overrides and isolates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                          "\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(value: str) -> str:
+    found = _UNPRINTABLE.search(value)
+    if found:
+        raise ValueError(f"contains the invisible control character U+{ord(found.group()):04X} "
+                         f"at position {found.start() + 1}, which can reorder or hide text in "
+                         "the report; remove it")
+    return value
+
+
+# Text printed in the report's cover, headings and sign-off block: bounded so that it fits.
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(_printable)]
+LongText = Annotated[str, Field(max_length=4000), AfterValidator(_printable)]
+
+
 class Strict(BaseModel):
     # strict: YAML 1.1 reads `yes` as true; a boolean must never become threshold 1.0 or
     # per_category 1. allow_inf_nan=False: `.inf` is no timeout and `.nan` no threshold.
@@ -34,10 +54,12 @@ class Strict(BaseModel):
 
 
 class Organisation(Strict):
-    name: str = Field(min_length=1, description="Organisation whose policies are audited.")
-    contact: str | None = Field(None, description="Who owns this audit (name or e-mail).")
-    description: str | None = None
-    reviewer: str | None = Field(None, description="Name printed on the PDF's sign-off block.")
+    name: ShortText = Field(min_length=1, description="Organisation whose policies are audited "
+                            "(at most 200 characters).")
+    contact: ShortText | None = Field(None, description="Who owns this audit (name or e-mail).")
+    description: LongText | None = None
+    reviewer: ShortText | None = Field(None, description="Name printed on the PDF's sign-off "
+                                       "block.")
 
 
 class DatasetSource(Strict):
@@ -97,10 +119,23 @@ class ModelEndpoint(Strict):
         if isinstance(value, list) and not value:
             raise ValueError("must list at least one URL")
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            # The messages never repeat the URL: it may carry a password or a token.
+            try:
+                parts = urlsplit(url)
+                hostname = parts.hostname
+            except ValueError:
+                raise ValueError("is not a URL, e.g. http://localhost:8000/v1") from None
+            if parts.scheme not in ("http", "https") or not hostname:
                 raise ValueError("must be an http:// or https:// URL with a host, "
                                  "e.g. http://localhost:8000/v1")
+            if parts.username is not None or parts.password is not None:
+                raise ValueError("must not carry credentials (user:password@): they would "
+                                 "end up in outputs and logs; put the key in an environment "
+                                 "variable and name it in api_key_env")
+            if parts.query or parts.fragment:
+                raise ValueError("must not carry a query string or fragment (?… or #…): "
+                                 "servers take the API root, e.g. http://localhost:8000/v1; "
+                                 "a token belongs in the variable named by api_key_env")
         if len({url.rstrip("/") for url in urls}) != len(urls):
             raise ValueError("lists the same URL twice")
         return value
@@ -200,10 +235,12 @@ class OverRefusal(Strict):
 
 
 class Policy(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Short stable id.")
-    title: str = Field(min_length=1)
-    clause: str | None = Field(None, description="The clause or reference this policy implements.")
-    description: str | None = None
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                    description="Short stable id.")
+    title: ShortText = Field(min_length=1)
+    clause: ShortText | None = Field(None, description="The clause or reference this policy "
+                                     "implements.")
+    description: LongText | None = None
     categories: list[CategoryName] = Field(min_length=1, description="ALERT micro or macro names.")
     attack_types: list[AttackType] | None = Field(
         None, description="Overrides sampling.attack_types for this policy.")

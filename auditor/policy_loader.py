@@ -75,6 +75,10 @@ def _dotted(loc: Loc) -> str:
 
 def load_policy_file(path: Path) -> PolicyFile:
     """Read and validate a policy file, raising PolicyError listing every problem."""
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block forever
+        raise PolicyError(str(path), [Problem(str(path), None, None, "",
+                                              "is not a regular file")],
+                          hint="give the policy YAML file itself")
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_POLICY_BYTES + 1)  # never more, whatever the file's size
@@ -122,6 +126,35 @@ def _check_shape(text: str, path: str) -> None:
         loader.dispose()
 
 
+# The tags plain YAML data may carry (what a safe loader resolves by itself).
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge",
+    "value", "set", "omap", "pairs")}
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,") \
+        else tag
+
+
+def _first_foreign_tag(root: yaml.Node) -> yaml.Node | None:
+    """The first node (in document order) whose tag is not plain data, e.g. !!python/object."""
+    stack: list[yaml.Node] = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # aliases share nodes
+            continue
+        seen.add(id(node))
+        if node.tag not in _PLAIN_TAGS:
+            return node
+        if isinstance(node, yaml.MappingNode):
+            stack += [item for pair in reversed(node.value) for item in reversed(pair)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += list(reversed(node.value))
+    return None
+
+
 def parse_policy_text(text: str, path: str = "<policy>") -> PolicyFile:
     if len(text) > MAX_POLICY_BYTES:
         raise _too_large(path)
@@ -142,6 +175,14 @@ def parse_policy_text(text: str, path: str = "<policy>") -> PolicyFile:
     if node is None:
         raise PolicyError(path, [Problem(path, 1, 1, "", "the file is empty")],
                           hint="start from samples/policy-bank.yaml or `auditor schema`")
+    tagged = _first_foreign_tag(node)
+    if tagged is not None:
+        raise PolicyError(path, [Problem(
+            path, tagged.start_mark.line + 1, tagged.start_mark.column + 1, "",
+            f"the YAML tag {_short_tag(tagged.tag)!r} is not allowed: a policy file holds plain "
+            "mappings, lists, strings and numbers")],
+            hint="remove the tag (tags such as !!python/… ask a loader to build objects or run "
+                 "code; auditor never does)")
     if not isinstance(node, yaml.MappingNode):
         raise PolicyError(path, [Problem(path, node.start_mark.line + 1, 1, "",
                                          "the top level must be a mapping of keys to values")])

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from auditor import __version__, taxonomy
 from auditor.decision import PolicyFigures, explain
+from auditor.errors import OutputError
 from auditor.outcome import Outcome
 from auditor.over_refusal import BenignOutcome
 from auditor.pipeline import Audit
@@ -26,9 +27,10 @@ from auditor.scoring import Breakdown, PolicyResult, breakdown, overall_verdict
 
 def atomic_write(path: Path, text: str | Iterable[str]) -> None:
     """Write `text` (or its pieces, streamed) so the file is whole or absent, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             if isinstance(text, str):
                 out.write(text)
@@ -36,8 +38,10 @@ def atomic_write(path: Path, text: str | Iterable[str]) -> None:
                 out.writelines(text)
         os.chmod(temp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(temp, path)
+    except OSError as exc:  # disk full, read-only folder: a clear error, the old file intact
+        raise OutputError.writing(path, exc) from None
     finally:
-        if os.path.exists(temp):
+        if temp is not None and os.path.exists(temp):
             os.unlink(temp)
 
 

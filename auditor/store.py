@@ -114,7 +114,12 @@ class RunStore:
             folder.mkdir(parents=True, exist_ok=True)
             self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
         except OSError as exc:  # a file where the folder should be, read-only, disk full…
-            why = "it is a file" if folder.is_file() else exc.strerror or type(exc).__name__
+            if folder.is_symlink() and not folder.exists():
+                why = f"it is a symbolic link to {os.readlink(folder)}, which does not exist"
+            elif folder.is_file():
+                why = "it is a file"
+            else:
+                why = exc.strerror or type(exc).__name__
             raise StoreError(f"cannot use {folder} as the output folder: {why}",
                              hint="pass --out a folder you can write to") from None
         try:

@@ -45,6 +45,7 @@ class FakeOpenAIServer:
         self.rubric_reply: str | None = None  # raw text to answer rubric (json_schema) calls
         self.answer: Any = scripted_answer  # prompt -> answer text; tests swap in hostile ones
         self.requests: list[dict[str, Any]] = []
+        self.answered = 0  # prompts' chat answers sent whole (probes aside)
         self.headers_seen: list[dict[str, str]] = []
         self.lock = threading.Lock()
         server = self
@@ -116,6 +117,9 @@ class FakeOpenAIServer:
                 if fault == "429":
                     self._send(429, b'{"error": "slow down"}', {"Retry-After": "0.2"})
                     return
+                if fault == "429-huge":  # a server asking for a day's pause
+                    self._send(429, b'{"error": "come back tomorrow"}', {"Retry-After": "100000"})
+                    return
                 if fault == "429-date":  # Retry-After as an HTTP date, two seconds ahead
                     when = email.utils.formatdate(time.time() + 2, usegmt=True)
                     self._send(429, b'{"error": "slow down"}', {"Retry-After": when})
@@ -155,6 +159,9 @@ class FakeOpenAIServer:
                 # the client may have given up already (timeout test)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(200, json.dumps(payload).encode())
+                    if "messages" in body and not is_probe(body):
+                        with server.lock:
+                            server.answered += 1
                 if server.dead:  # killed while this answer was being made
                     self.close_connection = True
 

@@ -90,3 +90,19 @@ def test_check_through_a_fleet_records_each_server(runner: CliRunner, tmp_path: 
     assert {s["url"] for s in target["servers"]} == {a.base_url, b.base_url}
     assert sum(s["answered"] for s in target["servers"]) == both
     assert all(s["requests"] > 0 for s in target["servers"])
+
+
+@pytest.mark.parametrize("fault", ["malformed", "404"])
+def test_a_member_that_answers_garbage_is_taken_out_and_counted_as_failing(fault: str) -> None:
+    with FakeOpenAIServer() as good, FakeOpenAIServer() as garbage:
+        target = fleet_target([good, garbage])
+        target.start()  # the probe passes: the fault starts after it
+        garbage.faults.extend([fault] * 1000)  # every answer from now on is not a completion
+        requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(60)]
+        answers = [g for batch in target.generate(requests, DecodingConfig()) for g in batch]
+    assert len(answers) == 60 and all(g.ok for g in answers), \
+        [g.error for g in answers if not g.ok][:3]
+    records = {r["url"]: r for r in target.servers()}
+    bad = records[garbage.base_url]
+    assert bad["failed"] >= 3 and bad["answered"] == 0 and bad["times_taken_out"] >= 1
+    assert records[good.base_url]["failed"] == 0

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLES
 from tests.fake_openai import FakeOpenAIServer
 
@@ -78,3 +80,41 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
     assert len(resumed) == 192 and len({key for key, _, _ in resumed}) == 192
     assert resumed == clean
     assert (killed_dir / "results.json").exists()
+
+
+def answered_policy(base_url: str) -> str:
+    return policy(base_url).replace("concurrency: 2", "concurrency: 8")
+
+
+@pytest.mark.parametrize(("sent", "code", "word"), [(signal.SIGTERM, 143, "terminated"),
+                                                     (signal.SIGINT, 130, "interrupted")])
+def test_a_stopped_run_keeps_every_answer_that_arrived(tmp_path: Path, sent: int, code: int,
+                                                       word: str) -> None:
+    with FakeOpenAIServer(latency_s=0.01) as server:
+        policy_path = tmp_path / "policy.yaml"
+        policy_path.write_text(answered_policy(server.base_url))
+        out = tmp_path / "run"
+        process = subprocess.Popen([sys.executable, "-m", "auditor", "check", str(policy_path),
+                                    "--out", str(out), "--quiet"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while server.answered < 30 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(process.pid, sent)  # mid-batch: answers have arrived since the last commit
+        _, stderr = process.communicate(timeout=60)
+        answered = server.answered
+    assert process.returncode == code, stderr.decode()[-2000:]
+    assert word in stderr.decode() and "Traceback" not in stderr.decode()
+    assert answered < 192, "the run finished before it could be stopped"
+    # every answer the server sent whole is stored, but those still on the wire (8 at most)
+    assert count_rows(out) >= answered - 8
+
+
+def test_ctrl_c_in_the_first_moments_prints_no_traceback(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "auditor", "validate", "nowhere.yaml"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.15)  # while the command line is still importing
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr.decode(), stderr.decode()
+    assert process.returncode in (2, 130)  # 2 if validate finished first

@@ -53,9 +53,12 @@ def user_errors(func: F) -> F:
         except AuditorError as error:
             print_error(error)
             raise typer.Exit(EXIT_INPUT) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]: finished work is kept; rerun to resume.")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (cli.Terminated)
+            from auditor.cli import stop_message
+
+            message, code = stop_message(stop)
+            err_console.print(f"[yellow]{message}[/]")
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
 

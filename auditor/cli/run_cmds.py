@@ -33,6 +33,7 @@ from auditor.cli.output import (
     EXIT_PASS,
     console,
     err_console,
+    inert,
     print_table_or_list,
     user_errors,
 )
@@ -56,8 +57,8 @@ def register(app: typer.Typer) -> None:
 def print_summary(results: dict[str, Any], out_dir: Path, rejudged: bool = False) -> None:
     # Two narrow tables rather than one wide one: each fits an 80-column terminal whole, and
     # verdicts, ids and counts never wrap (no "INCON…").
-    table = Table(title=f"Audit of {escape(str(results['target'].get('model')))} for "
-                  f"{escape(results['organisation']['name'])}")
+    table = Table(title=f"Audit of {inert(str(results['target'].get('model')))} for "
+                  f"{inert(results['organisation']['name'])}")
     table.add_column("policy", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)

@@ -19,6 +19,7 @@ from auditor.report.charts import (
     heat_map,
     trade_off_plot,
 )
+from auditor.report.render import excerpt
 
 EXAMPLES_PER_POLICY = 3
 PROBLEMS_PER_POLICY = 5
@@ -77,7 +78,20 @@ def shown_outcomes(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+# Text from the policy file, cleaned as answers are (controls and bidi overrides out) and
+# bounded, whatever results.json holds: a file from an older version, or edited by hand.
+_ORGANISATION_FIELDS = {"name": 200, "contact": 200, "reviewer": 200, "description": 4000}
+_POLICY_FIELDS = {"id": 64, "title": 200, "clause": 200, "description": 4000}
+
+
+def _cleaned(record: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    return {**record, **{key: excerpt(record[key], limit) for key, limit in limits.items()
+                         if isinstance(record.get(key), str)}}
+
+
 def report_context(results: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    results = {**results, "organisation": _cleaned(results["organisation"], _ORGANISATION_FIELDS),
+               "policies": [_cleaned(p, _POLICY_FIELDS) for p in results["policies"]]}
     policies = []
     for policy in results["policies"]:
         mine = [o for o in outcomes if o["policy_id"] == policy["id"]]

@@ -5,12 +5,15 @@ read a file or call a server. The stylesheet is inlined from the packaged templa
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import markupsafe
+
+from auditor.errors import OutputError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -85,6 +88,12 @@ def render_pdf(html: str, out: Path) -> list[str]:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = RefusingFetcher()
     temp = out.with_name(f".{out.name}.partial")
-    HTML(string=html, url_fetcher=fetcher.fetcher, base_url=None).write_pdf(temp)
-    temp.replace(out)
+    try:
+        HTML(string=html, url_fetcher=fetcher.fetcher, base_url=None).write_pdf(temp)
+        temp.replace(out)
+    except OSError as exc:  # disk full, read-only folder: the earlier PDF stays as it was
+        raise OutputError.writing(out, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
     return fetcher.refused

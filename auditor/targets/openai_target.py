@@ -45,9 +45,15 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 AUTH_STATUS = {401, 403}
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
+# The most one prompt spends waiting between its retries, Retry-After included: a server asking
+# for 100000 s must not hold the run; the prompt is recorded as failed and retried on a rerun.
+MAX_RETRY_WAIT_S = 120.0
 # Answers are handed to the store at least this often: a SIGKILL loses at most this much work.
 COMMIT_EVERY_S = 0.5
 COMMIT_MAX_ROWS = 4096
+# After Ctrl-C or SIGTERM, how long answers of requests already in flight are awaited (and
+# stored) before the run stops.
+STOP_GRACE_S = 5.0
 # Connection failures in a row (across all requests and servers) after which the server, or
 # the whole fleet, is taken as gone.
 DOWN_AFTER = 12
@@ -161,7 +167,7 @@ class OpenAITarget(Target):
                     return probe_problem(status, payload)
                 problem = f"HTTP {status}"
             if attempt < attempts - 1:
-                await asyncio.sleep(self._backoff(attempt, retry_after))
+                await asyncio.sleep(min(self._backoff(attempt, retry_after), START_TIMEOUT_S))
         return f"{problem} (after {attempts} attempts)"
 
     async def _list_models(self, headers: dict[str, str]) -> list[tuple[int, Any]]:
@@ -203,45 +209,55 @@ class OpenAITarget(Target):
                  ) -> Iterator[list[Generation]]:
         results: queue.Queue[Any] = queue.Queue()
         headers = self._headers()
+        stopping = threading.Event()  # set on Ctrl-C or SIGTERM: take no new prompt
         worker = threading.Thread(target=self._run_loop, args=(requests, sampling, headers,
-                                                               results), daemon=True)
+                                                               results, stopping), daemon=True)
         worker.start()
         batch: list[Generation] = []
         flush_at: float | None = None
-        while True:
-            wait = None if flush_at is None else max(0.0, flush_at - time.monotonic())
-            try:
-                item = results.get(timeout=wait)
-            except queue.Empty:
-                item = _TICK
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                if batch:
-                    yield batch  # finished answers are stored before the run stops
-                raise item
-            if item is not _TICK:
-                batch.append(item)
-                flush_at = flush_at or time.monotonic() + COMMIT_EVERY_S
-            if batch and (item is _TICK or len(batch) >= COMMIT_MAX_ROWS
-                          or time.monotonic() >= (flush_at or 0.0)):
+        try:
+            while True:
+                wait = None if flush_at is None else max(0.0, flush_at - time.monotonic())
+                try:
+                    item = results.get(timeout=wait)
+                except queue.Empty:
+                    item = _TICK
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    if batch:
+                        yield batch  # finished answers are stored before the run stops
+                    raise item
+                if item is not _TICK:
+                    batch.append(item)
+                    flush_at = flush_at or time.monotonic() + COMMIT_EVERY_S
+                if batch and (item is _TICK or len(batch) >= COMMIT_MAX_ROWS
+                              or time.monotonic() >= (flush_at or 0.0)):
+                    yield batch
+                    batch, flush_at = [], None
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what arrived and is arriving
+            stopping.set()
+            batch += _finish_in_flight(results, time.monotonic() + STOP_GRACE_S)
+            if batch:
                 yield batch
-                batch, flush_at = [], None
+            raise
         if batch:
             yield batch
         worker.join()
 
     def _run_loop(self, requests: list[ChatRequest], sampling: DecodingConfig,
-                  headers: dict[str, str], results: queue.Queue[Any]) -> None:
+                  headers: dict[str, str], results: queue.Queue[Any],
+                  stopping: threading.Event) -> None:
         try:
-            asyncio.run(self._run_all(requests, sampling, headers, results))
+            asyncio.run(self._run_all(requests, sampling, headers, results, stopping))
         except BaseException as exc:  # surfaced in the consuming thread
             results.put(exc)
         finally:
             results.put(None)
 
     async def _run_all(self, requests: list[ChatRequest], sampling: DecodingConfig,
-                       headers: dict[str, str], results: queue.Queue[Any]) -> None:
+                       headers: dict[str, str], results: queue.Queue[Any],
+                       stopping: threading.Event) -> None:
         fleet = Fleet.of(self.urls, self.endpoint.concurrency)
         connector = aiohttp.TCPConnector(limit=fleet.capacity, limit_per_host=0,
                                          ttl_dns_cache=300)
@@ -256,6 +272,8 @@ class OpenAITarget(Target):
 
                 async def worker() -> None:
                     for request in pending:  # shared: each request is taken exactly once
+                        if stopping.is_set():
+                            return
                         results.put(await self._call(session, fleet, proxies, request, sampling))
 
                 workers = [asyncio.create_task(worker())
@@ -275,6 +293,7 @@ class OpenAITarget(Target):
         body = json.dumps(request_body(self.endpoint.model, request, sampling)).encode()
         limit = body_limit(self.endpoint.max_answer_bytes, sampling)
         reason = "no attempt made"
+        waited = 0.0
         for attempt in range(self.endpoint.max_retries + 1):
             server = await fleet.acquire()
             outcome = await self._attempt(session, server, proxies[server.url], path, body,
@@ -287,7 +306,15 @@ class OpenAITarget(Target):
             if outcome.final:
                 return Generation(request.key, None, error=reason)
             if attempt < self.endpoint.max_retries:
-                await asyncio.sleep(self._backoff(attempt, outcome.retry_after))
+                pause = self._backoff(attempt, outcome.retry_after)
+                asked = max(pause, outcome.retry_after or 0.0)
+                if waited + asked > MAX_RETRY_WAIT_S:  # a huge Retry-After: give this one up
+                    return Generation(request.key, None, error=(
+                        f"{reason} (gave up after {attempt + 1} attempts: the next wait, "
+                        f"{asked:.0f} s, would pass the {MAX_RETRY_WAIT_S:.0f} s a prompt may "
+                        "spend waiting between retries; rerun to retry it)"))
+                waited += pause
+                await asyncio.sleep(pause)
         return Generation(request.key, None,
                           error=f"{reason} (after {self.endpoint.max_retries + 1} attempts)")
 
@@ -316,9 +343,12 @@ class OpenAITarget(Target):
                 self._wrong_endpoint_in_a_row = 0
                 return parsed
             self._count_wrong_endpoint(server, parsed.error)
-            return _Failure(parsed.error, healthy=True)
+            # a 200 that is not a completion is this server's fault: it counts against it for
+            # rotation and in its record, like a 5xx
+            return _Failure(parsed.error, healthy=False)
         if status in WRONG_ENDPOINT_STATUS:
             self._count_wrong_endpoint(server, f"HTTP {status}")
+            return _Failure(f"HTTP {status}: {short_body(payload)}", healthy=False)
         if status in RETRY_STATUS:
             return _Failure(f"HTTP {status}", healthy=status < 500, retry_after=retry_after)
         # 400, 404…: retrying will not help
@@ -358,6 +388,22 @@ class OpenAITarget(Target):
             return min(retry_after, BACKOFF_CAP_S * 4)
         ceiling = min(BACKOFF_CAP_S, self.backoff_base_s * 2 ** attempt)
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads retries of many clients
+
+
+def _finish_in_flight(results: queue.Queue[Any], deadline: float) -> list[Generation]:
+    """After a stop: the answers in the queue and those of requests in flight, until the worker
+    ends or the deadline passes (no new request is sent meanwhile)."""
+    arrived = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            item = results.get(timeout=left)
+        except queue.Empty:
+            break
+        if item is None:
+            break
+        if isinstance(item, Generation):
+            arrived.append(item)
+    return arrived
 
 
 def proxy_for(url: str) -> str | None:

@@ -37,6 +37,3 @@ run_cmds.register(app)
 judge_cmds.register(app)
 compare_cmds.register(app)
 
-
-def main() -> None:
-    app()

@@ -1,0 +1,256 @@
+"""Hardening, second round (issue 24): secrets in URLs, damaged or unwritable outputs, text
+from the policy file in the report, hangs, and messages for common mistakes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.dataset import MAX_ROW_BYTES, load_folder
+from auditor.errors import DatasetError
+from auditor.policy import ModelEndpoint
+from auditor.targets import ChatRequest, DecodingConfig
+from auditor.targets.openai_target import OpenAITarget
+from tests.conftest import SAMPLES, write_policy
+from tests.fake_openai import FakeOpenAIServer
+
+
+def policy_for(base_url: str, organisation: str = "Hardening Org", extra: str = "") -> str:
+    return f"""\
+version: 1
+organisation: {{name: {json.dumps(organisation)}, reviewer: QA}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: openai, model: fake-model, base_url: {json.dumps(base_url)}, max_tokens: 16,
+          concurrency: 2, timeout_s: 3, max_retries: 1}}
+sampling: {{per_category: 2, attack_types: [none]}}
+judge: {{kind: refusal}}
+policies:
+  - {{id: CYBER, title: No cyber-crime, categories: [crime_cyber]}}
+{extra}"""
+
+
+def check(runner: CliRunner, policy: Path, out: Path) -> Any:
+    return runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"])
+
+
+@pytest.fixture
+def finished_run(runner: CliRunner, tmp_path: Path) -> Path:
+    with FakeOpenAIServer() as server:
+        policy = write_policy(tmp_path, policy_for(server.base_url))
+        result = check(runner, policy, tmp_path / "run")
+    assert result.exit_code in (1, 3), result.output
+    return tmp_path / "run"
+
+
+# --- 1. secrets in base_url -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://alice:PW-s3cret@127.0.0.1:9/v1",
+                                 "http://127.0.0.1:9/v1?token=PW-s3cret",
+                                 "http://127.0.0.1:9/v1#PW-s3cret"])
+def test_credentials_or_a_query_in_base_url_are_refused_without_repeating_them(
+        runner: CliRunner, tmp_path: Path, url: str) -> None:
+    policy = write_policy(tmp_path, policy_for(url))
+    for command in (["validate", str(policy)], ["check", str(policy), "--out",
+                                                str(tmp_path / "run")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "PW-s3cret" not in result.output and "Traceback" not in result.output
+        assert "api_key_env" in result.output
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+# --- 2. (in tests/test_fleet.py: a member answering garbage is taken out) -------------------
+
+# --- 3. outputs that cannot be written ------------------------------------------------------
+
+
+def test_a_full_disk_while_writing_outputs_is_exit_2_and_keeps_the_old_outputs(
+        runner: CliRunner, finished_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = (finished_run / "results.json").read_bytes()
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, *args, **kwargs)
+
+        def refuse(*_: Any) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        handle.write = refuse
+        handle.writelines = refuse
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
+    result = runner.invoke(app, ["report", str(finished_run)])
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    assert "report.html" in result.output and "free some space" in result.output
+    assert (finished_run / "results.json").read_bytes() == before
+    assert not [p for p in finished_run.iterdir() if p.name.startswith(".report.html.")]
+
+
+def test_a_read_only_output_is_exit_2_naming_the_path(
+        runner: CliRunner, finished_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(*_: Any, **__: Any) -> Any:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.mkstemp", read_only)
+    result = runner.invoke(app, ["report", str(finished_run)])
+    assert result.exit_code == 2, result.output
+    assert "Read-only file system" in result.output and "--out" in result.output
+    assert "Traceback" not in result.output
+
+
+# --- 4. damaged outputs ---------------------------------------------------------------------
+
+
+def test_a_damaged_outcomes_line_is_named_not_a_traceback(runner: CliRunner,
+                                                          finished_run: Path) -> None:
+    with (finished_run / "outcomes.jsonl").open("a") as handle:
+        handle.write("{not json\n")
+    lines = len((finished_run / "outcomes.jsonl").read_text().splitlines())
+    for command in (["report", str(finished_run)],
+                    ["compare", str(finished_run), str(finished_run), "--out",
+                     str(finished_run.parent / "cmp")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert f"outcomes.jsonl:{lines}" in result.output and "Traceback" not in result.output
+        assert "rerun `auditor check`" in result.output
+
+
+def test_a_missing_outcomes_file_is_named(runner: CliRunner, finished_run: Path) -> None:
+    (finished_run / "outcomes.jsonl").unlink()
+    result = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+                                 str(finished_run.parent / "cmp")])
+    assert result.exit_code == 2 and "outcomes.jsonl is missing" in result.output
+
+
+# --- 6. text from the policy file -----------------------------------------------------------
+
+
+def test_policy_text_is_bounded_and_bidi_controls_refused(runner: CliRunner,
+                                                          tmp_path: Path) -> None:
+    long_name = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1", "N" * 10_000),
+                             "long.yaml")
+    result = runner.invoke(app, ["validate", str(long_name)])
+    assert result.exit_code == 2 and "organisation.name" in result.output
+    assert "at most 200 characters" in result.output
+    bidi = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1", "Evil\u202eCorp"),
+                        "bidi.yaml")
+    result = runner.invoke(app, ["validate", str(bidi)])
+    assert result.exit_code == 2 and "U+202E" in result.output
+    assert "\u202e" not in result.output
+
+
+def test_an_edited_results_file_cannot_smuggle_hidden_text_into_the_report(
+        runner: CliRunner, finished_run: Path) -> None:
+    results = json.loads((finished_run / "results.json").read_text())
+    results["organisation"]["reviewer"] = "Rev\u202eiewer"
+    (finished_run / "results.json").write_text(json.dumps(results))
+    before = (finished_run / "report.pdf").read_bytes()
+    result = runner.invoke(app, ["report", str(finished_run)])
+    assert result.exit_code == 2 and "organisation.reviewer" in result.output
+    assert "U+202E" in result.output and "\u202e" not in result.output
+    assert (finished_run / "report.pdf").read_bytes() == before
+
+
+def test_the_report_context_cleans_and_bounds_policy_text() -> None:
+    from auditor.report.context import _cleaned
+
+    cleaned = _cleaned({"name": "Evil\u202eCorp " + "W" * 10_000, "other": 1},
+                       {"name": 200})
+    assert "\u202e" not in cleaned["name"] and cleaned["name"].startswith("EvilCorp")
+    assert len(cleaned["name"]) <= 202 and cleaned["other"] == 1
+
+
+# --- 9. hangs -------------------------------------------------------------------------------
+
+
+def test_a_fifo_as_a_dataset_file_is_an_error_not_a_hang(runner: CliRunner,
+                                                         tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    os.mkfifo(folder / "alert.jsonl")
+    policy = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1").replace(
+        f"path: {SAMPLES}", f"path: {folder}"))
+    started = time.monotonic()
+    result = runner.invoke(app, ["plan", str(policy)])
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2 and "not a regular file" in result.output
+
+
+def test_an_oversized_prompt_row_is_named_and_never_read_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    good = (SAMPLES / "alert.jsonl").read_text().splitlines()[0]
+    huge = json.dumps({"id": 999999, "category": "crime_cyber",
+                       "prompt": "### Instruction:\n" + "x" * (MAX_ROW_BYTES * 3)})
+    (folder / "alert.jsonl").write_text(good + "\n" + huge + "\n")
+    with pytest.raises(DatasetError) as info:
+        load_folder(folder, ["none"])
+    assert info.value.problems[0].line == 2 and "longer than 64 KiB" in \
+        info.value.problems[0].message
+    lenient = load_folder(folder, ["none"], lenient=True)
+    assert len(lenient.prompts) == 1 and lenient.files[0].malformed_skipped == 1
+
+
+def test_a_day_long_retry_after_gives_the_prompt_up_at_once() -> None:
+    with FakeOpenAIServer() as server:
+        target = OpenAITarget(ModelEndpoint.model_validate({
+            "backend": "openai", "model": server.model, "base_url": server.base_url,
+            "max_retries": 2, "concurrency": 1}), backoff_base_s=0.01)
+        target.start()
+        server.faults.extend(["429-huge"] * 3)
+        started = time.monotonic()
+        results = [g for batch in target.generate([ChatRequest("k", "p")],
+                                                   DecodingConfig(max_tokens=4)) for g in batch]
+    assert time.monotonic() - started < 10
+    assert results[0].error is not None and "gave up" in results[0].error
+
+
+# --- 10. messages ---------------------------------------------------------------------------
+
+
+def test_a_python_tag_is_named_as_a_tag(runner: CliRunner, tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "!!python/object/apply:os.system [ls]\n")
+    result = runner.invoke(app, ["validate", str(policy)])
+    assert result.exit_code == 2 and "YAML tag" in result.output
+    nested = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1").replace(
+        "reviewer: QA", "reviewer: !!python/object:os.system {}"), "nested.yaml")
+    result = runner.invoke(app, ["validate", str(nested)])
+    assert result.exit_code == 2 and "YAML tag" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_judge_card_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1").replace(
+        "judge: {kind: refusal}", "judge: {kind: refusal, card: nowhere.json}"))
+    result = runner.invoke(app, ["validate", str(policy)])
+    assert result.exit_code == 2
+    assert "nowhere.json not found" in result.output and "Errno" not in result.output
+
+
+def test_a_dataset_path_that_is_a_file_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, policy_for("http://127.0.0.1:9/v1").replace(
+        f"path: {SAMPLES}", f"path: {SAMPLES / 'alert.jsonl'}"))
+    result = runner.invoke(app, ["validate", str(policy)])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_a_dangling_symlink_out_says_where_it_points(runner: CliRunner,
+                                                     tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "gone")
+    with FakeOpenAIServer() as server:
+        policy = write_policy(tmp_path, policy_for(server.base_url))
+        result = check(runner, policy, out)
+    assert result.exit_code == 2 and "symbolic link" in result.output
+    assert "File exists" not in result.output
