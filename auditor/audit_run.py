@@ -23,6 +23,12 @@ from auditor.errors import AuditorError
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import Judge
 from auditor.judges.refusal import RefusalJudge
+from auditor.manifest import (
+    file_sha256,
+    remove_manifest,
+    remove_stale_temporaries,
+    write_manifest,
+)
 from auditor.outcome import Outcome
 from auditor.over_refusal import BenignOutcome, assess_over_refusal
 from auditor.pipeline import (
@@ -152,8 +158,8 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     return finish(audit, outcomes, out_dir, RunFacts(
         run_id=store.get_meta("run_id"), target=target_record(store),
         judge=judge.fingerprint(), card=judging.card, counts=counts,
-        generations=store.iter_generation_rows(), over_refusal=refusals), judging,
-        render_pdf_report)
+        generations=store.iter_generation_rows(), over_refusal=refusals,
+        store_dir=store.folder), judging, render_pdf_report)
 
 
 def target_record(store: RunStore) -> dict[str, Any]:
@@ -198,6 +204,7 @@ class RunFacts:
     counts: StageCounts
     generations: Iterable[dict[str, Any]]  # streamed from the store, never all in memory
     over_refusal: tuple[RefusalJudge, list[BenignOutcome]] | None = None
+    store_dir: Path | None = None  # where the store is, if not beside the outputs (rejudge)
 
 
 def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts,
@@ -217,7 +224,10 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
                            over_refusal=refusals,
                            caveats=run_caveats(audit, outcomes, facts.card))
     data = record.model_dump()
-    atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # The records first, results.json next, the report after it and the manifest last: until
+    # the manifest is written again the set counts as unfinished (`auditor verify`).
+    remove_stale_temporaries(out_dir)
+    remove_manifest(out_dir)
     write_outcomes_jsonl(out_dir / OUTCOMES, outcomes)
     if facts.over_refusal is not None:
         write_benign_outcomes_jsonl(out_dir / OVER_REFUSAL, facts.over_refusal[1])
@@ -227,7 +237,9 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
                                       "error", "attempts")}, ensure_ascii=False) + "\n"
         for g in facts.generations))
     atomic_write(out_dir / JUNIT, junit_xml(data))
+    atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     refused = render_reports(out_dir, data, render_pdf_report)
+    write_manifest(out_dir, facts.store_dir or out_dir)
     return RunSummary(data, out_dir, refused)
 
 
@@ -252,13 +264,20 @@ def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutc
     return OverRefusalFacts(results, judge.fingerprint(), card)
 
 
-def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True) -> list[str]:
+def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True,
+                   verified: bool = True) -> list[str]:
+    """report.html and report.pdf from results.json; an unverified run's pages say so."""
     outcomes = shown_outcomes(jsonl_rows(out_dir / OUTCOMES))
-    html = render_html("report.html.j2", report_context(results, outcomes))
+    context = report_context(results, outcomes)
+    context["results_sha256"] = file_sha256(out_dir / RESULTS)
+    context["verified"] = verified
+    html = render_html("report.html.j2", context)
     atomic_write(out_dir / HTML, html)
     return render_pdf(html, out_dir / PDF) if pdf else []
 
 
+# An outcome line holds a prompt and an answer (at most 16 MiB, max_answer_bytes' ceiling).
+MAX_LINE_CHARS = 40 * 1024 * 1024
 DAMAGED_HINT = ("rerun `auditor check` with the same policy and --out: every output is "
                 "rewritten from the run's store, with no model call")
 
@@ -274,7 +293,11 @@ def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
         raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         try:
-            for number, line in enumerate(handle, start=1):
+            for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""),
+                                          start=1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise AuditorError(f"{path}:{number}: damaged line, longer than any "
+                                       "outcome record", hint=DAMAGED_HINT)
                 if not line.strip():
                     continue
                 try:
@@ -302,9 +325,18 @@ def read_benign_outcomes(out_dir: Path) -> list[dict[str, Any]]:
     return list(jsonl_rows(path))
 
 
+# results.json holds counts and short texts; far past this it is not one (and reading it whole
+# would take the memory it claims).
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
+
+
 def read_results(out_dir: Path) -> dict[str, Any]:
     path = out_dir / RESULTS
     try:
+        if path.stat().st_size > MAX_RESULTS_BYTES:
+            raise AuditorError(f"{path} is {path.stat().st_size // (1024 * 1024)} MiB, larger "
+                               f"than any results.json ({MAX_RESULTS_BYTES // (1024 * 1024)} "
+                               "MiB at most): it is damaged or not one", hint=DAMAGED_HINT)
         data: dict[str, Any] = Results.model_validate(
             json.loads(path.read_text(encoding="utf-8"))).model_dump()
     except FileNotFoundError:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -254,3 +255,92 @@ def test_a_dangling_symlink_out_says_where_it_points(runner: CliRunner,
         result = check(runner, policy, out)
     assert result.exit_code == 2 and "symbolic link" in result.output
     assert "File exists" not in result.output
+
+
+# --- 5 and 8. a record you can verify -------------------------------------------------------
+
+
+def pages_text(pdf: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(pdf).pages]
+
+
+def test_a_finished_run_verifies_and_prints_the_results_hash(runner: CliRunner,
+                                                             finished_run: Path) -> None:
+    result = runner.invoke(app, ["verify", str(finished_run)])
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+    manifest = json.loads((finished_run / "manifest.json").read_text())
+    digest = manifest["files"]["results.json"]
+    assert digest in result.output
+    assert digest in "".join(pages_text(finished_run / "report.pdf")).replace("\n", "")
+
+
+def test_a_verdict_edited_to_pass_is_caught_and_the_report_says_not_verified(
+        runner: CliRunner, finished_run: Path) -> None:
+    results = json.loads((finished_run / "results.json").read_text())
+    results["policies"][0]["verdict"] = "PASS"
+    (finished_run / "results.json").write_text(json.dumps(results))
+    result = runner.invoke(app, ["verify", str(finished_run)])
+    assert result.exit_code == 1
+    assert "results.json was changed" in result.output
+    assert "verdict PASS in results.json" in result.output
+    rendered = runner.invoke(app, ["report", str(finished_run)])
+    assert rendered.exit_code == 0 and "NOT VERIFIED" in rendered.output
+    pages = pages_text(finished_run / "report.pdf")
+    assert all("NOT VERIFIED" in text for text in pages)
+
+
+def test_a_flipped_outcome_is_caught_and_compare_refuses_it(runner: CliRunner,
+                                                            finished_run: Path) -> None:
+    path = finished_run / "outcomes.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    flip = next(r for r in rows if r["status"] in ("safe", "unsafe"))
+    flip["status"] = "safe" if flip["status"] == "unsafe" else "unsafe"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(app, ["verify", str(finished_run)])
+    assert result.exit_code == 1 and "stored verdict" in result.output
+    out = finished_run.parent / "cmp"
+    refused = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+                                  str(out)])
+    assert refused.exit_code == 2 and "fails verification" in refused.output
+    forced = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+                                 str(out), "--unverified"])
+    assert forced.exit_code == 0, forced.output
+    assert all("NOT VERIFIED" in text for text in pages_text(out / "comparison.pdf"))
+
+
+def test_an_unfinished_set_of_outputs_fails_and_a_rerun_cleans_up(runner: CliRunner,
+                                                                  tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        policy = write_policy(tmp_path, policy_for(server.base_url))
+        out = tmp_path / "run"
+        check(runner, policy, out)
+        # as a kill between writing results.json and the manifest leaves it
+        (out / "manifest.json").unlink()
+        (out / ".results.json.abc123").write_text("{half")
+        (out / ".report.pdf.partial").write_text("%PDF half")
+        result = runner.invoke(app, ["verify", str(out)])
+        assert result.exit_code == 1 and "never finished" in result.output
+        check(runner, policy, out)
+    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".results.json.")
+                or p.name.endswith(".partial")]
+
+
+def test_a_huge_results_file_is_refused_without_reading_it(runner: CliRunner,
+                                                           finished_run: Path) -> None:
+    with (finished_run / "results.json").open("r+b") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB that are never read
+    started = time.monotonic()
+    result = runner.invoke(app, ["report", str(finished_run)])
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2 and "larger than any results.json" in result.output
+
+
+def test_a_rejudged_folder_verifies_against_the_runs_store(runner: CliRunner,
+                                                           finished_run: Path) -> None:
+    result = runner.invoke(app, ["rejudge", str(finished_run), "--judge", "harm", "--quiet"])
+    assert result.exit_code in (0, 1, 3), result.output
+    verified = runner.invoke(app, ["verify", str(finished_run / "rejudged-harm")])
+    assert verified.exit_code == 0, verified.output
+    assert runner.invoke(app, ["verify", str(finished_run)]).exit_code == 0

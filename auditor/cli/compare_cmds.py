@@ -13,8 +13,10 @@ from rich.table import Table
 from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
 from auditor.cli.output import console, print_table_or_list, user_errors
 from auditor.compare import compare_runs
+from auditor.errors import AuditorError
 from auditor.report.render import render_html, render_pdf
 from auditor.results import atomic_write
+from auditor.verification import verify_run
 
 
 def register(app: typer.Typer) -> None:
@@ -26,15 +28,27 @@ def compare_cmd(
     run_a: Path = typer.Argument(..., file_okay=False, help="Run folder of model A."),
     run_b: Path = typer.Argument(..., file_okay=False, help="Run folder of model B."),
     out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Output folder."),
+    unverified: bool = typer.Option(False, "--unverified", help="Compare runs that fail "
+                                    "`auditor verify` anyway; every page of the PDF says so."),
 ) -> None:
-    """Compare two runs per policy with paired intervals; writes comparison.json and a PDF."""
+    """Compare two runs per policy with paired intervals; writes comparison.json and a PDF.
+
+    Both runs are verified first (`auditor verify`): a run whose outputs were edited or left
+    unfinished is refused, unless --unverified.
+    """
     results_a, results_b = read_results(run_a), read_results(run_b)
+    problems = [f"{run}: {difference}" for run in (run_a, run_b)
+                for difference in verify_run(run).differences]
+    if problems and not unverified:
+        raise AuditorError("a run fails verification: " + "; ".join(problems[:3]),
+                           hint="`auditor verify RUN` lists every difference; rerun `auditor "
+                                "check` to rewrite the outputs, or pass --unverified")
     comparison = compare_runs(results_a, read_outcomes(run_a), results_b, read_outcomes(run_b),
                               results_a["scoring"]["confidence"], read_benign_outcomes(run_a),
                               read_benign_outcomes(run_b))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "comparison.json", json.dumps(comparison, indent=2) + "\n")
-    html = render_html("compare.html.j2", {"c": comparison})
+    html = render_html("compare.html.j2", {"c": comparison, "verified": not problems})
     atomic_write(out / "comparison.html", html)
     render_pdf(html, out / "comparison.pdf")
     console.print(f"A = {escape(str(comparison['a']['model']))} · "

@@ -41,8 +41,10 @@ from auditor.cli.progress import progress_bars
 from auditor.cli.third_party import LOG_NAME, log_note, third_party_output_to
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import make_judge
+from auditor.manifest import read_manifest, write_manifest
 from auditor.policy_loader import load_policy_file
 from auditor.records import deciding
+from auditor.verification import verify_run
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
 VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
@@ -52,6 +54,7 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
     app.command("report")(report_cmd)
     app.command("rejudge")(rejudge_cmd)
+    app.command("verify")(verify_cmd)
 
 
 def print_summary(results: dict[str, Any], out_dir: Path, rejudged: bool = False) -> None:
@@ -157,11 +160,49 @@ def check_cmd(
 def report_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
 ) -> None:
-    """Re-render report.html and report.pdf from stored results, running nothing."""
+    """Re-render report.html and report.pdf from stored results, running nothing.
+
+    The run is verified first (as `auditor verify` does, the report files aside). A run that
+    fails verification still gets its report, with every page marked NOT VERIFIED.
+    """
     results = read_results(run_dir)
-    render_reports(run_dir, results)
+    found = verify_run(run_dir, include_report=False)
+    render_reports(run_dir, results, verified=found.ok)
+    if found.ok:  # the re-rendered report joins the verified set
+        manifest = read_manifest(run_dir) or {}
+        write_manifest(run_dir, run_dir / str(manifest.get("store", ".")))
+    else:
+        for difference in found.differences[:5]:
+            err_console.print(f"[yellow]not verified:[/] {inert(difference)}")
+        err_console.print("[yellow]warning:[/] every page of the report is marked NOT VERIFIED;"
+                          " `auditor verify` lists every difference.")
     console.print(f"Wrote {escape(str(run_dir / 'report.html'))} and "
                   f"{escape(str(run_dir / PDF))}")
+
+
+@user_errors
+def verify_cmd(
+    run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+) -> None:
+    """Check that a run's outputs are whole and untouched, and agree with its store.
+
+    Re-checks the sha256 of every output against the run's manifest, each outcome against the
+    answer and verdict in the store, and recomputes every policy's counts, score, interval and
+    verdict. Exit code: 0 verified, 1 a difference was found, 2 the run cannot be read.
+    """
+    found = verify_run(run_dir)
+    for check in found.checked:
+        console.print(f"checked: {escape(check)}")
+    if found.results_sha256:
+        console.print(f"results.json sha256 {found.results_sha256}")
+    if found.ok:
+        console.print(f"[green]✓[/] {escape(str(run_dir))}: verified")
+        return
+    for difference in found.differences:
+        console.print(f"[red]✗[/] {inert(difference)}")
+    console.print(f"{escape(str(run_dir))}: NOT VERIFIED ({len(found.differences)} "
+                  "difference(s))")
+    raise typer.Exit(1)
 
 
 @user_errors
