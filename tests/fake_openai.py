@@ -192,3 +192,15 @@ def is_probe(body: dict[str, Any]) -> bool:
     """The target's start-up probe: one token, its own fixed message."""
     return body.get("max_tokens") == 1 and body.get("messages") == PROBE_MESSAGES
 
+
+
+def started_target(server: FakeOpenAIServer, **options: Any) -> Any:
+    """An OpenAI target for `server`, started (its probe done), with quick backoff."""
+    from auditor.policy import ModelEndpoint
+    from auditor.targets.openai_target import OpenAITarget
+
+    target = OpenAITarget(ModelEndpoint.model_validate({
+        "backend": "openai", "model": server.model, "base_url": server.base_url, **options}),
+        backoff_base_s=0.01)
+    target.start()
+    return target

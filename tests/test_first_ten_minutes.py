@@ -25,14 +25,13 @@ from auditor.dataset import load_folder
 from auditor.decision import PolicyFigures, explain
 from auditor.errors import TargetError
 from auditor.estimators import Stratum
-from auditor.policy import ModelEndpoint, Scoring
+from auditor.policy import Scoring
 from auditor.provenance import provenance_of
 from auditor.scoring import Counts, assess
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.cpu_dtype import cpu_flags, demo_dtype
-from auditor.targets.openai_target import OpenAITarget
 from tests.conftest import SAMPLES, write_policy
-from tests.fake_openai import FakeOpenAIServer
+from tests.fake_openai import FakeOpenAIServer, started_target
 from tests.local_server import LocalServer
 
 
@@ -102,19 +101,13 @@ def test_a_probe_that_is_not_an_openai_answer_is_exit_2(runner: CliRunner, tmp_p
 def test_the_probe_is_retried_like_any_request() -> None:
     with FakeOpenAIServer() as server:
         server.probe_faults.extend(["500"])
-        target = OpenAITarget(ModelEndpoint.model_validate({
-            "backend": "openai", "model": server.model, "base_url": server.base_url,
-            "max_retries": 1}), backoff_base_s=0.01)
-        target.start()
+        started_target(server, max_retries=1)
         assert len(server.probe_requests()) == 2
 
 
 def test_a_streak_of_not_found_during_the_run_stops_it() -> None:
     with FakeOpenAIServer() as server:
-        target = OpenAITarget(ModelEndpoint.model_validate({
-            "backend": "openai", "model": server.model, "base_url": server.base_url,
-            "max_retries": 0, "concurrency": 1}), backoff_base_s=0.01)
-        target.start()
+        target = started_target(server, max_retries=0, concurrency=1)
         server.faults.extend(["404"] * 40)
         requests = [ChatRequest(f"k{i}", f"prompt {i}") for i in range(40)]
         answered = []

@@ -17,11 +17,9 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.dataset import MAX_ROW_BYTES, load_folder
 from auditor.errors import DatasetError
-from auditor.policy import ModelEndpoint
 from auditor.targets import ChatRequest, DecodingConfig
-from auditor.targets.openai_target import OpenAITarget
 from tests.conftest import SAMPLES, write_policy
-from tests.fake_openai import FakeOpenAIServer
+from tests.fake_openai import FakeOpenAIServer, started_target
 
 
 def policy_for(base_url: str, organisation: str = "Hardening Org", extra: str = "") -> str:
@@ -205,10 +203,7 @@ def test_an_oversized_prompt_row_is_named_and_never_read_whole(tmp_path: Path) -
 
 def test_a_day_long_retry_after_gives_the_prompt_up_at_once() -> None:
     with FakeOpenAIServer() as server:
-        target = OpenAITarget(ModelEndpoint.model_validate({
-            "backend": "openai", "model": server.model, "base_url": server.base_url,
-            "max_retries": 2, "concurrency": 1}), backoff_base_s=0.01)
-        target.start()
+        target = started_target(server, max_retries=2, concurrency=1)
         server.faults.extend(["429-huge"] * 3)
         started = time.monotonic()
         results = [g for batch in target.generate([ChatRequest("k", "p")],
