@@ -19,12 +19,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.caveats import run_caveats
+from auditor.dataset import sha256_of
 from auditor.errors import AuditorError
 from auditor.judge_cards import checked_card, read_card, resolve_card_path
 from auditor.judges import Judge
 from auditor.judges.refusal import RefusalJudge
 from auditor.manifest import (
-    file_sha256,
     remove_manifest,
     remove_stale_temporaries,
     write_manifest,
@@ -67,8 +67,7 @@ PDF = "report.pdf"
 @dataclass
 class RunSummary:
     results: dict[str, Any]
-    out_dir: Path
-    refused_urls: list[str]
+    refused_urls: list[str]  # URLs the PDF renderer refused (listed in the audit trail too)
 
 
 def load_judge_card(audit: Audit, judge: Judge) -> dict[str, Any] | None:
@@ -90,8 +89,7 @@ class Judging:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
-              render_pdf_report: bool = True) -> RunSummary:
+def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn) -> RunSummary:
     """The whole audit: generate what the store lacks, then judge, score and write."""
     started = time.perf_counter()
     audit = Audit.load(policy_path)
@@ -110,8 +108,7 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
                                    generated=gen_stats.done,
                                    errors=store_error_count(store, prompt_keys))
         refuse_if_nothing_answered(store, prompt_keys, generated)
-        return judge_and_write(audit, store, out_dir, prompt_keys, judging, generated, progress,
-                               render_pdf_report)
+        return judge_and_write(audit, store, out_dir, prompt_keys, judging, generated, progress)
 
 
 def rejudge(run_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
@@ -137,12 +134,12 @@ def rejudge(run_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn
                                    errors=store_error_count(store, prompt_keys))
         out_dir.mkdir(parents=True, exist_ok=True)
         return judge_and_write(audit, store, out_dir, prompt_keys,
-                               Judging(judge, card, started), generated, progress, True)
+                               Judging(judge, card, started), generated, progress)
 
 
 def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: dict[str, str],
-                    judging: Judging, generated: GenerateCounts, progress: ProgressFn,
-                    render_pdf_report: bool) -> RunSummary:
+                    judging: Judging, generated: GenerateCounts, progress: ProgressFn
+                    ) -> RunSummary:
     """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
     judge = judging.judge
     try:
@@ -159,7 +156,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
         run_id=store.get_meta("run_id"), target=target_record(store),
         judge=judge.fingerprint(), card=judging.card, counts=counts,
         generations=store.iter_generation_rows(), over_refusal=refusals,
-        store_dir=store.folder), judging, render_pdf_report)
+        store_dir=store.folder), judging)
 
 
 def target_record(store: RunStore) -> dict[str, Any]:
@@ -208,7 +205,7 @@ class RunFacts:
 
 
 def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts,
-           judging: Judging, render_pdf_report: bool) -> RunSummary:
+           judging: Judging) -> RunSummary:
     """Score every policy and write every output: results.json first, the report last."""
     scoring = audit.policy_file.scoring
     judge_card = card_from_metrics(facts.card) if facts.card else None
@@ -238,9 +235,9 @@ def finish(audit: Audit, outcomes: list[Outcome], out_dir: Path, facts: RunFacts
         for g in facts.generations))
     atomic_write(out_dir / JUNIT, junit_xml(data))
     atomic_write(out_dir / RESULTS, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    refused = render_reports(out_dir, data, render_pdf_report)
+    refused = render_reports(out_dir, data)
     write_manifest(out_dir, facts.store_dir or out_dir)
-    return RunSummary(data, out_dir, refused)
+    return RunSummary(data, refused)
 
 
 def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutcome]] | None
@@ -264,16 +261,26 @@ def score_over_refusal(audit: Audit, judged: tuple[RefusalJudge, list[BenignOutc
     return OverRefusalFacts(results, judge.fingerprint(), card)
 
 
-def render_reports(out_dir: Path, results: dict[str, Any], pdf: bool = True,
-                   verified: bool = True) -> list[str]:
-    """report.html and report.pdf from results.json; an unverified run's pages say so."""
+def render_reports(out_dir: Path, results: dict[str, Any], verified: bool = True) -> list[str]:
+    """report.html and report.pdf from results.json; an unverified run's pages say so.
+
+    Returns the URLs the renderer refused to fetch. Escaped text never asks for one, so there
+    are none unless a template goes wrong; if there are, the report is rendered again with
+    them listed in its audit trail.
+    """
     outcomes = shown_outcomes(jsonl_rows(out_dir / OUTCOMES))
     context = report_context(results, outcomes)
-    context["results_sha256"] = file_sha256(out_dir / RESULTS)
-    context["verified"] = verified
+    context.update(results_sha256=sha256_of(out_dir / RESULTS), verified=verified,
+                   refused_urls=[])
     html = render_html("report.html.j2", context)
     atomic_write(out_dir / HTML, html)
-    return render_pdf(html, out_dir / PDF) if pdf else []
+    refused = render_pdf(html, out_dir / PDF)
+    if refused:
+        context["refused_urls"] = refused
+        html = render_html("report.html.j2", context)
+        atomic_write(out_dir / HTML, html)
+        render_pdf(html, out_dir / PDF)
+    return refused
 
 
 # An outcome line holds a prompt and an answer (at most 16 MiB, max_answer_bytes' ceiling).

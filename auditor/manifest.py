@@ -9,7 +9,6 @@ so a run killed half-way leaves no manifest, and verification says the set is un
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.dataset import sha256_of
 from auditor.errors import AuditorError
 from auditor.results import atomic_write
 
@@ -26,14 +26,6 @@ FORMAT = "auditor-manifest"
 OUTPUT_NAMES = ("results.json", "outcomes.jsonl", "over_refusal.jsonl", "generations.jsonl",
                 "junit.xml", "report.html", "report.pdf")
 REPORT_NAMES = ("report.html", "report.pdf")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def remove_manifest(out_dir: Path) -> None:
@@ -57,7 +49,7 @@ def remove_stale_temporaries(out_dir: Path) -> None:
 
 def write_manifest(out_dir: Path, store_dir: Path) -> dict[str, Any]:
     """Hash every output present and write the manifest (last of all the outputs)."""
-    files = {name: file_sha256(out_dir / name) for name in OUTPUT_NAMES
+    files = {name: sha256_of(out_dir / name) for name in OUTPUT_NAMES
              if (out_dir / name).is_file()}
     try:
         store = os.path.relpath(store_dir.resolve(), out_dir.resolve())

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.audit_run import OUTCOMES, RESULTS, jsonl_rows, read_results
+from auditor.dataset import sha256_of
 from auditor.errors import AuditorError
-from auditor.manifest import MANIFEST, REPORT_NAMES, file_sha256, read_manifest
+from auditor.manifest import MANIFEST, REPORT_NAMES, read_manifest
 from auditor.outcome import Outcome
 from auditor.policy import Policy, Scoring
 from auditor.scoring import card_from_metrics, score_policy
@@ -50,7 +51,7 @@ def verify_run(run_dir: Path, include_report: bool = True) -> Verification:
     found = Verification(run_dir)
     results = read_results(run_dir)
     if (run_dir / RESULTS).exists():
-        found.results_sha256 = file_sha256(run_dir / RESULTS)
+        found.results_sha256 = sha256_of(run_dir / RESULTS)
     manifest = read_manifest(run_dir)
     if manifest is None:
         found.differences.append(f"{MANIFEST} is missing: the run's outputs were never finished "
@@ -71,7 +72,7 @@ def _check_hashes(run_dir: Path, manifest: dict[str, Any], include_report: bool,
         path = run_dir / name
         if not path.is_file():
             found.differences.append(f"{name} is missing")
-        elif file_sha256(path) != expected:
+        elif sha256_of(path) != expected:
             found.differences.append(f"{name} was changed after the run wrote it (sha256 "
                                      "differs from the manifest)")
     found.checked.append(f"sha256 of {len(manifest['files'])} outputs against {MANIFEST}")

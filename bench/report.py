@@ -79,7 +79,7 @@ def main() -> None:
                          judge={"kind": "refusal", "id": "bench"}, card=card, counts=counts,
                          generations=[])
         summary = finish(audit, outcomes, Path(tmp), facts,
-                         Judging(RefusalJudge(), card, started), render_pdf_report=True)
+                         Judging(RefusalJudge(), card, started))
         elapsed = time.perf_counter() - started
         pdf_bytes = (Path(tmp) / "report.pdf").stat().st_size
         if keep is not None:

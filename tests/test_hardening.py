@@ -339,3 +339,16 @@ def test_a_rejudged_folder_verifies_against_the_runs_store(runner: CliRunner,
     verified = runner.invoke(app, ["verify", str(finished_run / "rejudged-harm")])
     assert verified.exit_code == 0, verified.output
     assert runner.invoke(app, ["verify", str(finished_run)]).exit_code == 0
+
+
+def test_urls_the_renderer_refused_are_listed_in_the_audit_trail(
+        finished_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.audit_run as audit_run
+    from auditor.report.render import render_pdf
+
+    monkeypatch.setattr("auditor.audit_run.render_pdf",
+                        lambda html, out: [*render_pdf(html, out), "file:///etc/passwd"])
+    results = audit_run.read_results(finished_run)
+    assert audit_run.render_reports(finished_run, results) == ["file:///etc/passwd"]
+    html = (finished_run / "report.html").read_text()
+    assert "URLs the renderer refused to fetch" in html and "file:///etc/passwd" in html

@@ -78,10 +78,6 @@ class OpenAITarget(Target):
         self._wrong_endpoint_in_a_row = 0
         self._fleet_records: list[dict[str, Any]] = []
 
-    @property
-    def base_url(self) -> str:
-        return self.urls[0]
-
     # The key lives only in request headers, built fresh for each session.
     def _headers(self) -> dict[str, str]:
         env = self.endpoint.api_key_env
