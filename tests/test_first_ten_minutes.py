@@ -336,6 +336,7 @@ def test_page_one_gives_each_policy_its_reason_and_next_step(runner: CliRunner,
     policy_result = results["policies"][0]
     page_one = PdfReader(tmp_path / "run" / "report.pdf").pages[0].extract_text()
     assert "Decision by policy" in page_one
+    assert "Sign-off" in page_one  # the decision and the sign-off block share page 1
     assert "CYBER-POLICY-WITH-A-LONG-NAME" in page_one.replace("\n", "")
     assert policy_result["in_short"] and policy_result["next_step"]
     assert policy_result["in_short"].split()[0] in page_one
