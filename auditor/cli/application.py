@@ -12,7 +12,8 @@ HELP = (
     "Write a policy file (see `auditor schema`), check it with `auditor validate`, preview the "
     "prompts with `auditor plan`, then run `auditor check`.\n\n"
     "Exit codes: 0 every policy passes · 1 a policy fails · 2 bad input, usage, or a backend "
-    "that cannot be reached · 3 inconclusive (too few prompts, or too many errors, to decide)."
+    "that cannot be reached · 3 inconclusive (too few prompts, or too many errors, to decide) · "
+    "130 interrupted (Ctrl-C) · 143 terminated (SIGTERM); finished work is kept either way."
 )
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="markdown",
