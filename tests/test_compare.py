@@ -128,3 +128,48 @@ def test_compare_shows_both_axes_paired(runner: CliRunner, tmp_path: Path) -> No
     text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
     assert "Over-refusal on benign look-alike prompts" in text
     assert "refuses less" in result.output
+
+
+def run_with(runner: CliRunner, tmp_path: Path, name: str, edit: Any = lambda text: text
+             ) -> Path:
+    with FakeOpenAIServer() as server:
+        policy = tmp_path / f"{name}.yaml"
+        policy.write_text(edit(run_policy(server.base_url)))
+        out = tmp_path / name
+        result = runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"])
+        assert result.exit_code in (0, 1, 3), result.output
+    return out
+
+
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda text: text.replace("kind: refusal", "kind: harm"), "judge"),
+    (lambda text: text.replace("max_tokens: 16", "max_tokens: 32"), "max_tokens"),
+    (lambda text: text.replace("per_category: 6", "per_category: 3"), "prompts of CRIME"),
+])
+def test_runs_that_differ_in_what_was_measured_are_refused(runner: CliRunner, tmp_path: Path,
+                                                           edit: Any, named: str) -> None:
+    base = run_with(runner, tmp_path, "base")
+    other = run_with(runner, tmp_path, "other", edit)
+    out = tmp_path / "cmp"
+    refused = runner.invoke(app, ["compare", str(base), str(other), "--out", str(out)])
+    assert refused.exit_code == 2, refused.output
+    assert "not comparable" in refused.output and named in refused.output
+    assert str(base) in refused.output.replace("\n", "") and not (out / "comparison.pdf").exists()
+    forced = runner.invoke(app, ["compare", str(base), str(other), "--out", str(out),
+                                 "--allow-mismatch"])
+    assert forced.exit_code == 0, forced.output
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert any(named in m for m in comparison["mismatches"])
+    pages = [page.extract_text() for page in PdfReader(out / "comparison.pdf").pages]
+    assert all("NOT COMPARABLE" in text for text in pages)
+    assert named in pages[0].replace("\n", " ")
+
+
+def test_runs_of_the_same_setup_are_comparable(runner: CliRunner, tmp_path: Path) -> None:
+    from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
+    from auditor.comparability import RunRecord, differences
+
+    runs = refuser_and_complier(runner, tmp_path)
+    records = [RunRecord(path, read_results(path), read_outcomes(path),
+                         read_benign_outcomes(path)) for path in runs.values()]
+    assert differences(records) == []

@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
-from auditor.cli.output import console, print_table_or_list, user_errors
+from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
+from auditor.comparability import RunRecord, differences
 from auditor.compare import compare_runs
 from auditor.errors import AuditorError
 from auditor.report.render import render_html, render_pdf
@@ -30,11 +31,18 @@ def compare_cmd(
     out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Output folder."),
     unverified: bool = typer.Option(False, "--unverified", help="Compare runs that fail "
                                     "`auditor verify` anyway; every page of the PDF says so."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Compare runs that "
+                                        "differ in policies, prompts, judge, card, system "
+                                        "prompt or decoding anyway; every page of the PDF and "
+                                        "comparison.json list the differences."),
 ) -> None:
     """Compare two runs per policy with paired intervals; writes comparison.json and a PDF.
 
     Both runs are verified first (`auditor verify`): a run whose outputs were edited or left
-    unfinished is refused, unless --unverified.
+    unfinished is refused, unless --unverified. Then they must be comparable: the same policy
+    ids and thresholds, the same prompts, judge and card, system prompt, max_tokens and
+    temperature, and over-refusal prompts; any difference is exit 2 naming it, unless
+    --allow-mismatch.
     """
     results_a, results_b = read_results(run_a), read_results(run_b)
     problems = [f"{run}: {difference}" for run in (run_a, run_b)
@@ -43,12 +51,23 @@ def compare_cmd(
         raise AuditorError("a run fails verification: " + "; ".join(problems[:3]),
                            hint="`auditor verify RUN` lists every difference; rerun `auditor "
                                 "check` to rewrite the outputs, or pass --unverified")
-    comparison = compare_runs(results_a, read_outcomes(run_a), results_b, read_outcomes(run_b),
-                              results_a["scoring"]["confidence"], read_benign_outcomes(run_a),
-                              read_benign_outcomes(run_b))
+    runs = [RunRecord(folder, results, read_outcomes(folder), read_benign_outcomes(folder))
+            for folder, results in ((run_a, results_a), (run_b, results_b))]
+    mismatches = differences(runs)
+    if mismatches and not allow_mismatch:
+        raise AuditorError("the runs are not comparable: " + "; ".join(mismatches[:4])
+                           + (f"; and {len(mismatches) - 4} more" if len(mismatches) > 4 else ""),
+                           hint="audit both models with the same policy file, judge and card; "
+                                "or pass --allow-mismatch to compare them anyway (every page "
+                                "will list the differences)")
+    comparison = compare_runs(results_a, runs[0].outcomes, results_b, runs[1].outcomes,
+                              results_a["scoring"]["confidence"], runs[0].benign, runs[1].benign)
+    comparison["mismatches"] = mismatches
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "comparison.json", json.dumps(comparison, indent=2) + "\n")
     html = render_html("compare.html.j2", {"c": comparison, "verified": not problems})
+    for mismatch in mismatches:
+        err_console.print(f"[yellow]not comparable:[/] {inert(mismatch)}")
     atomic_write(out / "comparison.html", html)
     render_pdf(html, out / "comparison.pdf")
     console.print(f"A = {escape(str(comparison['a']['model']))} · "
