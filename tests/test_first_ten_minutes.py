@@ -400,3 +400,11 @@ def test_progress_bars_fit_80_columns_whole(monkeypatch: pytest.MonkeyPatch) -> 
     text = console.export_text()
     assert "Building demo model" in text and "first run only" in text
     assert "…" not in text and "45731/45731" in text
+
+
+def test_a_policy_with_a_typo_leaves_no_run_folder_behind(runner: CliRunner,
+                                                          tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\norganisation: {nmae: x}\n")
+    result = check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ private copy of the terminal. `--verbose` leaves everything on the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ def third_party_output_to(log_path: Path, verbose: bool) -> Iterator[Path | None
     if verbose:
         yield None
         return
+    created = not log_path.parent.exists()
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.touch()
@@ -64,6 +66,17 @@ def third_party_output_to(log_path: Path, verbose: bool) -> Iterator[Path | None
         if terminal is not None:
             err_console.file = previous
             terminal.close()
+        _tidy(log_path, created)
+
+
+def _tidy(log_path: Path, created_folder: bool) -> None:
+    """An empty log is removed, and so is the folder made for it if nothing else went there
+    (a policy file with a typo leaves no empty run folder behind)."""
+    with contextlib.suppress(OSError):
+        if log_path.stat().st_size == 0:
+            log_path.unlink()
+            if created_folder:
+                log_path.parent.rmdir()  # only if empty
 
 
 def log_note(log_path: Path | None) -> str | None:
