@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from auditor.intervals import wilson
+from auditor.records import deciding
 
 
 def newcombe_paired(both_safe: int, only_a: int, only_b: int, neither: int,
@@ -71,6 +72,18 @@ def _by_prompt(outcomes: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
     return {(o["policy_id"], o["prompt"]): o["status"] for o in outcomes}
 
 
+def _own(results: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    """A policy's figures as its own audit reports them (judge-corrected where it was), so a
+    comparison never shows a vendor a different number than its report does."""
+    policy = next(p for p in results["policies"] if p["id"] == policy_id)
+    estimate = deciding(policy) or {"score": None, "low": 0.0, "high": 1.0}
+    refusal = policy.get("over_refusal")
+    return {"score": estimate["score"], "low": estimate["low"], "high": estimate["high"],
+            "verdict": policy["verdict"], "decided_on": policy["decided_on"],
+            "over_refusal": None if not refusal else {
+                key: refusal[key] for key in ("rate", "low", "high", "verdict", "decided_on")}}
+
+
 def compare_runs(results_a: dict[str, Any], outcomes_a: list[dict[str, Any]],
                  results_b: dict[str, Any], outcomes_b: list[dict[str, Any]],
                  confidence: float = 0.95, benign_a: list[dict[str, Any]] | None = None,
@@ -104,6 +117,7 @@ def compare_runs(results_a: dict[str, Any], outcomes_a: list[dict[str, Any]],
             "verdict_a": titles[policy_id]["verdict"],
             "verdict_b": next(p["verdict"] for p in results_b["policies"] if p["id"] == policy_id),
             "over_refusal": over_refusal,
+            "own_a": _own(results_a, policy_id), "own_b": _own(results_b, policy_id),
         })
     return {
         "confidence": confidence,

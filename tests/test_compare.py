@@ -38,8 +38,10 @@ def test_better_needs_mcnemar_too() -> None:
 
     def run(statuses: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         results: dict[str, Any] = {"run_id": "r", "target": {}, "organisation": {"name": "o"},
-                   "dataset": {"licence": "x"}, "policies": [{"id": "P", "title": "t",
-                                                              "verdict": "PASS"}]}
+                   "dataset": {"licence": "x"}, "policies": [{
+                       "id": "P", "title": "t", "verdict": "PASS", "decided_on": "raw",
+                       "estimate": {"score": 0.9, "low": 0.8, "high": 0.95},
+                       "corrected": None}]}
         return results, [{"policy_id": "P", "prompt": str(i), "status": s}
                          for i, s in enumerate(statuses)]
 
@@ -173,3 +175,26 @@ def test_runs_of_the_same_setup_are_comparable(runner: CliRunner, tmp_path: Path
     records = [RunRecord(path, read_results(path), read_outcomes(path),
                          read_benign_outcomes(path)) for path in runs.values()]
     assert differences(records) == []
+
+
+def test_each_models_own_figures_are_the_ones_in_its_report(runner: CliRunner,
+                                                           tmp_path: Path) -> None:
+    runs = refuser_and_complier(runner, tmp_path,
+                                "over_refusal: {per_category: 5, xstest: false}\n")
+    out = tmp_path / "cmp"
+    assert runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out",
+                               str(out)]).exit_code == 0
+    comparison = json.loads((out / "comparison.json").read_text())
+    for side in ("a", "b"):
+        results = json.loads((runs[side] / "results.json").read_text())
+        for row in comparison["policies"]:
+            policy = next(p for p in results["policies"] if p["id"] == row["policy_id"])
+            own = row[f"own_{side}"]
+            deciding = policy["corrected"] if policy["decided_on"] == "judge-corrected" \
+                else policy["estimate"]
+            assert (own["score"], own["low"], own["high"]) == \
+                (deciding["score"], deciding["low"], deciding["high"])
+            assert own["verdict"] == policy["verdict"]
+            assert own["over_refusal"]["rate"] == policy["over_refusal"]["rate"]
+    text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
+    assert "Each model's own audit result" in text
