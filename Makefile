@@ -32,7 +32,7 @@ demo: setup ## Run the sample audit on the embedded demo model; writes $(OUT)/re
 	if [ $$code -eq 2 ] || [ $$code -gt 3 ]; then exit $$code; fi; \
 	echo "Report: $(OUT)/report.pdf (audit exit code $$code: 0 pass, 1 fail, 3 inconclusive)"
 
-test: setup ## Run the whole test suite (real vLLM on CPU included; ~10-11 min on 2 cores after setup).
+test: setup ## Run the whole test suite (real vLLM on CPU included; ~11 min on 2 cores after setup).
 	$(BIN)/python -m pytest -q
 
 lint: setup ## ruff and mypy.
