@@ -3,7 +3,7 @@
     python bench/coverage.py [--quick] [--reps N] [--seed S]
 
 Draws synthetic outcomes for many policy shapes and feeds them to the public verdict rule
-`auditor.scoring.assess` (the function `auditor check` scores every policy with):
+`auditor.stats.scoring.assess` (the function `auditor check` scores every policy with):
 
 - single proportions: each interval method × n ∈ {6, 20, 50, 200, 1000} × p;
 - policies of 1, 3 and 8 categories of unequal sizes (3–60, and 4× that), micro and equal
@@ -40,9 +40,11 @@ from scipy.stats import binom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.estimators import CardCounts, Stratum
-from auditor.policy import Scoring
-from auditor.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, assess
+from auditor.config.policy import Scoring
+from auditor.core.identity import Confusion
+from auditor.core.verdicts import Verdict
+from auditor.stats.estimators import Stratum
+from auditor.stats.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, assess
 
 THRESHOLDS = (0.90, 0.99)
 SINGLE_N = (6, 20, 50, 200, 1000)
@@ -82,7 +84,7 @@ def _assess(strata: Strata, threshold: float, weighting: str, method: str, card:
     unsafe = sum(u for _, u in strata)
     scoring = Scoring.model_validate({"interval": method, "weighting": weighting})
     return assess([Stratum(s, u) for s, u in strata], Counts(safe + unsafe, safe, unsafe),
-                  threshold, scoring, CardCounts(*card) if card else None, project)
+                  threshold, scoring, Confusion(*card) if card else None, project)
 
 
 def draw(cell: Cell, rng: np.random.Generator, reps: int, scale: float = 1.0
@@ -139,7 +141,7 @@ def run_exact_cell(cell: Cell, rng: np.random.Generator) -> dict[str, object]:
 
 
 def summary(cell: Cell, truth: float, how: str, covered: float,
-            verdicts: dict[float, dict[str, float]], zero_width: int, outside: int, tried: int,
+            verdicts: dict[float, dict[Verdict, float]], zero_width: int, outside: int, tried: int,
             decided: int) -> dict[str, object]:
     false_pass = {t: verdicts[t][PASS] for t in THRESHOLDS if truth < t}
     false_fail = {t: verdicts[t][FAIL] for t in THRESHOLDS if truth >= t}

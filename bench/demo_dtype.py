@@ -46,9 +46,9 @@ def tokens_per_second(model: str, dtype: str, prompts: list[str]) -> dict[str, f
 def main() -> None:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-    from auditor.dataset import load_folder
-    from auditor.demo_model import ensure_demo_model
+    from auditor.data.dataset import load_folder
     from auditor.targets.cpu_dtype import X86_BF16_FLAGS, cpu_flags, demo_dtype
+    from auditor.targets.demo_model import ensure_demo_model
     from auditor.targets.vllm_target import is_cpu_build
 
     model = str(ensure_demo_model())

@@ -53,7 +53,7 @@ def hidden_state_features(rows: list[training.Row]) -> np.ndarray:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from auditor.demo_model import ensure_demo_model
+    from auditor.targets.demo_model import ensure_demo_model
 
     folder = ensure_demo_model()
     tokenizer = AutoTokenizer.from_pretrained(folder)

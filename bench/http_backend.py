@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "bench" / "helpers" / "latency_server.py"
 sys.path.insert(0, str(ROOT))
 
-from auditor.policy import ModelEndpoint  # noqa: E402
+from auditor.config.policy import ModelEndpoint  # noqa: E402
 from auditor.targets import ChatRequest, DecodingConfig  # noqa: E402
 from auditor.targets.openai_target import OpenAITarget  # noqa: E402
 

@@ -2,7 +2,7 @@
 
     python bench/over_refusal_coverage.py [--quick] [--reps N] [--seed S]
 
-Feeds synthetic benign outcomes to `auditor.over_refusal.assess_over_refusal`, the rule
+Feeds synthetic benign outcomes to `auditor.stats.over_refusal.assess_over_refusal`, the rule
 `auditor check` uses, over the shapes an `over_refusal` block produces: strata of
 `per_category` prompts (2, 10 or 50) for 1, 3 or 8 micro categories plus one macro stratum
 (XSTest's prompts), true refusal rates from 0 to 0.4 (equal, or varying across strata), micro
@@ -27,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.estimators import CardCounts
-from auditor.over_refusal import ANSWERED, REFUSED, BenignOutcome, assess_over_refusal
-from auditor.policy import OverRefusal
-from auditor.scoring import FAIL, PASS
+from auditor.config.policy import OverRefusal
+from auditor.core.identity import Confusion
+from auditor.core.outcome import ANSWERED, REFUSED, BenignOutcome
+from auditor.stats.over_refusal import assess_over_refusal
+from auditor.stats.scoring import FAIL, PASS
 
 SE, SP = 0.9375, 0.922  # the packaged refusal judge on answers to XSTest's safe prompts
 CARD_LABELS = (480, 270)  # complied (the judge's positive class), refused
@@ -49,7 +50,7 @@ def _assess(strata: tuple[tuple[int, int], ...], weighting: str, method: str,
                               "", "", None)
                 for i, (refused, answered) in enumerate(strata) for j in range(refused + answered)]
     result = assess_over_refusal(outcomes, OverRefusal(max_rate=max_rate), weighting, method,
-                                 0.95, 0.1, CardCounts(*card) if card else None)
+                                 0.95, 0.1, Confusion(*card) if card else None)
     return result.low, result.high, result.verdict
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.dataset import load_folder
+from auditor.data.dataset import load_folder
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SIZES = {"alert.jsonl": 14_763, "alert_adversarial.jsonl": 30_968}

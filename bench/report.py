@@ -19,16 +19,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor import taxonomy  # noqa: E402
-from auditor.audit_run import Judging, RunFacts, finish  # noqa: E402
-from auditor.dataset import AlertDataset, FileInfo  # noqa: E402
-from auditor.judge_metrics import binary_metrics  # noqa: E402
+from auditor.audit.check import Judges, RunFacts, finish  # noqa: E402
+from auditor.config.loader import parse_policy_text  # noqa: E402
+from auditor.core import taxonomy  # noqa: E402
+from auditor.core.identity import JudgeCard, TargetFingerprint  # noqa: E402
+from auditor.core.outcome import Outcome, Status  # noqa: E402
+from auditor.data.dataset import AlertDataset, FileInfo  # noqa: E402
+from auditor.data.plan import Audit  # noqa: E402
+from auditor.data.selection import Plan, PolicyPlan  # noqa: E402
+from auditor.judges import JudgeWithCard  # noqa: E402
+from auditor.judges.metrics import binary_metrics  # noqa: E402
 from auditor.judges.refusal import RefusalJudge  # noqa: E402
-from auditor.outcome import Outcome, Status  # noqa: E402
-from auditor.pipeline import Audit  # noqa: E402
-from auditor.policy_loader import parse_policy_text  # noqa: E402
-from auditor.records import GenerateCounts, JudgeCounts, StageCounts  # noqa: E402
-from auditor.selection import Plan, PolicyPlan  # noqa: E402
+from auditor.outputs.records import StageCounts  # noqa: E402
+from auditor.stages.generation import GenerateCounts  # noqa: E402
+from auditor.stages.judging import JudgeCounts  # noqa: E402
 
 POLICIES = 30
 VERDICTS = 45_000
@@ -52,7 +56,7 @@ def main() -> None:
         "version: 1\norganisation: {name: Bench}\ndataset: {path: .}\n"
         f"sampling: {{attack_types: [{', '.join(ATTACKS)}]}}\n"
         "scoring: {weighting: equal}\npolicies:\n" + "\n".join(policy_lines) + "\n")
-    dataset = AlertDataset([], [FileInfo("alert.jsonl", "-", "0" * 64, 0, 0, 0, 0)], "synthetic")
+    dataset = AlertDataset([], [FileInfo("alert.jsonl", "0" * 64, 0, 0, 0, 0)], "synthetic")
     outcomes = []
     per_policy = VERDICTS // POLICIES
     safe_rate = {label: rng.uniform(0.7, 1.0) for label in labels}
@@ -67,26 +71,26 @@ def main() -> None:
                                     f"prompt {n} " * 8, f"answer {n} " * 20, None, None))
     audit = Audit(policy_file, Path("bench.yaml"), "0" * 64, dataset,
                   Plan([PolicyPlan(p.id) for p in policy_file.policies], {}))
-    card = binary_metrics(["unsafe"] * 200 + ["safe"] * 200,
-                          ["unsafe"] * 180 + ["safe"] * 20 + ["safe"] * 190 + ["unsafe"] * 10)
+    metrics = binary_metrics(["unsafe"] * 200 + ["safe"] * 200,
+                             ["unsafe"] * 180 + ["safe"] * 20 + ["safe"] * 190 + ["unsafe"] * 10)
+    card = JudgeCard.model_validate({**metrics.model_dump(), "construct": "refusal",
+                                     "source": "synthetic"})
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         counts = StageCounts(
             generate=GenerateCounts(total=VERDICTS, cached=0, generated=VERDICTS, errors=0),
             judge=JudgeCounts(total=VERDICTS, cached=0, judged=VERDICTS, unscored=0))
-        facts = RunFacts(run_id="bench", target={"backend": "vllm", "model": "bench",
-                                                 "id": "bench"},
-                         judge={"kind": "refusal", "id": "bench"}, card=card, counts=counts,
-                         generations=[])
-        summary = finish(audit, outcomes, Path(tmp), facts,
-                         Judging(RefusalJudge(), card, started))
+        facts = RunFacts("bench", TargetFingerprint(backend="vllm", model="bench", id="bench"),
+                         counts, [], Path(tmp))
+        judges = Judges(JudgeWithCard(RefusalJudge(), card), None, started)
+        summary = finish(audit, outcomes, None, judges, facts, Path(tmp))
         elapsed = time.perf_counter() - started
         pdf_bytes = (Path(tmp) / "report.pdf").stat().st_size
         if keep is not None:
             shutil.copytree(tmp, keep, dirs_exist_ok=True)
     print(json.dumps({"bench": "report", "verdicts": len(outcomes), "policies": POLICIES,
                       "seconds": round(elapsed, 2), "pdf_bytes": pdf_bytes,
-                      "overall": summary.results["overall"]["verdict"]}))
+                      "overall": summary.results.overall.verdict}))
 
 
 if __name__ == "__main__":

@@ -38,11 +38,12 @@ def main() -> None:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     from vllm import LLM, SamplingParams
 
-    from auditor.demo_model import ensure_demo_model
-    from auditor.pipeline import Audit, run_generation
-    from auditor.policy_loader import parse_policy_text
-    from auditor.selection import select
-    from auditor.store import RunStore
+    from auditor.config.loader import parse_policy_text
+    from auditor.data.plan import Audit
+    from auditor.data.selection import select
+    from auditor.stages.generation import run_generation
+    from auditor.stages.store import RunStore
+    from auditor.targets.demo_model import ensure_demo_model
     from auditor.targets.vllm_target import VllmTarget
 
     model = str(ensure_demo_model())
@@ -54,7 +55,7 @@ target: {{model: demo, max_tokens: {MAX_TOKENS}, max_model_len: 1024}}
 sampling: {{per_category: all}}
 policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self_harm, weapon]}}]
 """)
-    from auditor.dataset_for_policy import load_for_policy
+    from auditor.data.for_policy import load_for_policy
 
     dataset = load_for_policy(policy_file, ROOT)
     audit = Audit(policy_file, ROOT / "bench.yaml", "bench", dataset, select(policy_file, dataset))
@@ -95,8 +96,8 @@ policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self
         target._llm, target._model_path = llm, model  # share the loaded engine
         with tempfile.TemporaryDirectory() as tmp, RunStore(Path(tmp)) as store:
             started = time.perf_counter()
-            _, stats = run_generation(audit, target, store)
-            return time.perf_counter() - started, stats.completion_tokens
+            generated = run_generation(audit, target, store)
+            return time.perf_counter() - started, generated.completion_tokens
 
     results: dict[str, list[tuple[float, int]]] = {"raw": [], "auditor": []}
     for _ in range(2):

@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 import train_refusal_judge as refusal_training  # noqa: E402
 
-from auditor.judge_metrics import binary_metrics  # noqa: E402
+from auditor.data.labelled_sets import HARMBENCH_FILE, XSTEST_FILES  # noqa: E402
 from auditor.judges.harm import packaged_refusal_gate  # noqa: E402
 from auditor.judges.harm_model import RefusalGate, train  # noqa: E402
+from auditor.judges.metrics import binary_metrics  # noqa: E402
 from auditor.judges.refusal_model import RefusalModel  # noqa: E402
 from auditor.judges.refusal_model import train as train_refusal  # noqa: E402
-from auditor.labelled_sets import HARMBENCH_FILE, XSTEST_FILES  # noqa: E402
 
 SEED = 20261128
 OUT = ROOT / "auditor" / "judges" / "harm_model.json"
@@ -142,14 +142,15 @@ def main() -> None:
         return ["unsafe" if r["harmful"] else "safe" for r in rows]
 
     hb_pred = grouped_predictions(harmbench, xstest + project, behaviour_folds(harmbench))
-    hb_metrics = binary_metrics(truth(harmbench), hb_pred)
+    hb_metrics = binary_metrics(truth(harmbench), hb_pred).model_dump(exclude_none=True)
     xs_pred = grouped_predictions(xstest, harmbench + project, [{n} for n in XSTEST_FILES],
                                   gates=lambda held: gate_without(args.data, next(iter(held))))
-    xs_metrics = binary_metrics(truth(xstest), xs_pred)
+    xs_metrics = binary_metrics(truth(xstest), xs_pred).model_dump(exclude_none=True)
     per_model = {}
     for name in XSTEST_FILES:
         idx = [i for i, r in enumerate(xstest) if r["group"] == name]
-        model_metrics = binary_metrics([truth(xstest)[i] for i in idx], [xs_pred[i] for i in idx])
+        model_metrics = binary_metrics([truth(xstest)[i] for i in idx],
+                                       [xs_pred[i] for i in idx]).model_dump(exclude_none=True)
         per_model[name.removeprefix("xstest_v2_completions_").removesuffix(".csv")] = round(
             model_metrics["accuracy"]["value"], 4)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor.judge_metrics import binary_metrics  # noqa: E402
+from auditor.judges.metrics import binary_metrics  # noqa: E402
 from auditor.judges.refusal_model import train  # noqa: E402
 
 SEED = 20240404
@@ -64,11 +64,11 @@ def main() -> None:
         probabilities = model.refusal_probability(data[name][0])
         truth = ["safe" if y else "unsafe" for y in data[name][1]]
         pred = ["safe" if p >= 0.5 else "unsafe" for p in probabilities]
-        metrics = binary_metrics(truth, pred)
+        metrics = binary_metrics(truth, pred).model_dump(exclude_none=True)
         # The unsafe-prompt slice is the one that resembles ALERT: harmful requests only.
         unsafe_slice = [i for i, flag in enumerate(data[name][2]) if flag]
         slice_metrics = binary_metrics([truth[i] for i in unsafe_slice],
-                                       [pred[i] for i in unsafe_slice])
+                                       [pred[i] for i in unsafe_slice]).model_dump(exclude_none=True)
         held_out[name] = {"accuracy": round(metrics["accuracy"]["value"], 4), "n": len(truth),
                           "accuracy_unsafe_prompts": round(slice_metrics["accuracy"]["value"], 4),
                           "n_unsafe_prompts": len(unsafe_slice)}
@@ -78,8 +78,8 @@ def main() -> None:
         safe_truth += [truth[i] for i in safe_slice]
         safe_pred += [pred[i] for i in safe_slice]
 
-    card = binary_metrics(pooled_truth, pooled_pred)
-    safe_card = binary_metrics(safe_truth, safe_pred)
+    card = binary_metrics(pooled_truth, pooled_pred).model_dump(exclude_none=True)
+    safe_card = binary_metrics(safe_truth, safe_pred).model_dump(exclude_none=True)
     all_texts = [t for name in MODELS for t in data[name][0]]
     all_labels = [y for name in MODELS for y in data[name][1]]
     model = train(all_texts, all_labels, seed=SEED, metadata={

@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fakes import register_fakes
+
+# The scripted fakes register like real backends and judges, so CLI tests that are not about
+# the wire can name them in a policy file and run in-process.
+register_fakes()
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 POLICIES = ROOT / "policies"

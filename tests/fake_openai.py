@@ -196,7 +196,7 @@ def is_probe(body: dict[str, Any]) -> bool:
 
 def started_target(server: FakeOpenAIServer, **options: Any) -> Any:
     """An OpenAI target for `server`, started (its probe done), with quick backoff."""
-    from auditor.policy import ModelEndpoint
+    from auditor.config.policy import ModelEndpoint
     from auditor.targets.openai_target import OpenAITarget
 
     target = OpenAITarget(ModelEndpoint.model_validate({

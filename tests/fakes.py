@@ -1,15 +1,27 @@
 """Scripted in-memory fakes of a target and a judge, which record what they were sent.
 
-For pipeline tests that need neither HTTP nor a model. The real backends have their own tests.
+For pipeline and CLI tests that need neither HTTP nor a model. The real backends have their
+own tests. They register like the real ones (`register_fakes`), so a policy file can name
+`backend: scripted` and `judge: {kind: scripted}` and `auditor check` runs in-process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
 
-from auditor.judges import Judge, JudgeItem, Verdict
+from auditor.config.policy import JudgeConfig, ModelEndpoint
+from auditor.config.registry import BACKENDS, JUDGES, Backend, JudgeKind
+from auditor.core.identity import JudgeFingerprint, TargetFingerprint
+from auditor.judges import Judge, JudgeItem, Judgement
 from auditor.targets import ChatRequest, DecodingConfig, Generation, Target
+
+# What the scripted backend's `model` names: how the fake model answers each prompt.
+SCRIPTS: dict[str, Callable[[str], str | None]] = {
+    "refuses": lambda prompt: "I can't help with that.",
+    "complies": lambda prompt: f"Sure, here is how: {prompt}",
+    "fails": lambda prompt: None,
+}
 
 
 class ScriptedTarget(Target):
@@ -25,8 +37,17 @@ class ScriptedTarget(Target):
     def start(self) -> None:
         self.events.append("target.start")
 
-    def fingerprint(self) -> dict[str, Any]:
-        return {"id": "scripted-target", "backend": "fake", "model": "scripted"}
+    @classmethod
+    def from_endpoint(cls, endpoint: ModelEndpoint) -> ScriptedTarget:
+        target = cls(SCRIPTS[endpoint.model])
+        target.model = endpoint.model
+        return target
+
+    model = "scripted"
+
+    def fingerprint(self) -> TargetFingerprint:
+        return TargetFingerprint(id=f"scripted-target:{self.model}", backend="scripted",
+                                 model=self.model)
 
     def generate(self, requests: list[ChatRequest], sampling: DecodingConfig
                  ) -> Iterator[list[Generation]]:
@@ -53,9 +74,22 @@ class ScriptedJudge(Judge):
         self.label = label
         self.seen: list[JudgeItem] = []
 
-    def fingerprint(self) -> dict[str, Any]:
-        return {"id": "scripted-judge", "kind": "scripted"}
+    @classmethod
+    def from_config(cls, config: JudgeConfig, base_dir: Path | None = None) -> ScriptedJudge:
+        return cls(lambda item: "safe" if "can't" in item.response else "unsafe")
 
-    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+    def fingerprint(self) -> JudgeFingerprint:
+        return JudgeFingerprint(id="scripted-judge", kind="scripted")
+
+    def judge(self, items: list[JudgeItem]) -> list[Judgement]:
         self.seen += items
-        return [Verdict(self.label(item), reason="scripted") for item in items]  # type: ignore[arg-type]
+        return [Judgement(self.label(item), reason="scripted") for item in items]  # type: ignore[arg-type]
+
+
+def register_fakes() -> None:
+    """Make `backend: scripted` and `judge: {kind: scripted}` usable in policy files."""
+    BACKENDS.register(Backend("scripted", "a scripted in-memory model (tests)",
+                              ScriptedTarget.from_endpoint,
+                              "auditor.targets.run_estimate:server_estimate"), replace=True)
+    JUDGES.register(JudgeKind("scripted", "labels answers with \"can't\" safe (tests)", "harm",
+                              ScriptedJudge.from_config), replace=True)

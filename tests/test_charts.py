@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from auditor.report.charts import trade_off_plot
+from auditor.outputs.report.charts import TradeOffRow, trade_off_plot
 
 
-def row(label: str, safety: float = 1.0, refusal: float = 0.0) -> dict[str, Any]:
+def row(label: str, safety: float = 1.0, refusal: float = 0.0) -> TradeOffRow:
     return {"label": label, "safety": safety, "safety_low": safety - 0.3,
             "safety_high": min(1.0, safety + 0.01), "refusal": refusal, "refusal_low": 0.0,
             "refusal_high": refusal + 0.4, "verdict": "INCONCLUSIVE"}
@@ -33,8 +32,9 @@ def test_labels_are_escaped() -> None:
 
 
 def test_trade_off_ticks_are_round_and_thresholds_are_drawn() -> None:
-    rows = [dict(row("FIN-01", 0.43, 0.0), refusal_high=0.69, threshold=0.99, max_rate=0.25),
-            dict(row("CUS-03", 1.0, 0.0), refusal_high=0.23, threshold=0.95, max_rate=0.25)]
+    rows: list[TradeOffRow] = [
+        {**row("FIN-01", 0.43, 0.0), "refusal_high": 0.69, "threshold": 0.99, "max_rate": 0.25},
+        {**row("CUS-03", 1.0, 0.0), "refusal_high": 0.23, "threshold": 0.95, "max_rate": 0.25}]
     svg = trade_off_plot(rows)
     ticks = [int(t) for t in re.findall(r'text-anchor="(?:middle|end)">(\d+)%</text>', svg)]
     assert ticks and all(t % 5 == 0 for t in ticks), ticks  # not 0/14/28/42…
@@ -51,7 +51,7 @@ def test_trade_off_labels_stay_inside_the_chart() -> None:
 
 
 def test_forest_plot_shows_whole_ids_and_round_ticks() -> None:
-    from auditor.report.charts import forest_plot
+    from auditor.outputs.report.charts import forest_plot
 
     svg = forest_plot([{"label": "CUSTOMER-FAIRNESS-POLICY-03", "score": 0.97, "low": 0.31,
                         "high": 0.99, "threshold": 0.95, "verdict": "INCONCLUSIVE"}])
@@ -61,7 +61,7 @@ def test_forest_plot_shows_whole_ids_and_round_ticks() -> None:
 
 
 def test_heat_map_has_a_legend() -> None:
-    from auditor.report.charts import heat_map
+    from auditor.outputs.report.charts import heat_map
 
     svg = heat_map(["crime_cyber"], ["none"], {("crime_cyber", "none"): (0.5, 4)})
     assert "share of safe answers" in svg and "no prompts in this cell" in svg

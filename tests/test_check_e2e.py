@@ -74,7 +74,7 @@ def test_check_end_to_end(runner: CliRunner, server: FakeOpenAIServer, tmp_path:
                  "report.html", "report.pdf", "store.sqlite"):
         assert (out / name).exists(), name
     results = json.loads((out / "results.json").read_text())
-    schema = json.loads((ROOT / "auditor" / "results.schema.json").read_text())
+    schema = json.loads((ROOT / "auditor" / "outputs" / "results.schema.json").read_text())
     jsonschema.validate(results, schema)
 
     # shared prompts: PRIV's prompts are a subset of CYBER's, generated once
@@ -264,7 +264,7 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
 
     from auditor.judges.harm import HarmJudge
     from auditor.judges.refusal import RefusalJudge
-    from auditor.store import RunStore
+    from auditor.stages.store import RunStore
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy_text(server.base_url))
@@ -279,8 +279,8 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
     assert sum(table.values()) == figures["n"] > 0
     assert len(server.chat_requests()) == calls  # nothing generated
     with RunStore(out) as store:  # both judges' verdicts are kept
-        harm = store.verdicts(HarmJudge().fingerprint()["id"])
-        refusal = store.verdicts(RefusalJudge().fingerprint()["id"])
+        harm = store.verdicts(HarmJudge().fingerprint().id)
+        refusal = store.verdicts(RefusalJudge().fingerprint().id)
     shared = sorted(set(harm) & set(refusal))
     assert len(shared) == figures["n"]
     expected = cohen_kappa_score([harm[k].label for k in shared],

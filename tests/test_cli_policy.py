@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.run_estimate import VLLM_LOAD_SECONDS
+from auditor.targets.run_estimate import VLLM_LOAD_SECONDS
 from tests.conftest import MINIMAL, SAMPLES, write_policy
 
 

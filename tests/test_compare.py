@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.compare import newcombe_paired
+from auditor.outputs.compare import newcombe_paired
 from tests.conftest import SAMPLES
 from tests.fake_openai import COMPLIANCE, REFUSAL, FakeOpenAIServer
 
@@ -34,24 +34,13 @@ def test_newcombe_has_the_continuity_corrected_correlation_term() -> None:
 
 
 def test_better_needs_mcnemar_too() -> None:
-    from auditor.compare import compare_runs
-
-    def run(statuses: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        results: dict[str, Any] = {"run_id": "r", "target": {}, "organisation": {"name": "o"},
-                   "dataset": {"licence": "x"}, "policies": [{
-                       "id": "P", "title": "t", "verdict": "PASS", "decided_on": "raw",
-                       "estimate": {"score": 0.9, "low": 0.8, "high": 0.95},
-                       "corrected": None}]}
-        return results, [{"policy_id": "P", "prompt": str(i), "status": s}
-                         for i, s in enumerate(statuses)]
+    from auditor.outputs.compare import paired_difference
 
     # 40 both safe, 5 only A safe, 0 only B safe, 5 neither: interval excludes 0, p = 0.0625
-    a = ["safe"] * 45 + ["unsafe"] * 5
-    b = ["safe"] * 40 + ["unsafe"] * 10
-    (ra, oa), (rb, ob) = run(a), run(b)
-    [row] = compare_runs(ra, oa, rb, ob)["policies"]
-    assert row["low"] > 0 and row["mcnemar_p"] == pytest.approx(0.0625)
-    assert row["better"] is None
+    pairs = [(True, True)] * 40 + [(True, False)] * 5 + [(False, False)] * 5
+    difference = paired_difference(pairs, 0.95)
+    assert difference.low > 0 and difference.mcnemar_p == pytest.approx(0.0625)
+    assert difference.larger_is_a is None
 
 
 def test_newcombe_coverage_by_simulation() -> None:
@@ -168,8 +157,8 @@ def test_runs_that_differ_in_what_was_measured_are_refused(runner: CliRunner, tm
 
 
 def test_runs_of_the_same_setup_are_comparable(runner: CliRunner, tmp_path: Path) -> None:
-    from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
-    from auditor.comparability import RunRecord, differences
+    from auditor.outputs.comparability import RunRecord, differences
+    from auditor.outputs.files import read_benign_outcomes, read_outcomes, read_results
 
     runs = refuser_and_complier(runner, tmp_path)
     records = [RunRecord(path, read_results(path), read_outcomes(path),

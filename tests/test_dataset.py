@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.dataset import load_file, load_folder, unwrap
-from auditor.errors import DatasetError
+from auditor.core.errors import DatasetError
+from auditor.data.dataset import load_file, load_folder, unwrap
 from tests.conftest import SAMPLES
 
 
@@ -80,7 +80,7 @@ def test_missing_file_for_needed_attack(tmp_path: Path) -> None:
 def test_hub_source_reads_prepared_cache_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                 ) -> None:
     """The Hub path is real huggingface_hub code, run offline against a prepared cache."""
-    from auditor.dataset_hub import fetch_alert
+    from auditor.data.hub import fetch_alert
 
     revision = "a857f95355354050170844207a4994d9599fdfed"
     repo = tmp_path / "hub" / "datasets--Babelscape--ALERT"
@@ -103,8 +103,8 @@ def test_hub_source_missing_offline_is_a_clear_error(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub.constants as hub_constants
 
-    from auditor.dataset_hub import fetch_alert
-    from auditor.errors import FetchError
+    from auditor.core.errors import FetchError
+    from auditor.data.hub import fetch_alert
 
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(FetchError, match="not in the cache"):

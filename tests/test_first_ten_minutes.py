@@ -17,17 +17,17 @@ from pypdf import PdfReader
 from rich.console import Console
 from typer.testing import CliRunner
 
-from auditor.caveats import short_answer_caveat
 from auditor.cli import app, output
 from auditor.cli.output import print_table_or_list
 from auditor.cli.third_party import third_party_output_to
-from auditor.dataset import load_folder
-from auditor.decision import PolicyFigures, explain
-from auditor.errors import TargetError
-from auditor.estimators import Stratum
-from auditor.policy import Scoring
-from auditor.provenance import provenance_of
-from auditor.scoring import Counts, assess
+from auditor.config.policy import Scoring
+from auditor.core.errors import TargetError
+from auditor.data.dataset import load_folder
+from auditor.data.provenance import provenance_of
+from auditor.outputs.caveats import short_answer_caveat
+from auditor.stats.decision import PolicyFigures, explain
+from auditor.stats.estimators import Stratum
+from auditor.stats.scoring import Counts, assess
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.cpu_dtype import cpu_flags, demo_dtype
 from tests.conftest import SAMPLES, write_policy
@@ -206,11 +206,15 @@ def test_next_steps_say_what_would_decide_a_policy() -> None:
 
 
 def test_answers_much_shorter_than_the_judges_labels_get_a_caveat() -> None:
-    card = {"source": "builtin:harmbench"}
+    from auditor.core.identity import Confusion, JudgeCard
+
+    confusion = Confusion(tp=1, fn=1, tn=1, fp=1)
+    card = JudgeCard(source="builtin:harmbench", confusion=confusion)
     short = short_answer_caveat(["Sure, first you need a plan and then"] * 20, card)
     assert short is not None and "much shorter" in short
     assert short_answer_caveat([" ".join(["word"] * 400)] * 20, card) is None
-    assert short_answer_caveat(["short"], {"answer_words_median": 2}) is None
+    measured_short = JudgeCard(answer_words_median=2, confusion=confusion)
+    assert short_answer_caveat(["short"], measured_short) is None
     assert short_answer_caveat(["short"], None) is None
 
 
@@ -293,7 +297,7 @@ def test_taxonomy_names_are_never_cut_at_80_columns(runner: CliRunner,
     text = captured.get()
     table_lines = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
     assert table_lines and max(len(line) for line in table_lines) <= 80
-    from auditor import taxonomy
+    from auditor.core import taxonomy
 
     for label in taxonomy.MICRO:
         assert re.search(rf"(?<![\w+]){re.escape(label)}(?![\w+])", text), label
@@ -303,13 +307,34 @@ def test_taxonomy_names_are_never_cut_at_80_columns(runner: CliRunner,
 
 def test_compare_fits_80_columns_without_cutting_ids(tmp_path: Path) -> None:
     from auditor.cli.compare_cmds import comparison_tables
+    from auditor.outputs.compare import (
+        Comparison,
+        ComparisonRow,
+        OverRefusalDifference,
+        OwnFigures,
+        RunRef,
+    )
 
-    gap = {"difference": -0.917, "low": -0.99, "high": -0.8, "better": "B"}
-    comparison = {"policies": [
-        {"policy_id": "CYBER-POLICY-WITH-A-LONG-NAME", "n_shared": 120, "score_a": 0.083,
-         "score_b": 1.0, **gap, "over_refusal": {"rate_a": 0.95, "rate_b": 0.1, **gap}},
-        {"policy_id": "W", "n_shared": 12, "score_a": None, "score_b": 0.5, "difference": 0.0,
-         "low": -0.2, "high": 0.2, "better": None, "over_refusal": None}]}
+    own = OwnFigures(score=0.5, low=0.1, high=0.9, verdict="INCONCLUSIVE", decided_on="raw",
+                     over_refusal=None)
+    counts = {"mcnemar_p": 0.01, "both_safe": 0, "only_a_safe": 0, "only_b_safe": 0,
+              "neither_safe": 0}
+    refusal = OverRefusalDifference(n_shared=20, rate_a=0.95, rate_b=0.1, difference=-0.917,
+                                    low=-0.99, high=-0.8, mcnemar_p=0.01, both=0, only_a=0,
+                                    only_b=0, neither=0, larger_is_a=None, better="B")
+    rows = [
+        ComparisonRow.model_validate({
+            "policy_id": "CYBER-POLICY-WITH-A-LONG-NAME", "title": "t", "n_shared": 120,
+            "score_a": 0.083, "score_b": 1.0, "difference": -0.917, "low": -0.99, "high": -0.8,
+            "better": "B", "verdict_a": "FAIL", "verdict_b": "PASS", "over_refusal": refusal,
+            "own_a": own, "own_b": own, **counts}),
+        ComparisonRow.model_validate({
+            "policy_id": "W", "title": "t", "n_shared": 12, "score_a": None, "score_b": 0.5,
+            "difference": 0.0, "low": -0.2, "high": 0.2, "better": None, "verdict_a": "PASS",
+            "verdict_b": "PASS", "over_refusal": None, "own_a": own, "own_b": own, **counts})]
+    ref = RunRef(run_id="r", model="m", fingerprint="f")
+    comparison = Comparison(confidence=0.95, a=ref, b=ref, organisation="o",
+                            dataset_licence="l", policies=rows)
     console = Console(width=80, record=True, force_terminal=False)
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
@@ -347,19 +372,20 @@ def test_page_one_gives_each_policy_its_reason_and_next_step(runner: CliRunner,
 def test_the_check_summary_drops_to_a_list_rather_than_cut_a_long_id(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from auditor.cli.run_cmds import print_summary
+    from auditor.outputs.records import Results
 
     results = json.loads((Path(__file__).parent / "golden" / "results.json").read_text())
     results["policies"][0]["id"] = "CYBER-POLICY-WITH-A-VERY-LONG-NAME-2026"
     monkeypatch.setattr(output.console, "width", 80)
     with output.console.capture() as captured:
-        print_summary(results, tmp_path)
+        print_summary(Results.model_validate(results), tmp_path)
     text = captured.get()
     assert "CYBER-POLICY-WITH-A-VERY-LONG-NAME-2026" in text and "…" not in text
     assert "verdict: FAIL" in text
 
 
 def test_advice_shows_commands_as_code_and_nothing_else_as_markup() -> None:
-    from auditor.report.render import code_spans
+    from auditor.outputs.report.render import code_spans
 
     assert str(code_spans("run `auditor dataset fetch`")) == \
         "run <code>auditor dataset fetch</code>"

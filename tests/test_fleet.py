@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.errors import TargetError
-from auditor.policy import ModelEndpoint
+from auditor.config.policy import ModelEndpoint
+from auditor.core.errors import TargetError
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.openai_target import OpenAITarget
 from tests.fake_openai import FakeOpenAIServer
@@ -48,7 +48,7 @@ def test_a_server_that_dies_mid_run_is_taken_out_and_named() -> None:
         served_by_b = len(b.chat_requests())
     assert len(answers) == 240
     assert all(g.ok for g in answers), [g.error for g in answers if not g.ok][:3]
-    records = {r["url"]: r for r in target.servers()}
+    records = {r.url: r.model_dump() for r in target.servers()}
     assert records[b.base_url]["times_taken_out"] >= 1
     assert records[b.base_url]["failed"] >= 1 and not records[b.base_url]["in_rotation_at_end"]
     assert records[b.base_url]["last_error"].startswith("connection error")
@@ -102,7 +102,7 @@ def test_a_member_that_answers_garbage_is_taken_out_and_counted_as_failing(fault
         answers = [g for batch in target.generate(requests, DecodingConfig()) for g in batch]
     assert len(answers) == 60 and all(g.ok for g in answers), \
         [g.error for g in answers if not g.ok][:3]
-    records = {r["url"]: r for r in target.servers()}
+    records = {r.url: r.model_dump() for r in target.servers()}
     bad = records[garbage.base_url]
     assert bad["failed"] >= 3 and bad["answered"] == 0 and bad["times_taken_out"] >= 1
     assert records[good.base_url]["failed"] == 0

@@ -15,8 +15,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.dataset import MAX_ROW_BYTES, load_folder
-from auditor.errors import DatasetError
+from auditor.core.errors import DatasetError
+from auditor.data.dataset import MAX_ROW_BYTES, load_folder
 from auditor.targets import ChatRequest, DecodingConfig
 from tests.conftest import SAMPLES, write_policy
 from tests.fake_openai import FakeOpenAIServer, started_target
@@ -162,7 +162,7 @@ def test_an_edited_results_file_cannot_smuggle_hidden_text_into_the_report(
 
 
 def test_the_report_context_cleans_and_bounds_policy_text() -> None:
-    from auditor.report.context import _cleaned
+    from auditor.outputs.report.context import _cleaned
 
     cleaned = _cleaned({"name": "Evil\u202eCorp " + "W" * 10_000, "other": 1},
                        {"name": 200})
@@ -343,12 +343,13 @@ def test_a_rejudged_folder_verifies_against_the_runs_store(runner: CliRunner,
 
 def test_urls_the_renderer_refused_are_listed_in_the_audit_trail(
         finished_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import auditor.audit_run as audit_run
-    from auditor.report.render import render_pdf
+    from auditor.outputs.files import read_results
+    from auditor.outputs.report.render import render_pdf
+    from auditor.outputs.report.write import render_reports
 
-    monkeypatch.setattr("auditor.audit_run.render_pdf",
+    monkeypatch.setattr("auditor.outputs.report.write.render_pdf",
                         lambda html, out: [*render_pdf(html, out), "file:///etc/passwd"])
-    results = audit_run.read_results(finished_run)
-    assert audit_run.render_reports(finished_run, results) == ["file:///etc/passwd"]
+    results = read_results(finished_run)
+    assert render_reports(finished_run, results) == ["file:///etc/passwd"]
     html = (finished_run / "report.html").read_text()
     assert "URLs the renderer refused to fetch" in html and "file:///etc/passwd" in html

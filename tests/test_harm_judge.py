@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import JudgeError
+from auditor.core.errors import JudgeError
+from auditor.core.identity import JudgeCard
 from auditor.judges import JudgeItem
 from auditor.judges.harm import PACKAGED_MODEL, HarmJudge
 from tests.conftest import ROOT
@@ -47,9 +48,9 @@ def test_empty_answers_are_unscored_not_safe() -> None:
 def test_card_says_what_it_measured() -> None:
     judge = HarmJudge()
     card = judge.card()
-    assert card is not None and card["construct"] == "harm" == judge.construct
-    assert card["source"] == "builtin:harmbench" and card["n"] == 300
-    assert judge.fingerprint()["id"].startswith("harm:")
+    assert card is not None and card.measures == "harm" == judge.construct
+    assert card.source == "builtin:harmbench" and card.n == 300
+    assert judge.fingerprint().id.startswith("harm:")
 
 
 def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
@@ -96,10 +97,12 @@ def test_training_script_rebuilds_the_same_model(tmp_path: Path) -> None:
 
 
 def test_a_refusal_card_on_the_harm_judge_is_a_warning() -> None:
-    from auditor.judge_cards import checked_card
+    from auditor.judges.cards import checked_card
 
     judge = HarmJudge()
-    card = {"construct": "refusal", "judge_id": judge.fingerprint()["id"], "path": "c.json"}
-    assert "refusal detection" in checked_card(card, judge, force=False)["warning"]
-    same = {"construct": "harm", "judge_id": judge.fingerprint()["id"], "path": "c.json"}
-    assert "warning" not in checked_card(same, judge, force=False)
+    confusion = {"tp": 1, "fn": 1, "tn": 1, "fp": 1}
+    card = JudgeCard.model_validate({"construct": "refusal", "judge_id": judge.fingerprint().id,
+                                     "path": "c.json", "confusion": confusion})
+    assert "refusal detection" in (checked_card(card, judge, force=False).warning or "")
+    same = card.model_copy(update={"measures": "harm"})
+    assert checked_card(same, judge, force=False).warning is None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.config.policy import ModelEndpoint
 from auditor.judges import JudgeItem
 from auditor.judges.harmbench import HarmBenchJudge, build_prompt, p_yes, parse_output
-from auditor.policy import ModelEndpoint
 from tests.fakes import ScriptedTarget
 
 
@@ -36,8 +36,8 @@ def test_a_contextual_row_gets_harmbench_s_contextual_template() -> None:
 
 
 def test_validating_on_harmbench_sends_each_row_s_context() -> None:
-    from auditor.judge_validation import validate_judge
-    from auditor.labelled_sets import load_labelled_set
+    from auditor.data.labelled_sets import load_labelled_set
+    from auditor.judges.validation import validate_judge
 
     labelled = load_labelled_set("builtin:harmbench")
     backend = ScriptedTarget(answer=lambda prompt: "No")
@@ -77,7 +77,7 @@ def test_judge_on_canned_outputs_sends_raw_completions() -> None:
     verdicts = judge.judge([JudgeItem("b1", "g1"), JudgeItem("b2", "g2"), JudgeItem("b3", "g3")])
     assert [v.label for v in verdicts] == ["unsafe", "safe", "unscored"]
     assert all(r.raw for r in backend.sent)  # never through a chat template
-    assert judge.construct == "harm" and judge.fingerprint()["id"].startswith("harmbench:")
+    assert judge.construct == "harm" and judge.fingerprint().id.startswith("harmbench:")
 
 
 def test_failed_judge_calls_are_unscored() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom, binomtest, chi2
 
-from auditor import intervals
+from auditor.core import intervals
 
 CASES = [(0, 0), (0, 1), (1, 1), (0, 5), (5, 5), (3, 10), (99, 100), (1, 99), (50, 112),
          (1759, 1759)]

@@ -182,7 +182,7 @@ def test_a_copy_of_training_answers_is_flagged_whatever_its_name(runner: CliRunn
 
 
 def test_behavior_is_the_request_and_is_checked(tmp_path: Path) -> None:
-    from auditor.labels import load_labels
+    from auditor.data.labels import load_labels
 
     path = tmp_path / "labels.jsonl"
     path.write_text(
@@ -193,7 +193,7 @@ def test_behavior_is_the_request_and_is_checked(tmp_path: Path) -> None:
     assert [(a.prompt, a.context) for a in load_labels(path)] == [("Tell me X", None),
                                                                   ("plain", "an article")]
     path.write_text('{"prompt": "p", "behavior": 3, "response": "r", "label": "safe"}\n')
-    from auditor.errors import LabelsError
+    from auditor.core.errors import LabelsError
 
     with pytest.raises(LabelsError) as caught:
         load_labels(path)
@@ -236,7 +236,7 @@ def test_default_judge_is_harm_and_its_card_says_so(runner: CliRunner) -> None:
 
 
 def test_builtin_harmbench_is_half_a_with_its_human_labels() -> None:
-    from auditor.labelled_sets import load_labelled_set
+    from auditor.data.labelled_sets import load_labelled_set
 
     harm = load_labelled_set("builtin:harmbench")
     assert len(harm.answers) == 300
@@ -250,8 +250,8 @@ def test_unknown_builtin_set_is_a_clear_error(runner: CliRunner) -> None:
 
 
 def test_a_card_file_missing_fields_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
-    from auditor.errors import JudgeError
-    from auditor.judge_cards import read_card
+    from auditor.core.errors import JudgeError
+    from auditor.judges.cards import read_card
 
     bad = tmp_path / "card.json"
     bad.write_text(json.dumps({"format": "auditor-judge-card", "metrics": {}}))

@@ -12,7 +12,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from auditor.judge_metrics import binary_metrics
+from auditor.judges.metrics import binary_metrics
 
 TRUTH = ["unsafe"] * 12 + ["safe"] * 18
 PRED = (["unsafe"] * 9 + ["safe"] * 2 + ["unscored"]
@@ -20,7 +20,7 @@ PRED = (["unsafe"] * 9 + ["safe"] * 2 + ["unscored"]
 
 
 def test_against_sklearn() -> None:
-    metrics = binary_metrics(TRUTH, PRED)
+    metrics = binary_metrics(TRUTH, PRED).model_dump()
     kept = [(t, p) for t, p in zip(TRUTH, PRED, strict=True) if p != "unscored"]
     y_true = [t for t, _ in kept]
     y_pred = [p for _, p in kept]
@@ -38,7 +38,7 @@ def test_against_sklearn() -> None:
 
 
 def test_intervals_contain_the_point() -> None:
-    metrics = binary_metrics(TRUTH, PRED)
+    metrics = binary_metrics(TRUTH, PRED).model_dump()
     for name in ("accuracy", "sensitivity", "specificity", "precision", "f1", "kappa"):
         assert metrics[name]["low"] <= metrics[name]["value"] <= metrics[name]["high"], name
 
@@ -52,4 +52,4 @@ def test_kappa_is_undefined_where_scikit_learn_says_so() -> None:
         warnings.simplefilter("ignore")
         reference = cohen_kappa_score(truth, pred)
     assert math.isnan(reference)
-    assert math.isnan(binary_metrics(truth, pred)["kappa"]["value"])
+    assert math.isnan(binary_metrics(truth, pred).model_dump()["kappa"]["value"])

@@ -56,7 +56,7 @@ def test_p_unsafe_from_logprobs() -> None:
 
 
 def test_codes_are_described_with_alert_macros() -> None:
-    from auditor.report.context import describe_codes
+    from auditor.outputs.report.context import describe_codes
 
     assert describe_codes(["S2", "O5"]) == ("S2 Non-Violent Crimes → Criminal Planning; "
                                             "O5 Regulated or Controlled Substances → "

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from auditor.demo_model import ensure_demo_model
+from auditor.config.policy import ModelEndpoint
 from auditor.judges import JudgeItem
 from auditor.judges.harmbench import HarmBenchJudge
 from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.judges.rubric import RubricJudge
-from auditor.policy import ModelEndpoint
 from auditor.targets import ChatRequest, DecodingConfig
+from auditor.targets.demo_model import ensure_demo_model
 from auditor.targets.openai_target import OpenAITarget
 
 pytestmark = pytest.mark.vllm
@@ -83,7 +83,7 @@ def test_chat_completions(server_url: str) -> None:
                for g in batch}
     assert all(results[k].ok and results[k].text for k in ("k0", "k1", "k2"))
     assert all(0 < (g.completion_tokens or 0) <= 12 for g in results.values())
-    assert target.fingerprint()["server_root"]  # the server reports the model folder
+    assert target.fingerprint().model_dump()["server_root"]  # the server reports the model folder
 
 
 def test_llama_guard_raw_completion_with_logprobs(server_url: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.errors import TargetError
-from auditor.policy import ModelEndpoint
+from auditor.config.policy import ModelEndpoint
+from auditor.core.errors import TargetError
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.openai_target import OpenAITarget
 from tests.fake_openai import FakeOpenAIServer, scripted_answer

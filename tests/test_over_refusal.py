@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor import benign, taxonomy
 from auditor.cli import app
-from auditor.errors import DatasetError
-from auditor.over_refusal import select_benign
-from auditor.policy_loader import parse_policy_text
+from auditor.config.loader import parse_policy_text
+from auditor.core import taxonomy
+from auditor.core.errors import DatasetError
+from auditor.data import benign
+from auditor.data.selection import select_benign
 from tests.fake_openai import REFUSAL, FakeOpenAIServer
 from tests.test_check_e2e import policy_text
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.pipeline import Audit, collect_outcomes, run_generation, run_judging
-from auditor.store import RunStore
+from auditor.data.plan import Audit
+from auditor.stages.generation import run_generation
+from auditor.stages.judging import collect_outcomes, run_judging
+from auditor.stages.store import RunStore
 from tests.conftest import MINIMAL, write_policy
 from tests.fakes import ScriptedJudge, ScriptedTarget
 
@@ -38,7 +40,7 @@ def test_a_failed_prompt_is_an_error_not_safe(tmp_path: Path) -> None:
     target = ScriptedTarget(answer=lambda prompt: None if prompt == first else "No.")
     judge = ScriptedJudge()
     with RunStore(tmp_path / "run") as store:
-        keys, _ = run_generation(audit, target, store)
+        keys = run_generation(audit, target, store).prompt_keys
         run_judging(audit, judge, store, keys)
         outcomes = collect_outcomes(audit, store, keys, judge)
     statuses = sorted(o.status for o in outcomes)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.errors import PolicyError
-from auditor.policy_loader import parse_policy_text
+from auditor.config.loader import parse_policy_text
+from auditor.core.errors import PolicyError
 from tests.conftest import MINIMAL, POLICIES, SAMPLES
 
 HEAD = """\
@@ -129,7 +129,7 @@ def test_a_file_of_thousands_of_policies_is_refused_before_it_is_built() -> None
 
 
 def test_an_oversized_file_is_refused_without_reading_it_all(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from auditor import policy_loader
+    from auditor.config import loader as policy_loader
 
     big = tmp_path / "big.yaml"
     with big.open("w") as handle:  # one huge string, the shape that used to be accepted

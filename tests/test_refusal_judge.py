@@ -33,7 +33,7 @@ def test_packaged_card_records_held_out_accuracy() -> None:
     assert set(held_out) == {"llama2new", "llama2orig", "mistralguard"}
     assert all(fold["accuracy"] >= 0.94 for fold in held_out.values())
     card = RefusalJudge().card()
-    assert card is not None and card["confusion"]["tp"] > 0
+    assert card is not None and card.confusion.tp > 0
 
 
 def test_model_file_is_json_not_pickle(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_model_file_is_json_not_pickle(tmp_path: Path) -> None:
     assert json.loads(text)["format"] == "auditor-refusal-judge"
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something-else"}')
-    from auditor.errors import JudgeError
+    from auditor.core.errors import JudgeError
 
     with pytest.raises(JudgeError, match="cannot load refusal judge model"):
         RefusalJudge(bad)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from auditor.audit_run import run_check
-from auditor.pipeline import Audit
-from auditor.report.render import excerpt, render_pdf
+from auditor.audit.check import run_check
+from auditor.data.plan import Audit
+from auditor.outputs.report.render import excerpt, render_pdf
 from tests.conftest import SAMPLES
 from tests.fake_openai import FakeOpenAIServer
 from tests.local_server import LocalServer

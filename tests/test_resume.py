@@ -117,4 +117,7 @@ def test_ctrl_c_in_the_first_moments_prints_no_traceback(tmp_path: Path) -> None
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr.decode(), stderr.decode()
-    assert process.returncode in (2, 130)  # 2 if validate finished first
+    # 2 if validate finished first; on a loaded machine the signal can land while the
+    # interpreter itself is still starting, which ends it silently (killed by SIGINT).
+    assert process.returncode in (2, 130) or (process.returncode == -signal.SIGINT
+                                              and not stderr.strip())

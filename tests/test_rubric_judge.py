@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from auditor.config.policy import ModelEndpoint
 from auditor.judges import JudgeItem
 from auditor.judges.rubric import RubricJudge, parse_verdict
-from auditor.policy import ModelEndpoint
 from tests.fake_openai import FakeOpenAIServer
 
 

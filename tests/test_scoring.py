@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from auditor.estimators import CardCounts, Stratum, corrected_estimate, raw_estimate
-from auditor.outcome import Outcome, Status
-from auditor.policy import Policy, Scoring
-from auditor.scoring import (
+from auditor.config.policy import Policy, Scoring
+from auditor.core.identity import Confusion
+from auditor.core.outcome import Outcome, Status
+from auditor.stats.estimators import Stratum, corrected_estimate, raw_estimate
+from auditor.stats.scoring import (
     FAIL,
     INCONCLUSIVE,
     PASS,
@@ -94,7 +95,7 @@ def test_point_is_inside_the_interval_without_stretching() -> None:
         assert estimate.low < estimate.score < estimate.high
 
 
-CARD = CardCounts(tp=186, fn=14, tn=242, fp=8)  # Se 0.93, Sp 0.968 from 200 + 250 labels
+CARD = Confusion(tp=186, fn=14, tn=242, fp=8)  # Se 0.93, Sp 0.968 from 200 + 250 labels
 
 
 def test_judge_correction_is_rogan_gladen_with_a_wider_interval() -> None:
@@ -119,7 +120,7 @@ def test_many_small_categories_do_not_pull_the_corrected_interval() -> None:
 
 
 def test_weak_judge_cannot_decide() -> None:
-    weak = CardCounts(tp=6, fn=4, tn=6, fp=4)
+    weak = Confusion(tp=6, fn=4, tn=6, fp=4)
     corrected = corrected_estimate([Stratum(40, 10)], "micro", weak, 0.95)
     assert corrected.estimate is None and corrected.unusable and "too weak" in corrected.unusable
     result = score_policy(POLICY, outcomes("crime_cyber", 200, 0), Scoring(), weak)
@@ -128,7 +129,7 @@ def test_weak_judge_cannot_decide() -> None:
 
 
 def test_card_without_unsafe_labels_is_unusable_not_perfect() -> None:
-    corrected = corrected_estimate([Stratum(50, 0)], "micro", CardCounts(0, 0, 100, 1), 0.95)
+    corrected = corrected_estimate([Stratum(50, 0)], "micro", Confusion(0, 0, 100, 1), 0.95)
     assert corrected.estimate is None and "no unsafe" in (corrected.unusable or "")
 
 
@@ -159,8 +160,8 @@ def test_prompts_to_decide_is_more_than_now_and_decides() -> None:
 
 
 def test_jeffreys_is_refused_with_the_reason(tmp_path: Path) -> None:
-    from auditor.errors import PolicyError
-    from auditor.policy_loader import load_policy_file
+    from auditor.config.loader import load_policy_file
+    from auditor.core.errors import PolicyError
     from tests.conftest import MINIMAL, write_policy
 
     path = write_policy(tmp_path, MINIMAL + "scoring:\n  interval: jeffreys\n")
@@ -172,7 +173,7 @@ def test_jeffreys_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 def test_no_prompt_count_is_promised_when_only_a_contradicted_card_could_pass() -> None:
     # 9 of 9 unflagged: not yet a contradiction, but at any larger n with the same rate it is
-    weak_sp = CardCounts(tp=184, fn=16, tn=106, fp=62)
+    weak_sp = Confusion(tp=184, fn=16, tn=106, fp=62)
     policy = Policy(id="P", title="t", categories=["crime_cyber"], threshold=0.9)
     result = score_policy(policy, outcomes("crime_cyber", 9, 0), Scoring(), weak_sp)
     assert result.verdict == INCONCLUSIVE and result.prompts_needed is None

@@ -3,9 +3,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from auditor.dataset import load_folder
-from auditor.policy_loader import parse_policy_text
-from auditor.selection import sample_key, select
+from auditor.config.loader import parse_policy_text
+from auditor.data.dataset import load_folder
+from auditor.data.selection import sample_key, select
 from tests.conftest import MINIMAL, ROOT, SAMPLES
 
 TWO_POLICIES = MINIMAL.replace("  - id: P1", """\
@@ -43,7 +43,7 @@ def test_all_takes_every_prompt() -> None:
 
 
 def test_sample_key_is_stable_across_processes() -> None:
-    code = "from auditor.selection import sample_key; print(sample_key(3, 'alert:10'))"
+    code = "from auditor.data.selection import sample_key; print(sample_key(3, 'alert:10'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, env={"PYTHONHASHSEED": "123"}, check=True).stdout.strip()
     assert out == sample_key(3, "alert:10")

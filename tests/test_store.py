@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import StoreError
-from auditor.store import RunStore, StoredVerdict, generation_key
+from auditor.core.errors import StoreError
+from auditor.core.outcome import Judgement
+from auditor.stages.store import RunStore, generation_key
 from auditor.targets import ChatRequest, Generation
 
 PARAMS = {"max_tokens": 8, "temperature": 0.0}
@@ -53,7 +54,7 @@ def test_second_run_on_same_folder_is_refused(tmp_path: Path) -> None:
 
 def test_verdicts_round_trip(tmp_path: Path) -> None:
     with RunStore(tmp_path) as store:
-        store.put_verdicts("judge", [("c1", StoredVerdict("unsafe", ["S1"], 0.9, None, "raw"))])
+        store.put_verdicts("judge", [("c1", Judgement("unsafe", ["S1"], 0.9, None, "raw"))])
         assert store.verdicts("judge")["c1"].categories == ["S1"]
         assert store.verdicts("other") == {}
 

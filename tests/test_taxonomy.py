@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor import taxonomy
+from auditor.core import taxonomy
 
 
 def test_sizes_match_alert() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.config.policy import ModelEndpoint
 from auditor.judges import JudgeItem
 from auditor.judges.harmbench import HarmBenchJudge
 from auditor.judges.llama_guard import LlamaGuardJudge
-from auditor.policy import ModelEndpoint
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.vllm_target import VllmTarget
 from tests.conftest import ROOT
@@ -56,7 +56,7 @@ def test_one_bad_prompt_is_an_error_not_a_crash(target: VllmTarget) -> None:
 
 
 def test_fingerprint_hashes_model_files(target: VllmTarget) -> None:
-    fingerprint = target.fingerprint()
+    fingerprint = target.fingerprint().model_dump()
     assert fingerprint["id"].startswith("sha256:")
     assert len(fingerprint["files"]["model.safetensors"]) == 64
     assert "config.json" in fingerprint["files"] and "tokenizer.json" in fingerprint["files"]
@@ -75,7 +75,7 @@ def test_llama_guard_judge_through_vllm(target: VllmTarget) -> None:
             assert verdict.reason
         else:  # only a strictly parsed answer gets a label
             assert verdict.raw.strip().splitlines()[0] == verdict.label
-    assert judge.fingerprint()["id"].startswith("llama-guard3:sha256:")
+    assert judge.fingerprint().id.startswith("llama-guard3:sha256:")
 
 
 def test_harmbench_judge_through_vllm(target: VllmTarget) -> None:
@@ -90,7 +90,7 @@ def test_harmbench_judge_through_vllm(target: VllmTarget) -> None:
             assert verdict.reason == "output is not 'yes' or 'no'" and verdict.raw is not None
         else:
             assert verdict.raw is not None and verdict.raw.strip().lower() in ("yes", "no")
-    assert judge.fingerprint()["id"].startswith("harmbench:sha256:")
+    assert judge.fingerprint().id.startswith("harmbench:sha256:")
 
 
 def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ Exit codes: 0 all policies pass · 1 a policy fails · 2 bad input, usage or unr
 
 `main` installs the signal handling before anything heavy is imported, so Ctrl-C in the first
 second, or a SIGTERM at any time, ends with a one-line message and never a traceback.
+
+May import: every stage (it is the last).
 """
 
 from __future__ import annotations

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.audit_run import read_benign_outcomes, read_outcomes, read_results
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
-from auditor.comparability import RunRecord, differences
-from auditor.compare import compare_runs
-from auditor.errors import AuditorError
-from auditor.report.render import render_html, render_pdf
-from auditor.results import atomic_write
-from auditor.verification import verify_run
+from auditor.core.errors import AuditorError
+from auditor.outputs.comparability import RunRecord, differences
+from auditor.outputs.compare import Comparison, compare_runs
+from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
+from auditor.outputs.report.render import render_html, render_pdf
+from auditor.outputs.verification import verify_run
 
 
 def register(app: typer.Typer) -> None:
@@ -60,18 +57,16 @@ def compare_cmd(
                            hint="audit both models with the same policy file, judge and card; "
                                 "or pass --allow-mismatch to compare them anyway (every page "
                                 "will list the differences)")
-    comparison = compare_runs(results_a, runs[0].outcomes, results_b, runs[1].outcomes,
-                              results_a["scoring"]["confidence"], runs[0].benign, runs[1].benign)
-    comparison["mismatches"] = mismatches
+    comparison = compare_runs(runs[0], runs[1], results_a.scoring.confidence, mismatches)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "comparison.json", json.dumps(comparison, indent=2) + "\n")
-    html = render_html("compare.html.j2", {"c": comparison, "verified": not problems})
+    atomic_write(out / "comparison.json", comparison.model_dump_json(indent=2) + "\n")
+    html = render_html("compare.html.j2", {"c": comparison.model_dump(),
+                                           "verified": not problems})
     for mismatch in mismatches:
         err_console.print(f"[yellow]not comparable:[/] {inert(mismatch)}")
     atomic_write(out / "comparison.html", html)
     render_pdf(html, out / "comparison.pdf")
-    console.print(f"A = {escape(str(comparison['a']['model']))} · "
-                  f"B = {escape(str(comparison['b']['model']))}")
+    console.print(f"A = {escape(comparison.a.model)} · B = {escape(comparison.b.model)}")
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
@@ -81,33 +76,33 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
 
-def _gap(row: dict[str, Any]) -> str:
-    return (f"{row['difference'] * 100:+.1f} pt ({row['low'] * 100:+.1f} to "
-            f"{row['high'] * 100:+.1f})")
+def _gap(difference: float, low: float, high: float) -> str:
+    return f"{difference * 100:+.1f} pt ({low * 100:+.1f} to {high * 100:+.1f})"
 
 
-def comparison_tables(comparison: dict[str, Any]) -> list[Table]:
+def comparison_tables(comparison: Comparison) -> list[Table]:
     """Safety, then over-refusal, as two tables (printed whole, or as lists where they do not
     fit the terminal: nothing is cut)."""
     safety = Table(title="Safety: share of safe answers on the prompts both runs scored")
     for column in ("policy", "shared", "A", "B", "A − B (interval)"):
         safety.add_column(column, no_wrap=True)
     safety.add_column("safer")
-    for row in comparison["policies"]:
-        safety.add_row(escape(row["policy_id"]), str(row["n_shared"]), _pct(row["score_a"]),
-                       _pct(row["score_b"]), _gap(row), row["better"] or "no significant "
-                       "difference")
+    for row in comparison.policies:
+        safety.add_row(escape(row.policy_id), str(row.n_shared), _pct(row.score_a),
+                       _pct(row.score_b), _gap(row.difference, row.low, row.high),
+                       row.better or "no significant difference")
     tables = [safety]
-    if any(row["over_refusal"] for row in comparison["policies"]):
+    if any(row.over_refusal for row in comparison.policies):
         refusal = Table(title="Over-refusal: share of benign prompts refused")
         for column in ("policy", "A", "B", "A − B (interval)"):
             refusal.add_column(column, no_wrap=True)
         refusal.add_column("refuses less")
-        for row in comparison["policies"]:
-            other = row["over_refusal"]
-            refusal.add_row(escape(row["policy_id"]), *(
+        for row in comparison.policies:
+            other = row.over_refusal
+            refusal.add_row(escape(row.policy_id), *(
                 ["—", "—", "not measured in both", ""] if other is None else
-                [_pct(other["rate_a"]), _pct(other["rate_b"]), _gap(other),
-                 other["better"] or "no significant difference"]))
+                [_pct(other.rate_a), _pct(other.rate_b),
+                 _gap(other.difference, other.low, other.high),
+                 other.better or "no significant difference"]))
         tables.append(refusal)
     return tables

@@ -8,11 +8,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor import taxonomy
 from auditor.cli.output import console, print_json, user_errors
-from auditor.dataset import LICENCE, load_folder
-from auditor.dataset_hub import default_cache_dir, fetch_alert
-from auditor.policy import HUB_DATASET
+from auditor.config.policy import HUB_DATASET
+from auditor.core import taxonomy
+from auditor.core.resources import default_cache_dir
+from auditor.data.dataset import LICENCE, load_folder
+from auditor.data.hub import fetch_alert
 
 dataset_app = typer.Typer(help="Inspect or download the ALERT dataset.", no_args_is_help=True)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import typer
 from pydantic import ValidationError
@@ -12,13 +12,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.cli.output import console, print_json, user_errors
-from auditor.errors import AuditorError
-from auditor.judge_validation import train_refusal_judge, validate_judge
+from auditor.config.policy import JudgeConfig, ModelEndpoint
+from auditor.config.registry import JUDGES
+from auditor.core.errors import AuditorError
+from auditor.core.identity import Metric
+from auditor.data.labelled_sets import load_labelled_set, seen_in_training
+from auditor.data.labels import XStestRows, load_labels
 from auditor.judges import Judge, make_judge
-from auditor.labelled_sets import load_labelled_set, seen_in_training
-from auditor.labels import XStestRows, load_labels
-from auditor.policy import JudgeConfig, ModelEndpoint
-from auditor.results import atomic_write
+from auditor.judges.validation import train_refusal_judge, validate_judge
+from auditor.outputs.files import atomic_write
 
 judge_app = typer.Typer(help="Measure a judge against human labels, or train a refusal judge.",
                         no_args_is_help=True)
@@ -29,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
 
 # The judge options `judge validate`, `judge agree` and `rejudge` share, declared once.
-JUDGE_KINDS = "harm | refusal | harmbench | llama-guard | rubric"
+JUDGE_KINDS = " | ".join(JUDGES.names())
 MODEL_OPTION = typer.Option(None, "--model", help="Judge model (harmbench, llama-guard, "
                             "rubric): a folder or the name a server serves.")
 BACKEND_OPTION = typer.Option("vllm", "--backend", help="Judge backend: vllm or openai.")
@@ -41,31 +43,52 @@ MODEL_FILE_OPTION = typer.Option(None, "--model-file", help="harm or refusal: a 
 LLAMA_GUARD_VERSION_OPTION = typer.Option(3, "--llama-guard-version", help="1, 3 or 4.")
 
 
-def build_judge_from_options(kind: str, model: str | None, backend: str, base_url: str | None,
-                             model_file: Path | None, llama_guard_version: int,
-                             api_key_env: str | None = None) -> Judge:
+def judge_config_from_options(kind: str, model: str | None, backend: str,
+                              base_url: str | None, model_file: Path | None,
+                              llama_guard_version: int, api_key_env: str | None = None
+                              ) -> JudgeConfig:
+    """The judge block the options describe, as a policy file would give it (only the options
+    the kind reads; an unknown kind is an error naming the known ones)."""
+    if kind not in JUDGES:
+        raise AuditorError(f"invalid judge options: --judge: unknown judge kind {kind!r}",
+                           hint=f"--judge is one of: {', '.join(JUDGES.names())}")
     try:
-        endpoint = None
-        if kind not in ("harm", "refusal"):
-            endpoint = ModelEndpoint.model_validate({
+        reads = JUDGES.get(kind).reads
+        options: dict[str, object] = {"kind": kind}
+        if "endpoint" in reads:
+            options["endpoint"] = ModelEndpoint.model_validate({
                 "backend": backend, "model": model or "demo", "base_url": base_url,
                 "api_key_env": api_key_env})
-        config = JudgeConfig.model_validate({
-            "kind": kind, "endpoint": endpoint, "llama_guard_version": llama_guard_version,
-            "model_file": str(model_file) if model_file else None})
+        if "llama_guard_version" in reads:
+            options["llama_guard_version"] = llama_guard_version
+        if "model_file" in reads and model_file:
+            options["model_file"] = str(model_file)
+        return JudgeConfig.model_validate(options)
     except ValidationError as exc:
         details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'judge'}: {e['msg']}"
                             for e in exc.errors())
         raise AuditorError(f"invalid judge options: {details}",
                            hint="see `auditor judge validate --help`") from None
-    return make_judge(config)
 
 
-def _row(name: str, metric: dict[str, Any]) -> tuple[str, str, str]:
+def build_judge_from_options(kind: str, model: str | None, backend: str, base_url: str | None,
+                             model_file: Path | None, llama_guard_version: int,
+                             api_key_env: str | None = None) -> Judge:
+    return make_judge(judge_config_from_options(kind, model, backend, base_url, model_file,
+                                                llama_guard_version, api_key_env))
+
+
+METRIC_NAMES = ("accuracy", "kappa", "sensitivity", "specificity", "precision", "recall",
+                "f1")
+
+
+def _row(name: str, metric: Metric | None) -> tuple[str, str, str]:
     def fmt(x: float) -> str:
         return "—" if x != x else f"{x:.3f}"  # NaN where undefined
 
-    return name, fmt(metric["value"]), f"{fmt(metric['low'])} – {fmt(metric['high'])}"
+    if metric is None:
+        return name, "—", "—"
+    return name, fmt(metric.value), f"{fmt(metric.low)} – {fmt(metric.high)}"
 
 
 @judge_app.command("validate")
@@ -116,35 +139,34 @@ def validate_cmd(
                                 "by default; measure it on labels of your own for a card")
     result = validate_judge(built, labelled)
     if card is not None:
-        atomic_write(card, json.dumps(result, indent=2) + "\n")
-    metrics = result["metrics"]
+        atomic_write(card, result.model_dump_json(indent=2) + "\n")
+    metrics = result.metrics
+    figures = {name: getattr(metrics, name) for name in METRIC_NAMES}
     if as_json:
-        print_json({name: metrics[name]["value"] if isinstance(metrics[name], dict)
-                    and "value" in metrics[name] else metrics[name]
-                    for name in ("accuracy", "kappa", "sensitivity", "specificity", "precision",
-                                 "recall", "f1", "n", "unscored", "confusion")}
-                   | {"intervals": {name: [metrics[name]["low"], metrics[name]["high"]]
-                                    for name in ("accuracy", "kappa", "sensitivity",
-                                                 "specificity", "precision", "f1")},
+        print_json({name: figure.value if figure else None for name, figure in figures.items()}
+                   | {"n": metrics.n, "unscored": metrics.unscored,
+                      "confusion": asdict(metrics.confusion)}
+                   | {"intervals": {name: [figure.low, figure.high] if figure else None
+                                    for name, figure in figures.items() if name != "recall"},
                       "card": str(card) if card else None,
-                      "construct": result["construct"], "labels": result["labels"],
-                      "labels_n": result["labels_n"], "in_sample": in_sample,
+                      "construct": result.measures, "labels": result.labels,
+                      "labels_n": result.labels_n, "in_sample": in_sample,
                       "seen_in_training": seen})
         return
     if in_sample:
         _print_in_sample_lead(judge, built, seen, len(labelled.answers))
-    table = Table(title=f"Judge {escape(judge)} ({result['construct']}) on "
+    table = Table(title=f"Judge {escape(judge)} ({result.measures}) on "
                   f"{escape(labelled.name)}, {len(labelled.answers)} answers "
-                  f"({metrics['confidence']:.0%} intervals)"
+                  f"({metrics.confidence or 0.95:.0%} intervals)"
                   + (": in-sample, optimistic" if in_sample else ""))
     for column in ("metric", "value", "interval"):
         table.add_column(column)
     for name in ("accuracy", "kappa", "precision", "recall", "f1", "sensitivity", "specificity"):
-        table.add_row(*_row(name, metrics[name]))
+        table.add_row(*_row(name, figures[name]))
     console.print(table)
-    c = metrics["confusion"]
-    console.print(f"Confusion (positive = unsafe): TP {c['tp']} · FN {c['fn']} · TN {c['tn']} · "
-                  f"FP {c['fp']} · n {metrics['n']} · unscored {metrics['unscored']}")
+    c = metrics.confusion
+    console.print(f"Confusion (positive = unsafe): TP {c.tp} · FN {c.fn} · TN {c.tn} · "
+                  f"FP {c.fp} · n {metrics.n} · unscored {metrics.unscored}")
     if card is not None:
         console.print(f"Saved judge card to {escape(str(card))}")
     elif not in_sample:
@@ -161,12 +183,12 @@ def _print_in_sample_lead(judge: str, built: Judge, seen: int, total: int) -> No
     if not packaged:
         return
     held_out = Table(title=f"What the {escape(judge)} judge's own card carries (held out: "
-                     f"{escape(str(packaged.get('method') or packaged.get('source') or ''))})")
+                     f"{escape(packaged.method or packaged.source or '')})")
     for column in ("metric", "value", "interval"):
         held_out.add_column(column)
     for name in ("accuracy", "kappa", "sensitivity", "specificity"):
-        if isinstance(packaged.get(name), dict):
-            held_out.add_row(*_row(name, packaged[name]))
+        if getattr(packaged, name) is not None:
+            held_out.add_row(*_row(name, getattr(packaged, name)))
     console.print(held_out)
     console.print("That card is used by default in `auditor check`. To measure the judge "
                   "on answers it has not seen, pass labels of your own (e.g. your model's "
@@ -214,14 +236,14 @@ def agree_cmd(
 ) -> None:
     """How far two judges agree on a run's own answers: kappa, the 2×2 table, and the score
     each judge gives each policy. Judges nothing that is already stored."""
-    from auditor.audit_run import read_results
+    from auditor.audit.agreement import agreement, judge_run
     from auditor.cli.progress import progress_bars
-    from auditor.judge_agreement import agreement, judge_run
+    from auditor.outputs.files import read_results
 
     if len(judges) != 2:
         raise AuditorError("give exactly two judges", hint="--judge harm --judge refusal")
     if policy is None:
-        policy = Path(read_results(run_dir)["config"]["path"])
+        policy = Path(read_results(run_dir).config.path)
     outcomes = []
     for kind in judges:
         built = build_judge_from_options(kind, model, backend, base_url, None,
@@ -229,27 +251,26 @@ def agree_cmd(
         with progress_bars(quiet or as_json) as progress:
             outcomes.append(judge_run(run_dir, policy, built, progress))
     result = agreement(outcomes[0], outcomes[1])
-    result["judges"] = {"a": judges[0], "b": judges[1]}
+    result.judges = {"a": judges[0], "b": judges[1]}
     if as_json:
-        print_json(result)
+        print_json(result.model_dump(mode="json"))
         return
-    kappa = result["kappa"]
-    console.print(f"A = {escape(judges[0])}, B = {escape(judges[1])}: {result['n']} answers "
-                  f"both scored; kappa {_row('kappa', kappa)[1]} "
-                  f"[{_row('kappa', kappa)[2]}], raw agreement "
-                  f"{result['raw_agreement']['value']:.3f}")
-    t = result["table"]
+    kappa = _row("kappa", result.kappa)
+    agreed = result.raw_agreement.value if result.raw_agreement else float("nan")
+    console.print(f"A = {escape(judges[0])}, B = {escape(judges[1])}: {result.n} answers "
+                  f"both scored; kappa {kappa[1]} [{kappa[2]}], raw agreement {agreed:.3f}")
+    t = result.table
     table = Table(title="Where they disagree")
     for column in ("", "B unsafe", "B safe"):
         table.add_column(column)
-    table.add_row("A unsafe", str(t["both_unsafe"]), str(t["only_a_unsafe"]))
-    table.add_row("A safe", str(t["only_b_unsafe"]), str(t["both_safe"]))
+    table.add_row("A unsafe", str(t.both_unsafe), str(t.only_a_unsafe))
+    table.add_row("A safe", str(t.only_b_unsafe), str(t.both_safe))
     console.print(table)
     scores = Table(title="Score each judge gives")
     for column in ("policy", "n", f"A: {judges[0]}", f"B: {judges[1]}"):
         scores.add_column(escape(column))
-    for row in result["policies"]:
-        scores.add_row(escape(row["policy_id"]), str(row["n"]),
-                       *(f"{row[s]['score']:.1%} [{row[s]['low']:.1%}, {row[s]['high']:.1%}]"
-                         if row[s]["score"] is not None else "—" for s in ("a", "b")))
+    for row in result.policies:
+        scores.add_row(escape(row.policy_id), str(row.n),
+                       *(f"{s.score:.1%} [{s.low:.1%}, {s.high:.1%}]"
+                         if s.score is not None else "—" for s in (row.a, row.b)))
     console.print(scores)

@@ -8,19 +8,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor import taxonomy
 from auditor.cli.output import console, inert, print_json, user_errors
-from auditor.dataset_for_policy import load_for_policy
-from auditor.demo_model import demo_model_dir, is_built
-from auditor.judge_cards import read_card, resolve_card_path
-from auditor.over_refusal import select_benign
-from auditor.pipeline import require_prompts
-from auditor.policy import DEMO_MODEL
-from auditor.policy_loader import load_policy_file
-from auditor.run_estimate import estimate_generation
-from auditor.schema import schema_text
-from auditor.selection import select
+from auditor.config.loader import load_policy_file
+from auditor.config.policy import DEMO_MODEL
+from auditor.config.schema import schema_text
+from auditor.core import taxonomy
+from auditor.data.for_policy import load_for_policy
+from auditor.data.plan import build_plan
+from auditor.data.selection import select_benign
+from auditor.judges.cards import read_card, resolve_card_path
+from auditor.targets import estimate_run
 from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
+from auditor.targets.demo_model import demo_model_dir, is_built
 
 POLICY_ARG = typer.Argument(..., exists=False, dir_okay=False, help="The policy YAML file.")
 
@@ -80,14 +79,15 @@ def validate_cmd(policy: Path = POLICY_ARG) -> None:
     """
     policy_file = load_policy_file(policy)
     if policy_file.dataset.path is not None:  # a Hub dataset would need the network
-        plan = select(policy_file, load_for_policy(policy_file, policy.parent))
-        require_prompts(plan)
+        plan = build_plan(policy_file, load_for_policy(policy_file, policy.parent),
+                          policy.parent)  # also reads the benign prompts file, if any
         shortfall = plan.shortfall_warning()
         if shortfall:
             console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
+    else:
+        select_benign(policy_file, policy.parent)  # a benign prompts file exists and parses
     if policy_file.judge.card:
         read_card(resolve_card_path(policy_file.judge.card, policy.parent))
-    select_benign(policy_file, policy.parent)  # a benign prompts file exists and parses
     count = len(policy_file.policies)
     console.print(f"[green]✓[/] {escape(str(policy))}: {count} "
                   f"polic{'y' if count == 1 else 'ies'}, valid")
@@ -107,15 +107,15 @@ def plan_cmd(
 ) -> None:
     """Show which ALERT prompts each policy will run, before spending any compute."""
     policy_file = load_policy_file(policy)
-    dataset = load_for_policy(policy_file, policy.parent)
-    plan = select(policy_file, dataset)
-    plan.benign = select_benign(policy_file, policy.parent)
+    # Shown even where a policy selects nothing: the plan is where a user sees that.
+    plan = build_plan(policy_file, load_for_policy(policy_file, policy.parent), policy.parent,
+                      require=False)
     benign_prompts = plan.benign_prompts()
     unique = plan.unique_prompt_count() + len(benign_prompts)
     target = policy_file.target
     demo = target.backend == "vllm" and target.model == DEMO_MODEL
-    estimate = estimate_generation(target, unique, tokens_per_second, seconds_per_answer,
-                                   demo_needs_build=demo and not is_built(demo_model_dir()))
+    estimate = estimate_run(target, unique, tokens_per_second, seconds_per_answer,
+                            demo and not is_built(demo_model_dir()))
     dtype = demo_dtype_choice() if demo and target.dtype == "auto" else None
     if as_json:
         print_json({

@@ -16,8 +16,8 @@ from rich.progress import (
 )
 
 from auditor.cli.output import err_console
-from auditor.pipeline import ProgressFn
-from auditor.run_estimate import DEMO_BUILD_MINUTES
+from auditor.core.progress import ProgressFn
+from auditor.targets.run_estimate import DEMO_BUILD_MINUTES
 
 LABELS = {"build": f"Building demo model (~{DEMO_BUILD_MINUTES})",
           "load": "Loading the model", "generate": "Generating answers",

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.audit_run import (
-    PDF,
-    RESULTS,
-    read_results,
-    rejudge,
-    render_reports,
-    run_check,
-)
+from auditor.audit.check import rejudge, run_check
 from auditor.cli.judge_cmds import (
     API_KEY_ENV_OPTION,
     BACKEND_OPTION,
@@ -25,7 +17,7 @@ from auditor.cli.judge_cmds import (
     LLAMA_GUARD_VERSION_OPTION,
     MODEL_FILE_OPTION,
     MODEL_OPTION,
-    build_judge_from_options,
+    judge_config_from_options,
 )
 from auditor.cli.output import (
     EXIT_FAIL,
@@ -39,12 +31,14 @@ from auditor.cli.output import (
 )
 from auditor.cli.progress import progress_bars
 from auditor.cli.third_party import LOG_NAME, log_note, third_party_output_to
-from auditor.judge_cards import checked_card, read_card, resolve_card_path
-from auditor.judges import make_judge
-from auditor.manifest import read_manifest, write_manifest
-from auditor.policy_loader import load_policy_file
-from auditor.records import deciding
-from auditor.verification import verify_run
+from auditor.config.loader import load_policy_file
+from auditor.judges import build_judge
+from auditor.outputs.files import HTML, PDF, RESULTS, read_results
+from auditor.outputs.manifest import read_manifest, write_manifest
+from auditor.outputs.records import Results
+from auditor.outputs.report.write import render_reports
+from auditor.outputs.verification import verify_run
+from auditor.stats.over_refusal import OverRefusalRecord
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
 VERDICT_STYLE = {"PASS": "bold blue", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
@@ -57,67 +51,62 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
 
 
-def print_summary(results: dict[str, Any], out_dir: Path, rejudged: bool = False) -> None:
+def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> None:
     # Two narrow tables rather than one wide one: each fits an 80-column terminal whole, and
     # verdicts, ids and counts never wrap (no "INCON…").
-    table = Table(title=f"Audit of {inert(str(results['target'].get('model')))} for "
-                  f"{inert(results['organisation']['name'])}")
+    table = Table(title=f"Audit of {inert(results.target.model)} for "
+                  f"{inert(results.organisation.name)}")
     table.add_column("policy", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("interval", no_wrap=True)
     table.add_column("threshold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    for policy in results["policies"]:
-        estimate = deciding(policy)
-        score = "—" if estimate is None or estimate["score"] is None \
-            else f"{estimate['score']:.1%}"
-        interval = "—" if estimate is None else f"{estimate['low']:.1%} – {estimate['high']:.1%}"
-        table.add_row(escape(policy["id"]), str(policy["n"]), score, interval,
-                      f"{policy['threshold']:.1%}",
-                      f"[{VERDICT_STYLE[policy['verdict']]}]{policy['verdict']}[/]")
+    for policy in results.policies:
+        unusable = policy.decided_on == "judge-corrected" and policy.corrected is None
+        estimate = policy.deciding
+        score = "—" if unusable or estimate.score is None else f"{estimate.score:.1%}"
+        interval = "—" if unusable else f"{estimate.low:.1%} – {estimate.high:.1%}"
+        table.add_row(escape(policy.id), str(policy.n), score, interval,
+                      f"{policy.threshold:.1%}",
+                      f"[{VERDICT_STYLE[policy.verdict]}]{policy.verdict}[/]")
     print_table_or_list(console, table)
-    if any(p.get("over_refusal") for p in results["policies"]):
+    if any(p.over_refusal for p in results.policies):
         refusals = Table(title="Over-refusal: benign look-alike prompts refused")
         for column in ("policy", "n", "refused", "interval", "max", "verdict"):
             refusals.add_column(column, justify="right" if column in ("n", "refused") else "left",
                                 no_wrap=True)
-        for policy in results["policies"]:
-            refusals.add_row(escape(policy["id"]), *over_refusal_cells(policy.get("over_refusal")))
+        for policy in results.policies:
+            refusals.add_row(escape(policy.id), *over_refusal_cells(policy.over_refusal))
         print_table_or_list(console, refusals)
-    gen = results["counts"]["generate"]
-    judged = results["counts"]["judge"]
-    made = f"none made ({gen['total']} stored answers re-judged, {gen['errors']} of them " \
-        "errors)" if rejudged else \
-        f"{gen['total']} ({gen['cached']} cached, {gen['errors']} errors)"
-    console.print(f"Generations: {made}"
-                  f" · unscored: {judged['unscored']} · overall: "
-                  f"[{VERDICT_STYLE[results['overall']['verdict']]}]"
-                  f"{results['overall']['verdict']}[/]")
-    for policy in results["policies"]:
-        if policy["verdict"] != "PASS" and policy.get("next_step"):
-            console.print(f"{escape(policy['id'])} {policy['verdict']}: "
-                          f"{escape(policy.get('in_short') or policy['reason'])}. Next: "
-                          f"{escape(policy['next_step'])}.")
-        if policy["warning"]:
-            console.print(f"[yellow]warning:[/] {escape(policy['id'])}: "
-                          f"{escape(policy['warning'])}")
-    for caveat in results.get("caveats") or []:
+    gen = results.counts.generate
+    made = f"none made ({gen.total} stored answers re-judged, {gen.errors} of them " \
+        "errors)" if rejudged else f"{gen.total} ({gen.cached} cached, {gen.errors} errors)"
+    overall = results.overall.verdict
+    console.print(f"Generations: {made} · unscored: {results.counts.judge.unscored} · "
+                  f"overall: [{VERDICT_STYLE[overall]}]{overall}[/]")
+    for policy in results.policies:
+        if policy.verdict != "PASS" and policy.next_step:
+            console.print(f"{escape(policy.id)} {policy.verdict}: "
+                          f"{escape(policy.in_short or policy.reason)}. Next: "
+                          f"{escape(policy.next_step)}.")
+        if policy.warning:
+            console.print(f"[yellow]warning:[/] {escape(policy.id)}: {escape(policy.warning)}")
+    for caveat in results.caveats:
         console.print(f"[yellow]caveat:[/] {escape(caveat)}.")
     console.print(f"Wrote {escape(str(out_dir / RESULTS))} and {escape(str(out_dir / PDF))}")
 
 
-def over_refusal_cells(refusal: dict[str, Any] | None) -> list[str]:
+def over_refusal_cells(refusal: OverRefusalRecord | None) -> list[str]:
     """Benign prompts, refusal rate, its interval, max_rate and verdict, for the summary."""
-    if not refusal:
+    if refusal is None:
         return ["—", "—", "", "", "not measured"]
-    rate = "—" if refusal["rate"] is None else f"{refusal['rate']:.1%}"
-    interval = "—" if refusal["rate"] is None else \
-        f"{refusal['low']:.1%} – {refusal['high']:.1%}"
-    limit = "—" if refusal["max_rate"] is None else f"{refusal['max_rate']:.1%}"
-    verdict = refusal["verdict"]
+    rate = "—" if refusal.rate is None else f"{refusal.rate:.1%}"
+    interval = "—" if refusal.rate is None else f"{refusal.low:.1%} – {refusal.high:.1%}"
+    limit = "—" if refusal.max_rate is None else f"{refusal.max_rate:.1%}"
+    verdict = refusal.verdict
     shown = "reported" if verdict is None else f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
-    return [str(refusal["n"]), rate, interval, limit, shown]
+    return [str(refusal.n), rate, interval, limit, shown]
 
 
 def free_folder(base: Path) -> Path:
@@ -153,7 +142,7 @@ def check_cmd(
     note = log_note(log)
     if note:
         err_console.print(f"[dim]{escape(note)}[/]")
-    raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])
+    raise typer.Exit(EXIT_BY_VERDICT[summary.results.overall.verdict])
 
 
 @user_errors
@@ -169,14 +158,14 @@ def report_cmd(
     found = verify_run(run_dir, include_report=False)
     render_reports(run_dir, results, verified=found.ok)
     if found.ok:  # the re-rendered report joins the verified set
-        manifest = read_manifest(run_dir) or {}
-        write_manifest(run_dir, run_dir / str(manifest.get("store", ".")))
+        manifest = read_manifest(run_dir)
+        write_manifest(run_dir, run_dir / (manifest.store if manifest else "."))
     else:
         for difference in found.differences[:5]:
             err_console.print(f"[yellow]not verified:[/] {inert(difference)}")
         err_console.print("[yellow]warning:[/] every page of the report is marked NOT VERIFIED;"
                           " `auditor verify` lists every difference.")
-    console.print(f"Wrote {escape(str(run_dir / 'report.html'))} and "
+    console.print(f"Wrote {escape(str(run_dir / HTML))} and "
                   f"{escape(str(run_dir / PDF))}")
 
 
@@ -235,20 +224,16 @@ def rejudge_cmd(
     (default: a new folder inside the run). The new verdicts are cached in the run's store.
     """
     if policy is None:
-        policy = Path(read_results(run_dir)["config"]["path"])
-    if judge is None:
-        config = load_policy_file(policy).judge
-        built = make_judge(config, policy.parent)
-        card = card or (resolve_card_path(config.card, policy.parent) if config.card else None)
-        force_card = force_card or config.force_card
-    else:
-        built = build_judge_from_options(judge, model, backend, base_url, model_file,
-                                         llama_guard_version, api_key_env)
-    judge_card = checked_card(read_card(card), built, force_card) if card else built.card()
-    out = out or free_folder(run_dir / f"rejudged-{judge or built.name}")
+        policy = Path(read_results(run_dir).config.path)
+    # The run's own judge (from its policy file), or the one the options describe; its card
+    # is --card, else the policy's judge.card (for its own judge), else the packaged one.
+    config = load_policy_file(policy).judge if judge is None else judge_config_from_options(
+        judge, model, backend, base_url, model_file, llama_guard_version, api_key_env)
+    built = build_judge(config, policy.parent, card, force_card)
+    out = out or free_folder(run_dir / f"rejudged-{judge or built.judge.name}")
     with third_party_output_to(out / LOG_NAME, verbose), progress_bars(quiet) as progress:
-        summary = rejudge(run_dir, policy, built, progress, judge_card, out)
+        summary = rejudge(run_dir, policy, built, progress, out)
     print_summary(summary.results, out, rejudged=True)
     err_console.print("[dim]Re-judged from stored generations; the model under test was not "
                       "called.[/]")
-    raise typer.Exit(EXIT_BY_VERDICT[summary.results["overall"]["verdict"]])
+    raise typer.Exit(EXIT_BY_VERDICT[summary.results.overall.verdict])

@@ -107,7 +107,7 @@ class HarmModel(ModelFile):
     vectorizers: list[Any]
     coef: np.ndarray
     intercept: float
-    metadata: dict[str, Any]
+    metadata: dict[str, Any]  # free-form JSON the training script records (a boundary)
     gate_sha256: str  # the refusal model this classifier was trained behind
     gate_threshold: float
     gate: RefusalGate | None = None  # attached after loading: see attach_gate

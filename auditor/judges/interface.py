@@ -1,4 +1,4 @@
-"""The judge interface: (prompt, response) pairs in, one Verdict per pair out.
+"""The judge interface: (prompt, response) pairs in, one Judgement per pair out.
 
 A verdict the judge's output does not clearly give is `unscored`, with the reason and the raw
 output kept. It is never guessed, and never counted as safe.
@@ -7,10 +7,10 @@ output kept. It is never guessed, and never counted as safe.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
-from auditor.outcome import Label
+from auditor.core.identity import Construct, JudgeCard, JudgeFingerprint
+from auditor.core.outcome import Judgement
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +21,6 @@ class JudgeItem:
     # Material the request refers to (HarmBench's contextual behaviours: "given this
     # article, …"); only judges built for it read it.
     context: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    label: Label
-    categories: list[str] = field(default_factory=list)
-    score: float | None = None  # P(unsafe) where the judge gives one
-    reason: str | None = None
-    raw: str | None = None
-
-
-Construct = Literal["harm", "refusal"]
 
 
 class Judge(abc.ABC):
@@ -47,10 +35,10 @@ class Judge(abc.ABC):
     trained_on: frozenset[str] = frozenset()
 
     @abc.abstractmethod
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> JudgeFingerprint:
         """Identity of the judge: kind, model, version; `id` is used in store keys."""
 
-    def card(self) -> dict[str, Any] | None:
+    def card(self) -> JudgeCard | None:
         """The validation figures the judge ships with, if any (a judge card's metrics)."""
         return None
 
@@ -58,8 +46,11 @@ class Judge(abc.ABC):
         """Load or reach the judge model; raise JudgeError at once if impossible."""
 
     @abc.abstractmethod
-    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+    def judge(self, items: list[JudgeItem]) -> list[Judgement]:
         """One verdict per item, in order."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the judge model."""
+
+
+__all__ = ["Construct", "Judge", "JudgeItem", "Judgement"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
-from auditor.errors import JudgeError, TargetError
-from auditor.judges.interface import Judge, Verdict
-from auditor.policy import ModelEndpoint
+from auditor.config.policy import JudgeConfig, ModelEndpoint
+from auditor.core.errors import JudgeError, TargetError
+from auditor.judges.interface import Judge, Judgement
 from auditor.targets import ChatRequest, DecodingConfig, Generation, Target, make_target
 
 
@@ -17,6 +18,11 @@ class ModelBackedJudge(Judge):
     def __init__(self, endpoint: ModelEndpoint, backend: Target | None = None) -> None:
         self.endpoint = endpoint
         self.backend = backend or make_target(endpoint)
+
+    @classmethod
+    def from_config(cls, config: JudgeConfig, base_dir: Path | None = None) -> Judge:
+        assert config.endpoint is not None, "the policy model requires it for this kind"
+        return cls(config.endpoint)
 
     def start(self) -> None:
         try:
@@ -30,7 +36,7 @@ class ModelBackedJudge(Judge):
         return {g.key: g for batch in self.backend.generate(requests, sampling) for g in batch}
 
     def judge_raw(self, prompts: list[str], sampling: DecodingConfig,
-                  read: Callable[[Generation], Verdict]) -> list[Verdict]:
+                  read: Callable[[Generation], Judgement]) -> list[Judgement]:
         """Send each judge prompt as a raw completion; `read` turns an answer into a verdict.
 
         A failed call is unscored with its error, never guessed.
@@ -40,7 +46,7 @@ class ModelBackedJudge(Judge):
         verdicts = []
         for request in requests:
             generation = results[request.key]
-            verdicts.append(read(generation) if generation.ok else Verdict(
+            verdicts.append(read(generation) if generation.ok else Judgement(
                 "unscored", reason=f"judge call failed: {generation.error}"))
         return verdicts
 

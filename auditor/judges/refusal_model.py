@@ -43,7 +43,7 @@ class RefusalModel(ModelFile):
     vectorizers: list[Any]
     coef: np.ndarray
     intercept: float
-    metadata: dict[str, Any]
+    metadata: dict[str, Any]  # free-form JSON the training script records (a boundary)
 
     def refusal_probability(self, responses: list[str]) -> np.ndarray:
         from scipy.sparse import hstack

@@ -7,11 +7,12 @@ server supports it) and parsed with pydantic. An unparseable verdict is `unscore
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from auditor.judges.interface import JudgeItem, Verdict
+from auditor.core.identity import JudgeFingerprint
+from auditor.judges.interface import JudgeItem, Judgement
 from auditor.judges.model_backed import ModelBackedJudge
 from auditor.targets import ChatRequest, DecodingConfig
 
@@ -42,29 +43,29 @@ def build_messages(item: JudgeItem) -> tuple[str, str]:
     return SYSTEM, user
 
 
-def parse_verdict(text: str) -> Verdict:
+def parse_verdict(text: str) -> Judgement:
     body = text.strip()
     if body.startswith("```"):  # some models fence JSON even when told not to
         body = body.strip("`").removeprefix("json").strip()
     try:
         parsed = RubricVerdict.model_validate_json(body)
     except ValidationError as exc:
-        return Verdict("unscored", reason=f"unparseable verdict: {exc.errors()[0]['msg']}",
+        return Judgement("unscored", reason=f"unparseable verdict: {exc.errors()[0]['msg']}",
                        raw=text[:2000])
-    return Verdict(parsed.verdict, reason=parsed.reason[:500], raw=text[:2000])
+    return Judgement(parsed.verdict, reason=parsed.reason[:500], raw=text[:2000])
 
 
 class RubricJudge(ModelBackedJudge):
     name = "rubric"
     uses_policy_text = True
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> JudgeFingerprint:
         backend = self.backend.fingerprint()
         prompt_hash = hashlib.sha256(SYSTEM.encode()).hexdigest()[:12]
-        return {"kind": "rubric", "model": backend, "prompt_sha256": prompt_hash,
-                "id": f"rubric:{prompt_hash}:{backend['id']}"}
+        return JudgeFingerprint(kind="rubric", id=f"rubric:{prompt_hash}:{backend.id}",
+                                model=backend.model_dump(), prompt_sha256=prompt_hash)
 
-    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+    def judge(self, items: list[JudgeItem]) -> list[Judgement]:
         requests = []
         for index, item in enumerate(items):
             system, user = build_messages(item)
@@ -75,7 +76,7 @@ class RubricJudge(ModelBackedJudge):
         for request in requests:
             generation = results[request.key]
             if not generation.ok:
-                verdicts.append(Verdict("unscored",
+                verdicts.append(Judgement("unscored",
                                         reason=f"judge call failed: {generation.error}"))
             else:
                 verdicts.append(parse_verdict(generation.text or ""))

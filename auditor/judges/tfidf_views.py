@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import numpy as np
 
@@ -27,16 +27,26 @@ def view_texts(texts: list[str], chars: int) -> list[str]:
     return [t[:chars] if chars else t for t in texts]
 
 
-def views_to_json(vectorizers: list[Any], views: tuple[View, ...]) -> list[dict[str, Any]]:
+class StoredView(TypedDict):
+    """One text view's vectoriser, as a model file stores it."""
+
+    name: str
+    chars: int
+    ngram_range: list[int]
+    vocabulary: list[str]
+    idf: list[float]
+
+
+def views_to_json(vectorizers: list[Any], views: tuple[View, ...]) -> list[StoredView]:
     out = []
     for vec, (name, chars, ngrams) in zip(vectorizers, views, strict=True):
         vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-        out.append({"name": name, "chars": chars, "ngram_range": list(ngrams),
-                    "vocabulary": vocab, "idf": [round(float(x), 6) for x in vec.idf_]})
+        out.append(StoredView(name=name, chars=chars, ngram_range=list(ngrams),
+                              vocabulary=vocab, idf=[round(float(x), 6) for x in vec.idf_]))
     return out
 
 
-def views_from_json(stored: list[dict[str, Any]], views: tuple[View, ...]) -> list[Any]:
+def views_from_json(stored: list[StoredView], views: tuple[View, ...]) -> list[Any]:
     vectorizers = []
     for view, (name, _, ngrams) in zip(stored, views, strict=True):
         if view["name"] != name:
@@ -50,7 +60,7 @@ def views_from_json(stored: list[dict[str, Any]], views: tuple[View, ...]) -> li
 
 def read_format(text: str, name: str, version: int) -> dict[str, Any]:
     """A packaged model file's JSON, refused unless it is `name` at `version`."""
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = json.loads(text)  # a model file's JSON, checked field by field
     if data.get("format") != name or data.get("format_version") != version:
         raise ValueError(f"not an {name} v{version} file")
     return data

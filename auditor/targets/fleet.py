@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+
+from auditor.core.identity import ServerRecord
 
 OUT_AFTER = 3  # failed requests in a row that take a server out of rotation
 FIRST_COOLDOWN_S = 5.0
@@ -34,10 +35,11 @@ class Server:
     cooldown_s: float = FIRST_COOLDOWN_S
     last_error: str | None = None
 
-    def record(self) -> dict[str, Any]:
-        return {"url": self.url, "requests": self.sent, "answered": self.answered,
-                "failed": self.failed, "times_taken_out": self.times_taken_out,
-                "in_rotation_at_end": self.out_until is None, "last_error": self.last_error}
+    def record(self) -> ServerRecord:
+        return ServerRecord(url=self.url, requests=self.sent, answered=self.answered,
+                            failed=self.failed, times_taken_out=self.times_taken_out,
+                            in_rotation_at_end=self.out_until is None,
+                            last_error=self.last_error)
 
 
 @dataclass
@@ -98,5 +100,5 @@ class Fleet:
     def _others_in_rotation(self, server: Server) -> bool:
         return any(s is not server and s.out_until is None for s in self.servers)
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[ServerRecord]:
         return [server.record() for server in self.servers]

@@ -7,15 +7,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.core.identity import ServerRecord, TargetFingerprint
+
 
 @dataclass(frozen=True)
 class DecodingConfig:
     max_tokens: int = 256
     temperature: float = 0.0  # greedy
     logprobs: int | None = None  # top-k logprobs of each generated token (judges use the first)
-    json_schema: dict[str, Any] | None = None  # constrain the answer (guided decoding)
+    # Constrain the answer (guided decoding); a JSON Schema, passed on as it is.
+    json_schema: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, float]:
+        """The settings that change answers: part of every generation's cache key."""
         return {"max_tokens": self.max_tokens, "temperature": self.temperature}
 
 
@@ -64,7 +68,7 @@ class Target(abc.ABC):
         """Load or reach the model. Raise TargetError at once if that is impossible."""
 
     @abc.abstractmethod
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> TargetFingerprint:
         """What identifies the model: name/path/revision and hashes of its files."""
 
     @abc.abstractmethod
@@ -72,7 +76,7 @@ class Target(abc.ABC):
                  ) -> Iterator[list[Generation]]:
         """Yield results in batches as they finish, so the caller can commit each batch."""
 
-    def servers(self) -> list[dict[str, Any]]:
+    def servers(self) -> list[ServerRecord]:
         """Per-server records of the last `generate` (a fleet's rotation); empty if one model."""
         return []
 

@@ -26,8 +26,9 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
-from auditor.errors import TargetError
-from auditor.policy import ModelEndpoint
+from auditor.config.policy import ModelEndpoint
+from auditor.core.errors import TargetError
+from auditor.core.identity import ServerRecord, TargetFingerprint
 from auditor.targets.fleet import Fleet, Server
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 from auditor.targets.openai_wire import (
@@ -71,12 +72,12 @@ class OpenAITarget(Target):
         self.endpoint = endpoint
         self.urls = endpoint.base_urls
         self.backoff_base_s = backoff_base_s
-        self._server_model: dict[str, Any] = {}
+        self._server_model: dict[str, Any] = {}  # the server's JSON entry for the model
         self._failures_in_a_row = 0
         # Answers in a row that came from no chat endpoint (404/405/501, or a 200 that is not
         # a completion): a wrong base_url, or a server that changed under the run.
         self._wrong_endpoint_in_a_row = 0
-        self._fleet_records: list[dict[str, Any]] = []
+        self._fleet_records: list[ServerRecord] = []
 
     # The key lives only in request headers, built fresh for each session.
     def _headers(self) -> dict[str, str]:
@@ -186,17 +187,15 @@ class OpenAITarget(Target):
         except ValueError:
             return response.status, None
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> TargetFingerprint:
         where = self.urls[0] if len(self.urls) == 1 else ",".join(sorted(self.urls))
-        info: dict[str, Any] = {"backend": "openai", "base_url": where,
-                                "model": self.endpoint.model,
-                                "id": f"openai:{self.endpoint.model}@{where}"}
-        for field in ("root", "owned_by", "created"):
-            if field in self._server_model:
-                info[f"server_{field}"] = self._server_model[field]
-        return info
+        server = {f"server_{field}": self._server_model[field]
+                  for field in ("root", "owned_by", "created") if field in self._server_model}
+        return TargetFingerprint(backend="openai", model=self.endpoint.model,
+                                 id=f"openai:{self.endpoint.model}@{where}", base_url=where,
+                                 **server)
 
-    def servers(self) -> list[dict[str, Any]]:
+    def servers(self) -> list[ServerRecord]:
         """Each server's record from the last `generate`: requests, failures, rotation."""
         return self._fleet_records if len(self.urls) > 1 else []
 

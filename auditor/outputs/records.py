@@ -1,0 +1,131 @@
+"""The shape of results.json: the typed record of one run, read and written by every output
+(report, JUnit, the terminal summary, compare, verify), and the schema generated from it.
+
+`auditor/outputs/results.schema.json` is generated from `Results` (`make schema`), and a test
+fails when the committed file drifts from the model. Its parts are the types of the stages that
+produce them: a policy's record is `auditor.stats.scoring.PolicyRecord`, a judge card
+`auditor.core.identity.JudgeCard`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from auditor.config.policy import Organisation, PromptSampling, Scoring
+from auditor.core.identity import JudgeCard, JudgeFingerprint, Record, TargetFingerprint
+from auditor.core.verdicts import Verdict
+from auditor.data.dataset import FileInfo
+from auditor.stages.generation import GenerateCounts
+from auditor.stages.judging import JudgeCounts
+from auditor.stats.scoring import BreakdownRow, PolicyRecord
+
+SCHEMA_VERSION = 2  # 2: intervals from auditor.stats.estimators; judge cards carry their construct
+SCHEMA_PATH = Path(__file__).parent / "results.schema.json"
+
+
+class Tool(Record):
+    name: str
+    version: str
+
+
+class ConfigRef(Record):
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$|^<")
+
+
+class DatasetRecord(Record):
+    name: str
+    source: str
+    revision: str | None
+    licence: str
+    citation: str
+    files: list[FileInfo]
+    kind: Literal["alert", "samples", "local"] | None = Field(
+        None, description="alert: ALERT from the Hub; samples: the project's own sample "
+        "prompts in ALERT's format; local: a user's files in ALERT's format.")
+    description: str | None = Field(None, description="What the prompts are, in one sentence.")
+
+
+class JudgeRecord(JudgeFingerprint):
+    """The judge's fingerprint (`kind`, `id`, …) and its card (null if unvalidated)."""
+
+    card: JudgeCard | None
+
+
+class TargetSampling(Record):
+    max_tokens: int
+    temperature: float
+    system_prompt: str | None
+
+
+class StageCounts(Record):
+    generate: GenerateCounts
+    judge: JudgeCounts
+
+
+class Overall(Record):
+    verdict: Verdict = Field(description="FAIL if any safety or over-refusal verdict fails, "
+                             "else INCONCLUSIVE if any is, else PASS.")
+    policies: dict[Verdict, int]
+    over_refusal: dict[Verdict, int] | None = Field(
+        None, description="Over-refusal verdicts, for policies with a max_rate.")
+
+
+class Breakdowns(Record):
+    micro: list[BreakdownRow]
+    macro: list[BreakdownRow]
+    attack_type: list[BreakdownRow]
+    micro_x_attack: list[BreakdownRow]
+
+
+class Results(Record):
+    """The machine-readable result and audit trail of one run. Scores are safe ÷ (safe +
+    unsafe); errors and unscored answers are counted separately and never scored as safe."""
+
+    schema_version: Literal[2]
+    tool: Tool
+    run_id: str = Field(description="Stable across resumes of the same --out folder.")
+    created_at: str
+    config: ConfigRef
+    organisation: Organisation
+    dataset: DatasetRecord
+    target: TargetFingerprint
+    judge: JudgeRecord
+    sampling: PromptSampling
+    target_sampling: TargetSampling
+    scoring: Scoring
+    timings_s: dict[str, float]
+    counts: StageCounts
+    overall: Overall
+    policies: list[PolicyRecord]
+    breakdown: Breakdowns
+    caveats: list[str] = Field(default_factory=list, description="Run-level warnings a "
+                               "reviewer must read: fewer prompts than asked, answers shorter "
+                               "than the judge was measured on.")
+    over_refusal_judge: JudgeRecord | None = Field(
+        None, description="The refusal judge of the benign prompts, with its card (measured "
+        "on answers to safe prompts); null when no policy measures over-refusal.")
+
+    def policy(self, policy_id: str) -> PolicyRecord:
+        return next(p for p in self.policies if p.id == policy_id)
+
+    @property
+    def judge_construct(self) -> Literal["harm", "refusal"]:
+        """What the judge's labels measure: from its card, else from its kind."""
+        if self.judge.card is not None and self.judge.card.measures:
+            return self.judge.card.measures
+        return "refusal" if self.judge.kind == "refusal" else "harm"
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_text() -> str:
+    schema = Results.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "auditor results.json"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

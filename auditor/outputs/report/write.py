@@ -1,0 +1,35 @@
+"""Writing report.html and report.pdf from a run's results.json and outcomes, so `auditor
+report DIR` re-renders exactly what the run wrote, without running anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.data.dataset import sha256_of
+from auditor.outputs import files
+from auditor.outputs.files import atomic_write, iter_outcomes
+from auditor.outputs.records import Results
+from auditor.outputs.report.context import report_context, shown_outcomes
+from auditor.outputs.report.render import render_html, render_pdf
+
+
+def render_reports(out_dir: Path, results: Results, verified: bool = True) -> list[str]:
+    """report.html and report.pdf; an unverified run's pages say so.
+
+    Returns the URLs the renderer refused to fetch. Escaped text never asks for one, so there
+    are none unless a template goes wrong; if there are, the report is rendered again with
+    them listed in its audit trail.
+    """
+    outcomes = shown_outcomes(iter_outcomes(out_dir))
+    context = report_context(results, outcomes)
+    context.update(results_sha256=sha256_of(out_dir / files.RESULTS), verified=verified,
+                   refused_urls=[])
+    html = render_html("report.html.j2", context)
+    atomic_write(out_dir / files.HTML, html)
+    refused = render_pdf(html, out_dir / files.PDF)
+    if refused:
+        context["refused_urls"] = refused
+        html = render_html("report.html.j2", context)
+        atomic_write(out_dir / files.HTML, html)
+        render_pdf(html, out_dir / files.PDF)
+    return refused

@@ -1,0 +1,265 @@
+"""The run store: SQLite (WAL) in the run's output folder, holding generations and verdicts.
+
+Entries are keyed by content, so rerunning a plan makes no model calls for work already done,
+and a killed run resumes where it stopped. Each batch is one transaction: a SIGKILL loses at
+most the batch in flight, never a committed one, and never leaves a duplicate. One run at a
+time: an exclusive `flock` on `store.lock`, which the kernel releases if the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.core.errors import StoreError
+from auditor.core.identity import TargetFingerprint
+from auditor.core.outcome import Judgement, as_label
+from auditor.targets.interface import ChatRequest, Generation
+
+STORE_FILE = "store.sqlite"
+LOCK_FILE = "store.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    target_id TEXT NOT NULL,
+    prompt_text TEXT NOT NULL,
+    system_prompt TEXT,
+    params TEXT NOT NULL,
+    text TEXT,
+    finish_reason TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    latency_s REAL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    judge_id TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    categories TEXT,
+    score REAL,
+    reason TEXT,
+    raw TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (judge_id, content_key)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def generation_key(target_id: str, params: dict[str, float], system_prompt: str | None,
+                   prompt: str) -> str:
+    payload = json.dumps([target_id, params, system_prompt, prompt], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def content_key(prompt: str, response: str) -> str:
+    return hashlib.sha256(json.dumps([prompt, response]).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGeneration:
+    key: str
+    prompt_text: str
+    text: str | None
+    finish_reason: str | None
+    completion_tokens: int | None
+    latency_s: float | None
+    error: str | None
+    attempts: int
+
+
+REPLACED_NOTE = " (unencodable characters replaced)"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str | None) -> tuple[str | None, bool]:
+    """Text SQLite can store as UTF-8, and whether anything had to be replaced.
+
+    A server may send a lone surrogate (say "\\ud800" in its JSON). Stored as is, it raises
+    UnicodeEncodeError and loses the whole batch on every rerun; replaced by U+FFFD it is kept.
+    """
+    if text is None:
+        return None, False
+    # In a Python str any code point in D800-DFFF is a lone surrogate: pairs are already joined.
+    cleaned, count = _LONE_SURROGATE.subn("\ufffd", text)
+    return cleaned, count > 0
+
+
+class RunStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
+        except OSError as exc:  # a file where the folder should be, read-only, disk full…
+            if folder.is_symlink() and not folder.exists():
+                why = f"it is a symbolic link to {os.readlink(folder)}, which does not exist"
+            elif folder.is_file():
+                why = "it is a file"
+            else:
+                why = exc.strerror or type(exc).__name__
+            raise StoreError(f"cannot use {folder} as the output folder: {why}",
+                             hint="pass --out a folder you can write to") from None
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_handle.seek(0)
+            holder = self._lock_handle.read().strip() or "another process"
+            self._lock_handle.close()
+            raise StoreError(f"{folder} is in use by another auditor run ({holder})",
+                             hint="wait for it to finish, or use a different --out") from None
+        self._lock_handle.seek(0)
+        self._lock_handle.truncate()
+        self._lock_handle.write(f"pid {os.getpid()}")
+        self._lock_handle.flush()
+        try:
+            self.db = sqlite3.connect(folder / STORE_FILE, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process kill
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{folder / STORE_FILE} is not a usable auditor store: {exc}",
+                             hint="use a fresh --out folder") from exc
+
+    def close(self) -> None:
+        if hasattr(self, "db"):
+            self.db.close()
+        if not self._lock_handle.closed:
+            self._lock_handle.close()  # closing releases the flock
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- meta -----------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a full disk or a read-only file becomes a StoreError (exit 2)."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to {self.folder / STORE_FILE}: {exc}",
+                             hint="free disk space or fix permissions, then rerun the same "
+                                  "command: finished work is kept") from None
+
+    # Meta values are JSON: what a run records about itself, read back by later stages.
+    def set_meta(self, key: str, value: object) -> None:
+        with self._writing():
+            self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO "
+                            "UPDATE SET value = excluded.value", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:  # Any: JSON of any shape
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def run_id(self) -> str | None:
+        value = self.get_meta("run_id")
+        return None if value is None else str(value)
+
+    def prompt_keys(self) -> dict[str, str]:
+        """Prompt uid → generation key, as the last generation stage planned them."""
+        return {str(k): str(v) for k, v in (self.get_meta("prompt_keys") or {}).items()}
+
+    def set_target(self, fingerprint: TargetFingerprint) -> None:
+        self.set_meta("target_fingerprint", fingerprint.model_dump())
+
+    def target(self) -> TargetFingerprint | None:
+        """The model under test's fingerprint, with each server's record when it was a fleet."""
+        stored = self.get_meta("target_fingerprint")
+        if stored is None:
+            return None
+        servers = self.get_meta("target_servers")
+        return TargetFingerprint.model_validate({**stored, **({"servers": servers}
+                                                               if servers else {})})
+
+    # --- generations ----------------------------------------------------------------------
+    def finished_keys(self, keys: Iterable[str]) -> set[str]:
+        """Keys that already have a successful generation (errors are retried on rerun)."""
+        wanted = list(keys)
+        done: set[str] = set()
+        for begin in range(0, len(wanted), 500):
+            chunk = wanted[begin:begin + 500]
+            marks = ",".join("?" * len(chunk))
+            done.update(row[0] for row in self.db.execute(
+                f"SELECT key FROM generations WHERE error IS NULL AND key IN ({marks})", chunk))
+        return done
+
+    def put_generations(self, generations: list[Generation], requests: dict[str, ChatRequest],
+                        target_id: str, params: dict[str, float]) -> None:
+        """Commit one batch. A success replaces an earlier error; nothing replaces a success."""
+        now = time.time()
+        rows = []
+        for gen in generations:
+            request = requests[gen.key]
+            text, replaced = storable(gen.text)
+            error, _ = storable(gen.error)
+            finish = (gen.finish_reason or "") + REPLACED_NOTE if replaced else gen.finish_reason
+            rows.append((gen.key, target_id, storable(request.prompt)[0],
+                         storable(request.system_prompt)[0], json.dumps(params, sort_keys=True),
+                         text, finish, gen.prompt_tokens, gen.completion_tokens, gen.latency_s,
+                         error, now))
+        with self._writing():
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO generations(key, target_id, prompt_text, system_prompt, params, text,"
+                " finish_reason, prompt_tokens, completion_tokens, latency_s, error, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(key) DO UPDATE SET text = excluded.text,"
+                " finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,"
+                " completion_tokens = excluded.completion_tokens, latency_s = excluded.latency_s,"
+                " error = excluded.error, attempts = generations.attempts + 1,"
+                " created_at = excluded.created_at WHERE generations.error IS NOT NULL", rows)
+
+    def generations(self, keys: Iterable[str] | None = None) -> dict[str, StoredGeneration]:
+        query = ("SELECT key, prompt_text, text, finish_reason, completion_tokens, latency_s, "
+                 "error, attempts FROM generations")
+        rows = self.db.execute(query)
+        if keys is None:
+            return {row[0]: StoredGeneration(*row) for row in rows}
+        wanted = set(keys)  # filtered while reading: rows of other plans are never held
+        return {row[0]: StoredGeneration(*row) for row in rows if row[0] in wanted}
+
+    # --- verdicts -------------------------------------------------------------------------
+    def verdicts(self, judge_id: str) -> dict[str, Judgement]:
+        rows = self.db.execute("SELECT content_key, label, categories, score, reason, raw "
+                               "FROM verdicts WHERE judge_id = ?", (judge_id,))
+        return {r[0]: Judgement(as_label(r[1]), json.loads(r[2] or "[]"), r[3], r[4], r[5])
+                for r in rows}
+
+    def put_verdicts(self, judge_id: str, items: list[tuple[str, Judgement]]) -> None:
+        now = time.time()
+        with self._writing():
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"
+                " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [(judge_id, key, v.label, json.dumps(v.categories), v.score,
+                  storable(v.reason)[0], storable(v.raw)[0], now) for key, v in items])
+
+    EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",
+                "completion_tokens", "latency_s", "error", "attempts")
+
+    def generation_rows(self) -> Iterator[dict[str, object]]:
+        """Every stored generation as the JSON row generations.jsonl holds, streamed."""
+        cursor = self.db.execute(f"SELECT {', '.join(self.EXPORTED)} FROM generations "
+                                 "ORDER BY key")
+        for row in cursor:
+            yield dict(zip(self.EXPORTED, row, strict=True))

@@ -1,0 +1,83 @@
+"""What a reviewer reads first about each policy: the verdict's reason in a few words, and the
+next step that would decide an inconclusive one. Pure: built from a policy's scored figures.
+
+The verdict rule itself lives in `scoring.py`; this module only explains it. A next step never
+advises prompts the dataset does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.core.verdicts import FAIL, PASS, Verdict
+
+
+@dataclass(frozen=True)
+class Explanation:
+    in_short: str  # a few words: why this verdict
+    next_step: str | None  # what would decide it (inconclusive), or what to do (fail)
+
+
+@dataclass(frozen=True)
+class PolicyFigures:
+    """What `explain` needs of one scored policy."""
+
+    verdict: Verdict
+    reason: str  # the full reason from scoring.assess
+    scored: int  # safe + unsafe
+    prompts_needed: int | None  # scored prompts in all that would likely decide it
+    available: int | None  # prompts the dataset holds in the policy's cells
+    sample_data: bool  # the prompts are the project's samples, not ALERT
+
+
+def explain(figures: PolicyFigures) -> Explanation:
+    reason = figures.reason
+    if figures.verdict == PASS:
+        return Explanation("interval wholly above the threshold", None)
+    if figures.verdict == FAIL:
+        return Explanation("interval wholly below the threshold",
+                           "read the example failures, fix the model or its system prompt, "
+                           "and audit again")
+    if reason == "no scored answers":
+        return Explanation("no answer could be scored",
+                           "see the errors and unscored answers, fix their cause and rerun "
+                           "(failed prompts are retried)")
+    if "errored or unscored" in reason:
+        return Explanation("too many errors or unscored answers",
+                           "see the errors and unscored answers, fix their cause and rerun "
+                           "(failed prompts are retried)")
+    if reason.startswith("this judge cannot certify"):
+        return Explanation("the judge's own error spans the threshold",
+                           "no number of prompts can decide this with this judge: validate "
+                           "a stronger judge on human labels (`auditor judge validate`) and "
+                           "set judge.card")
+    if "card does not describe this model" in reason:
+        return Explanation("the judge's card does not fit this model",
+                           "measure the judge on this model's own answers "
+                           "(`auditor judge validate` with labels of your own)")
+    if reason.startswith("interval"):
+        return _more_prompts(figures)
+    # the card cannot correct at all (too weak, or too few labels)
+    return Explanation("the judge's card cannot correct the score",
+                       "validate a stronger judge on more human labels and set judge.card")
+
+
+def _more_prompts(figures: PolicyFigures) -> Explanation:
+    in_short = "interval spans the threshold"
+    needed, available = figures.prompts_needed, figures.available
+    if needed is not None and (available is None or needed <= available):
+        more = needed - figures.scored
+        step = f"about {more} more scored prompts ({needed} in all) would likely decide it: " \
+               "raise sampling.per_category"
+        return Explanation(in_short, step)
+    if figures.sample_data:
+        return Explanation(in_short, f"the sample prompts hold only {available} for this "
+                           "policy, likely too few to decide it: run on ALERT "
+                           "(`auditor dataset fetch`), which holds far more")
+    if available is not None and available > figures.scored:
+        return Explanation(in_short,
+                           f"the dataset holds only {available} prompts for this policy, likely too "
+                           "few to decide it: a judge with a smaller measured error, or more "
+                           "categories, would help")
+    return Explanation(in_short, "every prompt the dataset holds for this policy already ran: a "
+                       "judge with a smaller measured error would narrow the interval")
