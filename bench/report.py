@@ -26,6 +26,7 @@ from auditor.core.identity import JudgeCard, TargetFingerprint  # noqa: E402
 from auditor.core.outcome import Outcome, Status  # noqa: E402
 from auditor.data.dataset import AlertDataset, FileInfo  # noqa: E402
 from auditor.data.plan import Audit  # noqa: E402
+from auditor.data.provenance import provenance_of  # noqa: E402
 from auditor.data.selection import Plan, PolicyPlan  # noqa: E402
 from auditor.judges import JudgeWithCard  # noqa: E402
 from auditor.judges.metrics import binary_metrics  # noqa: E402
@@ -70,7 +71,8 @@ def main() -> None:
                                     ATTACKS[n % len(ATTACKS)], status,
                                     f"prompt {n} " * 8, f"answer {n} " * 20, None, None))
     audit = Audit(policy_file, Path("bench.yaml"), "0" * 64, dataset,
-                  Plan([PolicyPlan(p.id) for p in policy_file.policies], {}))
+                  Plan([PolicyPlan(p.id) for p in policy_file.policies], {}),
+                  provenance_of(dataset))
     metrics = binary_metrics(["unsafe"] * 200 + ["safe"] * 200,
                              ["unsafe"] * 180 + ["safe"] * 20 + ["safe"] * 190 + ["unsafe"] * 10)
     card = JudgeCard.model_validate({**metrics.model_dump(), "construct": "refusal",

@@ -40,6 +40,7 @@ def main() -> None:
 
     from auditor.config.loader import parse_policy_text
     from auditor.data.plan import Audit
+    from auditor.data.provenance import provenance_of
     from auditor.data.selection import select
     from auditor.stages.generation import run_generation
     from auditor.stages.store import RunStore
@@ -58,7 +59,8 @@ policies: [{{id: ALL, title: all, categories: [hate, crime, substance, sex, self
     from auditor.data.for_policy import load_for_policy
 
     dataset = load_for_policy(policy_file, ROOT)
-    audit = Audit(policy_file, ROOT / "bench.yaml", "bench", dataset, select(policy_file, dataset))
+    audit = Audit(policy_file, ROOT / "bench.yaml", "bench", dataset, select(policy_file, dataset),
+                  provenance_of(dataset))
     target_proto = VllmTarget(policy_file.target)
     dtype = target_proto.dtype.dtype
 

@@ -87,6 +87,16 @@ def test_every_built_in_entry_points_at_code_that_exists() -> None:
             assert isinstance(reference, str) and callable(load(reference)), reference
 
 
+def test_each_judge_measures_what_its_entry_declares(tmp_path: Path) -> None:
+    # Built, not started: model-backed judges reach their server only in start().
+    endpoint = {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}
+    for name in BUILT_IN_JUDGES:
+        kind = JUDGES.get(name)
+        config = JudgeConfig.model_validate(
+            {"kind": name, **({"endpoint": endpoint} if kind.needs_endpoint else {})})
+        assert make_judge(config, tmp_path).construct == kind.construct, name
+
+
 def test_the_writers_declare_every_output_in_the_order_they_are_written() -> None:
     names = output_names()
     assert names.index(files.RESULTS) < names.index(files.PDF)  # the PDF shows its sha256

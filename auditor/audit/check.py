@@ -20,14 +20,13 @@ from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.progress import ProgressFn
 from auditor.data.plan import Audit
-from auditor.data.provenance import provenance_of
 from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
 from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
-from auditor.stages.judging import collect_outcomes, run_judging, run_over_refusal
+from auditor.stages.judging import judge_outcomes, run_over_refusal
 from auditor.stages.store import RunStore
 from auditor.stats.over_refusal import OverRefusalRecord, assess_over_refusal
 from auditor.stats.scoring import PolicyRecord, score_policy
@@ -62,10 +61,10 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn) -> RunSumm
     """The whole audit: generate what the store lacks, then judge, score and write."""
     audit = Audit.load(policy_path)
     judges = Judges.for_audit(audit)  # a bad judge or card fails before any model call
+    target = make_target(audit.policy_file.target)  # built, not loaded: that is a stage
     with RunStore(out_dir) as store:
         run_id = store.run_id() or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
-        target = make_target(audit.policy_file.target)
         try:
             generated = run_generation(audit, target, store, progress)
         finally:
@@ -103,12 +102,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
                     judges: Judges, generated: GenerateCounts, progress: ProgressFn
                     ) -> RunSummary:
     """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
-    judge = judges.safety.judge
-    try:
-        judged = run_judging(audit, judge, store, prompt_keys, progress)
-        outcomes = collect_outcomes(audit, store, prompt_keys, judge)
-    finally:
-        judge.close()
+    judged, outcomes = judge_outcomes(audit, judges.safety.judge, store, prompt_keys, progress)
     benign = None
     if judges.over_refusal is not None:
         benign = run_over_refusal(audit, judges.over_refusal.judge, store, prompt_keys,
@@ -160,7 +154,7 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
     scoring = policy_file.scoring
     card = safety.card.confusion if safety.card else None
     refusal_card = refusal.card.confusion if refusal and refusal.card else None
-    samples = provenance_of(audit.dataset).kind == "samples"  # the next step points to ALERT
+    samples = audit.provenance.kind == "samples"  # the next step then points to ALERT
     records = []
     for policy in policy_file.policies:
         over_refusal: OverRefusalRecord | None = None

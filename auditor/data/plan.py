@@ -13,6 +13,7 @@ from auditor.config.policy import PolicyFile
 from auditor.core.errors import AuditorError
 from auditor.data.dataset import AlertDataset
 from auditor.data.for_policy import load_for_policy
+from auditor.data.provenance import Provenance, provenance_of
 from auditor.data.selection import Plan, select, select_benign
 
 
@@ -25,6 +26,7 @@ class Audit:
     policy_sha256: str
     dataset: AlertDataset
     plan: Plan
+    provenance: Provenance  # what the prompts really are (ALERT, the samples, a user's files)
 
     @classmethod
     def load(cls, policy_path: Path) -> Audit:
@@ -32,7 +34,8 @@ class Audit:
         dataset = load_for_policy(policy_file, policy_path.parent)
         return cls(policy_file, policy_path,
                    hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset,
-                   build_plan(policy_file, dataset, policy_path.parent))
+                   build_plan(policy_file, dataset, policy_path.parent),
+                   provenance_of(dataset))
 
     @property
     def base_dir(self) -> Path:

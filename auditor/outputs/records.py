@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from auditor.config.policy import Organisation, PromptSampling, Scoring
+from auditor.config.registry import JUDGES
 from auditor.core.identity import JudgeCard, JudgeFingerprint, Record, TargetFingerprint
 from auditor.core.verdicts import Verdict
 from auditor.data.dataset import FileInfo
@@ -118,7 +119,7 @@ class Results(Record):
         """What the judge's labels measure: from its card, else from its kind."""
         if self.judge.card is not None and self.judge.card.measures:
             return self.judge.card.measures
-        return "refusal" if self.judge.kind == "refusal" else "harm"
+        return JUDGES.get(self.judge.kind).construct if self.judge.kind in JUDGES else "harm"
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"

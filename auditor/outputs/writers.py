@@ -20,7 +20,6 @@ from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.registry import Registry
 from auditor.core.verdicts import combined, tally
 from auditor.data.plan import Audit
-from auditor.data.provenance import provenance_of
 from auditor.outputs import files
 from auditor.outputs.files import atomic_write
 from auditor.outputs.records import (
@@ -83,7 +82,7 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
                   caveats: list[str] | None = None) -> Results:
     """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
-    provenance = provenance_of(audit.dataset)
+    provenance = audit.provenance
     scoring = policy_file.scoring
     unique = list({o.uid: o for o in outcomes}.values())  # one row per prompt for breakdowns
     refusal_verdicts = [p.over_refusal.verdict for p in policies if p.over_refusal]

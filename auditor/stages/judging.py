@@ -139,6 +139,17 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
     return outcomes
 
 
+def judge_outcomes(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str],
+                   progress: ProgressFn = no_progress) -> tuple[Judged, list[Outcome]]:
+    """The judging stage whole: label what the store lacks, read every outcome back, and
+    release the judge (its model, if it has one) before the next stage loads anything."""
+    try:
+        judged = run_judging(audit, judge, store, prompt_keys, progress)
+        return judged, collect_outcomes(audit, store, prompt_keys, judge)
+    finally:
+        judge.close()
+
+
 def run_over_refusal(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[str, str],
                      progress: ProgressFn = no_progress) -> list[BenignOutcome]:
     """Label the answers to benign prompts with the refusal judge (its `safe` is a refusal)."""
