@@ -39,9 +39,10 @@ lint: setup ## ruff and mypy.
 	$(BIN)/ruff check auditor tests bench scripts samples
 	$(BIN)/mypy
 
-schema: setup ## Regenerate auditor/config/policy.schema.json and auditor/outputs/results.schema.json from their models.
+schema: setup ## Regenerate the policy, results and comparison JSON Schemas from their models.
 	$(BIN)/python -c "from auditor.config.schema import SCHEMA_PATH, schema_text; SCHEMA_PATH.write_text(schema_text())"
 	$(BIN)/python -c "from auditor.outputs.records import SCHEMA_PATH, schema_text; SCHEMA_PATH.write_text(schema_text())"
+	$(BIN)/python -c "from auditor.outputs.compare import SCHEMA_PATH, schema_text; SCHEMA_PATH.write_text(schema_text())"
 
 samples: setup ## Rebuild samples/alert*.jsonl from samples/build_samples.py.
 	$(BIN)/python samples/build_samples.py

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pytest
 from pypdf import PdfReader
@@ -90,12 +91,16 @@ def test_compare_command(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
     assert result.exit_code == 0, result.output
     comparison = json.loads((out / "comparison.json").read_text())
-    crime = comparison["policies"][0]
-    assert crime["n_shared"] == 48 and crime["better"] == "A"
+    names = [m["name"] for m in comparison["models"]]
+    assert names == ["fake-model (a)", "fake-model (b)"]  # same model name: told apart
+    [crime] = [t for t in comparison["pairs"]
+               if t["policy_id"] == "CRIME" and t["axis"] == "safety"]
+    assert crime["n_shared"] == 48 and crime["better"] == "fake-model (a)"
     assert crime["difference"] == pytest.approx(1.0) and crime["low"] > 0.8
-    assert crime["mcnemar_p"] < 1e-6
+    assert crime["mcnemar_p"] < 1e-6 and crime["p_adjusted"] < 1e-6
     text = PdfReader(out / "comparison.pdf").pages[0].extract_text()
-    assert "Model comparison" in text and "Model A" in text
+    assert "Model comparison" in text and "Decision" in text and "fake-model (a)" in text
+    assert "Model A" not in text
 
 
 def test_compare_missing_run_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
@@ -110,15 +115,18 @@ def test_compare_shows_both_axes_paired(runner: CliRunner, tmp_path: Path) -> No
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    crime = json.loads((out / "comparison.json").read_text())["policies"][0]
-    assert crime["better"] == "A"  # safer
-    refusal = crime["over_refusal"]
+    comparison = json.loads((out / "comparison.json").read_text())
+    crime = {t["axis"]: t for t in comparison["pairs"] if t["policy_id"] == "CRIME"}
+    assert crime["safety"]["better"] == "fake-model (a)"  # safer
+    refusal = crime["over-refusal"]
     assert refusal["n_shared"] == 8 * 5  # five for each of the eight crime micro categories
     assert refusal["rate_a"] == 1.0 and refusal["rate_b"] == 0.0
-    assert refusal["better"] == "B" and refusal["low"] > 0.8  # refuses less
+    assert refusal["better"] == "fake-model (b)" and refusal["low"] > 0.8  # refuses less
+    # each is better on one axis: both are on the Pareto front
+    assert sorted(comparison["decision"]["pareto"]) == ["fake-model (a)", "fake-model (b)"]
     text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
-    assert "Over-refusal on benign look-alike prompts" in text
-    assert "refuses less" in result.output
+    assert "refuses fewer benign requests than" in text.replace("\n", " ")
+    assert "over-refusal" in result.output
 
 
 def run_with(runner: CliRunner, tmp_path: Path, name: str, edit: Any = lambda text: text
@@ -178,7 +186,7 @@ def test_each_models_own_figures_are_the_ones_in_its_report(runner: CliRunner,
         results = json.loads((runs[side] / "results.json").read_text())
         for row in comparison["policies"]:
             policy = next(p for p in results["policies"] if p["id"] == row["policy_id"])
-            own = row[f"own_{side}"]
+            own = row["models"][f"fake-model ({side})"]
             deciding = policy["corrected"] if policy["decided_on"] == "judge-corrected" \
                 else policy["estimate"]
             assert (own["score"], own["low"], own["high"]) == \
@@ -186,4 +194,106 @@ def test_each_models_own_figures_are_the_ones_in_its_report(runner: CliRunner,
             assert own["verdict"] == policy["verdict"]
             assert own["over_refusal"]["rate"] == policy["over_refusal"]["rate"]
     text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
-    assert "Each model's own audit result" in text
+    assert "Models × policies" in text
+
+
+def three_vendor_policy(urls: list[str]) -> str:
+    names = ["Vendor A – careful-1", "Vendor B – eager-2", "Vendor C – mostly-careful-3"]
+    targets = "".join(f'  - {{name: "{name}", model: model-{i}, base_url: "{url}"}}\n'
+                      for i, (name, url) in enumerate(zip(names, urls, strict=True)))
+    return f"""\
+version: 1
+organisation: {{name: Procurement}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: openai, max_tokens: 16, system_prompt: "Be helpful."}}
+targets:
+{targets}sampling: {{per_category: 6}}
+judge: {{kind: refusal}}
+over_refusal: {{per_category: 5, xstest: false}}
+policies:
+  - {{id: CRIME, title: Crime, categories: [crime]}}
+  - {{id: HATE, title: Hate, categories: [hate]}}
+"""
+
+
+def mostly_refuses(prompt: str) -> str:
+    # Refuses nine prompts in ten (deterministically, by the prompt's text).
+    return COMPLIANCE if sum(map(ord, prompt)) % 10 == 0 else REFUSAL
+
+
+def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
+                                                            tmp_path: Path) -> None:
+    with FakeOpenAIServer("model-0") as a, FakeOpenAIServer("model-1") as b, \
+            FakeOpenAIServer("model-2") as c:
+        a.answer = lambda prompt: REFUSAL
+        b.answer = lambda prompt: COMPLIANCE
+        c.answer = mostly_refuses
+        policy = tmp_path / "vendors.yaml"
+        policy.write_text(three_vendor_policy([a.base_url, b.base_url, c.base_url]))
+        study = tmp_path / "study"
+        checked = runner.invoke(app, ["check", str(policy), "--all-targets", "--out",
+                                      str(study), "--quiet"])
+        assert checked.exit_code in (1, 3), checked.output
+        folders = sorted(p for p in study.iterdir() if p.is_dir())
+        assert [f.name for f in folders] == ["Vendor-A-careful-1", "Vendor-B-eager-2",
+                                             "Vendor-C-mostly-careful-3"]
+        calls = [len(s.chat_requests()) for s in (a, b, c)]
+        # a rerun of the study resumes: every answer is cached, no model is called again
+        again = runner.invoke(app, ["check", str(policy), "--all-targets", "--out",
+                                    str(study), "--quiet"])
+        assert again.exit_code == checked.exit_code
+        assert [len(s.chat_requests()) for s in (a, b, c)] == calls
+    for folder, model in zip(folders, ("model-0", "model-1", "model-2"), strict=True):
+        results = json.loads((folder / "results.json").read_text())
+        assert results["target"]["model"] == model
+        assert results["target"]["name"].startswith("Vendor")
+        assert results["target_sampling"]["system_prompt"] == "Be helpful."  # shared
+    out = tmp_path / "decision"
+    result = runner.invoke(app, ["compare", *map(str, folders), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads((out / "comparison.json").read_text())
+    from auditor.outputs.compare import SCHEMA_PATH
+
+    jsonschema.validate(comparison, json.loads(SCHEMA_PATH.read_text()))
+    names = [m["name"] for m in comparison["models"]]
+    assert names == ["Vendor A – careful-1", "Vendor B – eager-2",
+                     "Vendor C – mostly-careful-3"]
+    # three pairs × two policies × two axes, Holm-corrected together
+    assert len(comparison["pairs"]) == 12
+    safety = {(t["policy_id"], t["a"], t["b"]): t for t in comparison["pairs"]
+              if t["axis"] == "safety"}
+    assert safety[("CRIME", names[0], names[1])]["better"] == names[0]
+    assert safety[("CRIME", names[1], names[2])]["better"] == names[2]
+    # B, which never refuses, is beaten on safety and beats the others on over-refusal
+    assert names[1] in comparison["decision"]["pareto"]
+    statement = comparison["decision"]["statement"]
+    assert "Vendor A – careful-1" in statement and "Model A" not in statement
+    text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
+    flat = text.replace("\n", " ")
+    for needle in ("Decision", "Models × policies", "Differences that hold", "Comparability",
+                   "Vendor C – mostly-careful-3", "Holm"):
+        assert needle in flat, needle
+    assert "Model A" not in flat and "Model B" not in flat
+
+
+def test_a_policy_with_targets_needs_a_target_named(runner: CliRunner, tmp_path: Path) -> None:
+    policy = tmp_path / "vendors.yaml"
+    policy.write_text(three_vendor_policy(["http://127.0.0.1:9/v1"] * 3))
+    result = runner.invoke(app, ["check", str(policy), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "names 3 targets" in result.output
+    assert "--all-targets" in result.output
+    unknown = runner.invoke(app, ["check", str(policy), "--target", "Vendor D"])
+    assert unknown.exit_code == 2 and "is not one of the policy file's targets" in unknown.output
+
+
+def test_targets_need_distinct_names(tmp_path: Path) -> None:
+    from auditor.config.loader import parse_policy_text
+    from auditor.core.errors import PolicyError
+
+    text = three_vendor_policy(["http://127.0.0.1:9/v1"] * 3)
+    with pytest.raises(PolicyError) as same:
+        parse_policy_text(text.replace("Vendor B – eager-2", "vendor a – careful 1"), "v.yaml")
+    assert "duplicate target name" in str(same.value.problems[0].render())
+    with pytest.raises(PolicyError) as unnamed:
+        parse_policy_text(text.replace('name: "Vendor C – mostly-careful-3", ', ""), "v.yaml")
+    assert "targets[2]: needs a `name`" in unnamed.value.problems[0].render()

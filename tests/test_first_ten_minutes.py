@@ -309,40 +309,40 @@ def test_compare_fits_80_columns_without_cutting_ids(tmp_path: Path) -> None:
     from auditor.cli.compare_cmds import comparison_tables
     from auditor.outputs.compare import (
         Comparison,
-        ComparisonRow,
-        OverRefusalDifference,
+        Decision,
+        ModelRef,
         OwnFigures,
-        RunRef,
+        PairTest,
+        PolicyComparison,
     )
 
+    names = ["Vendor A – careful-model-2025-06", "Vendor B – eager-model-2025-07", "C"]
     own = OwnFigures(score=0.5, low=0.1, high=0.9, verdict="INCONCLUSIVE", decided_on="raw",
-                     over_refusal=None)
-    counts = {"mcnemar_p": 0.01, "both_safe": 0, "only_a_safe": 0, "only_b_safe": 0,
-              "neither_safe": 0}
-    refusal = OverRefusalDifference(n_shared=20, rate_a=0.95, rate_b=0.1, difference=-0.917,
-                                    low=-0.99, high=-0.8, mcnemar_p=0.01, both=0, only_a=0,
-                                    only_b=0, neither=0, larger_is_a=None, better="B")
-    rows = [
-        ComparisonRow.model_validate({
-            "policy_id": "CYBER-POLICY-WITH-A-LONG-NAME", "title": "t", "n_shared": 120,
-            "score_a": 0.083, "score_b": 1.0, "difference": -0.917, "low": -0.99, "high": -0.8,
-            "better": "B", "verdict_a": "FAIL", "verdict_b": "PASS", "over_refusal": refusal,
-            "own_a": own, "own_b": own, **counts}),
-        ComparisonRow.model_validate({
-            "policy_id": "W", "title": "t", "n_shared": 12, "score_a": None, "score_b": 0.5,
-            "difference": 0.0, "low": -0.2, "high": 0.2, "better": None, "verdict_a": "PASS",
-            "verdict_b": "PASS", "over_refusal": None, "own_a": own, "own_b": own, **counts})]
-    ref = RunRef(run_id="r", model="m", fingerprint="f")
-    comparison = Comparison(confidence=0.95, a=ref, b=ref, organisation="o",
-                            dataset_licence="l", policies=rows)
+                     reason="interval spans the threshold", next_step=None, over_refusal=None)
+    policies = [PolicyComparison(policy_id=policy_id, title="t", threshold=0.9, max_rate=None,
+                                 models=dict.fromkeys(names, own), safety_groups=[names],
+                                 over_refusal_groups=None)
+                for policy_id in ("CYBER-POLICY-WITH-A-LONG-NAME", "W")]
+    test = PairTest(n_shared=120, rate_a=0.083, rate_b=1.0, difference=-0.917, low=-0.99,
+                    high=-0.8, mcnemar_p=0.001, both=0, only_a=0, only_b=110, neither=10,
+                    larger_is_a=False, policy_id="CYBER-POLICY-WITH-A-LONG-NAME",
+                    axis="safety", a=names[0], b=names[1], p_adjusted=0.003, better=names[1])
+    models = [ModelRef(name=name, model="m", backend="openai", fingerprint="f", run_id="r",
+                       folder="f", overall="INCONCLUSIVE") for name in names]
+    comparison = Comparison(
+        schema_version=1, confidence=0.95, organisation="o", dataset_licence="l",
+        models=models, policies=policies, pairs=[test],
+        decision=Decision(pass_every_policy=[], pareto=names[1:], statement="s",
+                          open_questions=[]), comparability=[])
     console = Console(width=80, record=True, force_terminal=False)
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text
-    assert "CYBER-POLICY-WITH-A-LONG-NAME" in text and "-91.7 pt (-99.0 to -80.0)" in text
-    wide = Console(width=160, record=True, force_terminal=False)
+    assert "CYBER-POLICY-WITH-A-LONG-NAME" in text and "91.7 pt" in text
+    assert all(name in text for name in names)
+    wide = Console(width=200, record=True, force_terminal=False)
     for table in comparison_tables(comparison):
         print_table_or_list(wide, table)
     assert "┃ policy" in wide.export_text()  # a table where it fits

@@ -23,6 +23,14 @@ def test_schema_validates_sample_and_rejects_typo() -> None:
     assert any("nmae" in e.message for e in validator.iter_errors(data))
 
 
+def test_committed_comparison_schema_matches_the_comparison_model() -> None:
+    from auditor.outputs.compare import SCHEMA_PATH, schema_text
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), \
+        "comparison.json's model changed: run `make schema` and commit " \
+        "auditor/outputs/comparison.schema.json"
+
+
 def test_committed_results_schema_matches_the_results_model() -> None:
     from auditor.outputs.records import SCHEMA_PATH, schema_text
 

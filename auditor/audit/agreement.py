@@ -50,10 +50,10 @@ class Agreement(Record):
     judges: dict[str, str] = Field(default_factory=dict)
 
 
-def judge_run(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn
-              ) -> list[Outcome]:
+def judge_run(out_dir: Path, policy_path: Path, judge: Judge, progress: ProgressFn,
+              target: str | None = None) -> list[Outcome]:
     """One judge's outcomes on the run's stored answers (never generates)."""
-    audit = Audit.load(policy_path)
+    audit = Audit.load(policy_path, target)
     with RunStore(out_dir) as store:
         prompt_keys = store.prompt_keys()
         if not prompt_keys:

@@ -57,18 +57,20 @@ class Judges:
                    time.perf_counter())
 
 
-def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn) -> RunSummary:
-    """The whole audit: generate what the store lacks, then judge, score and write."""
-    audit = Audit.load(policy_path)
+def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
+              target: str | None = None) -> RunSummary:
+    """The whole audit of one target: generate what the store lacks, then judge, score and
+    write. `target` names one of the policy file's `targets`."""
+    audit = Audit.load(policy_path, target)
     judges = Judges.for_audit(audit)  # a bad judge or card fails before any model call
-    target = make_target(audit.policy_file.target)  # built, not loaded: that is a stage
+    model = make_target(audit.policy_file.target)  # built, not loaded: that is a stage
     with RunStore(out_dir) as store:
         run_id = store.run_id() or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
         try:
-            generated = run_generation(audit, target, store, progress)
+            generated = run_generation(audit, model, store, progress)
         finally:
-            target.close()  # free the GPU before a judge model loads
+            model.close()  # free the GPU before a judge model loads
         judges.timings["generate"] = generated.seconds
         refuse_if_nothing_answered(store, generated.prompt_keys, generated.counts)
         return judge_and_write(audit, store, out_dir, generated.prompt_keys, judges,
@@ -76,13 +78,13 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn) -> RunSumm
 
 
 def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: ProgressFn,
-            out_dir: Path) -> RunSummary:
+            out_dir: Path, target: str | None = None) -> RunSummary:
     """Judge a run's stored generations again with another judge; never generates.
 
     The store in `run_dir` is read (and gains the new verdicts); the outputs go to `out_dir`,
     so the run's own results are never replaced.
     """
-    audit = Audit.load(policy_path)
+    audit = Audit.load(policy_path, target)
     judges = Judges.for_audit(audit, judge)
     with RunStore(run_dir) as store:
         prompt_keys = store.prompt_keys()

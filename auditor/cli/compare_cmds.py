@@ -1,4 +1,5 @@
-"""The `compare` command: two runs side by side, for vendor model procurement."""
+"""The `compare` command: two or more models audited on the same policies, and one decision,
+for vendor model procurement."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from rich.table import Table
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.comparability import RunRecord, differences
-from auditor.outputs.compare import Comparison, compare_runs
+from auditor.outputs.compare import Comparison, OwnFigures, compare_runs
 from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
+from auditor.outputs.report.compare_context import comparison_context
 from auditor.outputs.report.render import render_html, render_pdf
 from auditor.outputs.verification import verify_run
 
@@ -23,8 +25,9 @@ def register(app: typer.Typer) -> None:
 
 @user_errors
 def compare_cmd(
-    run_a: Path = typer.Argument(..., file_okay=False, help="Run folder of model A."),
-    run_b: Path = typer.Argument(..., file_okay=False, help="Run folder of model B."),
+    runs: list[Path] = typer.Argument(..., file_okay=False, help="Two or more run folders "
+                                      "(`auditor check --out`, or each folder `check "
+                                      "--all-targets` wrote)."),
     out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Output folder."),
     unverified: bool = typer.Option(False, "--unverified", help="Compare runs that fail "
                                     "`auditor verify` anyway; every page of the PDF says so."),
@@ -33,42 +36,50 @@ def compare_cmd(
                                         "prompt or decoding anyway; every page of the PDF and "
                                         "comparison.json list the differences."),
 ) -> None:
-    """Compare two runs per policy with paired intervals; writes comparison.json and a PDF.
+    """Compare models audited on the same policies; writes comparison.json and a PDF.
 
-    Both runs are verified first (`auditor verify`): a run whose outputs were edited or left
-    unfinished is refused, unless --unverified. Then they must be comparable: the same policy
-    ids and thresholds, the same prompts, judge and card, system prompt, max_tokens and
-    temperature, and over-refusal prompts; any difference is exit 2 naming it, unless
-    --allow-mismatch.
+    Per policy: every model's own score, interval and verdict (safety and over-refusal), the
+    paired differences between every two models with McNemar's test, Holm-corrected across
+    all of them, and one decision: which models pass every policy and which are best on both
+    axes. Runs are verified first (`auditor verify`) and must be comparable: the same policy
+    ids and thresholds, prompts, judge and card, system prompt, max_tokens, temperature and
+    over-refusal prompts; any difference is exit 2 naming it, unless --allow-mismatch.
     """
-    results_a, results_b = read_results(run_a), read_results(run_b)
-    problems = [f"{run}: {difference}" for run in (run_a, run_b)
+    if len(runs) < 2:
+        raise AuditorError("compare needs two or more run folders",
+                           hint="auditor compare RUN_A RUN_B [RUN_C …] --out DIR")
+    if len(set(map(str, runs))) < len(runs):
+        raise AuditorError("a run folder is named twice", hint="name each run once")
+    results = [read_results(run) for run in runs]
+    problems = [f"{run}: {difference}" for run in runs
                 for difference in verify_run(run).differences]
     if problems and not unverified:
         raise AuditorError("a run fails verification: " + "; ".join(problems[:3]),
                            hint="`auditor verify RUN` lists every difference; rerun `auditor "
                                 "check` to rewrite the outputs, or pass --unverified")
-    runs = [RunRecord(folder, results, read_outcomes(folder), read_benign_outcomes(folder))
-            for folder, results in ((run_a, results_a), (run_b, results_b))]
-    mismatches = differences(runs)
+    records = [RunRecord(folder, result, read_outcomes(folder), read_benign_outcomes(folder))
+               for folder, result in zip(runs, results, strict=True)]
+    mismatches = differences(records)
     if mismatches and not allow_mismatch:
         raise AuditorError("the runs are not comparable: " + "; ".join(mismatches[:4])
                            + (f"; and {len(mismatches) - 4} more" if len(mismatches) > 4 else ""),
-                           hint="audit both models with the same policy file, judge and card; "
-                                "or pass --allow-mismatch to compare them anyway (every page "
-                                "will list the differences)")
-    comparison = compare_runs(runs[0], runs[1], results_a.scoring.confidence, mismatches)
+                           hint="audit every model with the same policy file, judge and card "
+                                "(`auditor check POLICY --all-targets`); or pass "
+                                "--allow-mismatch to compare them anyway (every page will list "
+                                "the differences)")
+    comparison = compare_runs(records, results[0].scoring.confidence, mismatches)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "comparison.json", comparison.model_dump_json(indent=2) + "\n")
-    html = render_html("compare.html.j2", {"c": comparison.model_dump(),
-                                           "verified": not problems})
+    html = render_html("compare.html.j2", comparison_context(comparison, not problems))
     for mismatch in mismatches:
         err_console.print(f"[yellow]not comparable:[/] {inert(mismatch)}")
     atomic_write(out / "comparison.html", html)
     render_pdf(html, out / "comparison.pdf")
-    console.print(f"A = {escape(comparison.a.model)} · B = {escape(comparison.b.model)}")
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
+    console.print(f"[bold]Decision:[/] {escape(comparison.decision.statement)}")
+    for question in comparison.decision.open_questions[:5]:
+        console.print(f"  open: {escape(question)}")
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
 
 
@@ -76,33 +87,49 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
 
-def _gap(difference: float, low: float, high: float) -> str:
-    return f"{difference * 100:+.1f} pt ({low * 100:+.1f} to {high * 100:+.1f})"
+def _cell(figures: OwnFigures | None) -> str:
+    if figures is None:
+        return "—"
+    return f"{_pct(figures.score)} {figures.verdict}"
 
 
 def comparison_tables(comparison: Comparison) -> list[Table]:
-    """Safety, then over-refusal, as two tables (printed whole, or as lists where they do not
-    fit the terminal: nothing is cut)."""
-    safety = Table(title="Safety: share of safe answers on the prompts both runs scored")
-    for column in ("policy", "shared", "A", "B", "A − B (interval)"):
-        safety.add_column(column, no_wrap=True)
-    safety.add_column("safer")
-    for row in comparison.policies:
-        safety.add_row(escape(row.policy_id), str(row.n_shared), _pct(row.score_a),
-                       _pct(row.score_b), _gap(row.difference, row.low, row.high),
-                       row.better or "no significant difference")
+    """The models × policies matrix (safety, then over-refusal where measured), and every
+    difference the corrected tests found; printed whole, or as lists where they do not fit."""
+    names = [model.name for model in comparison.models]
+    safety = Table(title="Safety: each model's own score and verdict")
+    safety.add_column("policy", no_wrap=True)
+    for name in names:
+        safety.add_column(escape(name))
+    for policy in comparison.policies:
+        safety.add_row(escape(policy.policy_id),
+                       *(_cell(policy.models.get(name)) for name in names))
     tables = [safety]
-    if any(row.over_refusal for row in comparison.policies):
+    if any(f.over_refusal for p in comparison.policies for f in p.models.values()):
         refusal = Table(title="Over-refusal: share of benign prompts refused")
-        for column in ("policy", "A", "B", "A − B (interval)"):
-            refusal.add_column(column, no_wrap=True)
-        refusal.add_column("refuses less")
-        for row in comparison.policies:
-            other = row.over_refusal
-            refusal.add_row(escape(row.policy_id), *(
-                ["—", "—", "not measured in both", ""] if other is None else
-                [_pct(other.rate_a), _pct(other.rate_b),
-                 _gap(other.difference, other.low, other.high),
-                 other.better or "no significant difference"]))
+        refusal.add_column("policy", no_wrap=True)
+        for name in names:
+            refusal.add_column(escape(name))
+        for policy in comparison.policies:
+            cells = []
+            for name in names:
+                own = policy.models.get(name)
+                measured = own.over_refusal if own else None
+                cells.append("—" if measured is None else
+                             f"{_pct(measured.rate)} {measured.verdict or 'reported'}")
+            refusal.add_row(escape(policy.policy_id), *cells)
         tables.append(refusal)
+    found = [t for t in comparison.pairs if t.better is not None]
+    significant = Table(title=f"Differences that hold after Holm's correction "
+                        f"({len(comparison.pairs)} paired tests)")
+    for column in ("policy", "axis", "better", "than", "difference", "adjusted p"):
+        significant.add_column(column, no_wrap=column in ("policy", "axis", "adjusted p"))
+    for test in found:
+        loser = test.b if test.better == test.a else test.a
+        significant.add_row(escape(test.policy_id), test.axis, escape(test.better or ""),
+                            escape(loser), f"{abs(test.difference) * 100:.1f} pt",
+                            f"{test.p_adjusted:.3g}")
+    if not found:
+        significant.add_row("—", "", "none", "", "", "")
+    tables.append(significant)
     return tables

@@ -242,14 +242,14 @@ def agree_cmd(
 
     if len(judges) != 2:
         raise AuditorError("give exactly two judges", hint="--judge harm --judge refusal")
-    if policy is None:
-        policy = Path(read_results(run_dir).config.path)
+    recorded = read_results(run_dir)
+    policy = policy or Path(recorded.config.path)
     outcomes = []
     for kind in judges:
         built = build_judge_from_options(kind, model, backend, base_url, None,
                                          llama_guard_version, api_key_env)
         with progress_bars(quiet or as_json) as progress:
-            outcomes.append(judge_run(run_dir, policy, built, progress))
+            outcomes.append(judge_run(run_dir, policy, built, progress, recorded.target.name))
     result = agreement(outcomes[0], outcomes[1])
     result.judges = {"a": judges[0], "b": judges[1]}
     if as_json:

@@ -20,6 +20,7 @@ from auditor.judges.cards import read_card, resolve_card_path
 from auditor.targets import estimate_run
 from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
 from auditor.targets.demo_model import demo_model_dir, is_built
+from auditor.targets.run_estimate import RunEstimate
 
 POLICY_ARG = typer.Argument(..., exists=False, dir_okay=False, help="The policy YAML file.")
 
@@ -112,11 +113,18 @@ def plan_cmd(
                       require=False)
     benign_prompts = plan.benign_prompts()
     unique = plan.unique_prompt_count() + len(benign_prompts)
-    target = policy_file.target
-    demo = target.backend == "vllm" and target.model == DEMO_MODEL
-    estimate = estimate_run(target, unique, tokens_per_second, seconds_per_answer,
-                            demo and not is_built(demo_model_dir()))
-    dtype = demo_dtype_choice() if demo and target.dtype == "auto" else None
+    # Every target runs the same plan, one after the other: their estimates add up.
+    targets = policy_file.targets or [policy_file.target]
+    demos = [t for t in targets if t.backend == "vllm" and t.model == DEMO_MODEL]
+    built = is_built(demo_model_dir()) if demos else True
+    estimates = [estimate_run(t, unique, tokens_per_second, seconds_per_answer,
+                              t in demos and not built and i == targets.index(demos[0]))
+                 for i, t in enumerate(targets)]
+    estimate = estimates[0] if len(estimates) == 1 else RunEstimate(
+        sum(e.seconds for e in estimates),
+        f"for {len(targets)} targets one after the other; the first {estimates[0].basis}",
+        sum(e.setup_seconds for e in estimates), f"each target's set-up ({estimates[0].setup})")
+    dtype = demo_dtype_choice() if any(t.dtype == "auto" for t in demos) else None
     if as_json:
         print_json({
             "policies": [{"id": p.policy_id, "prompts": len(p.uids()),

@@ -32,6 +32,8 @@ from auditor.cli.output import (
 from auditor.cli.progress import progress_bars
 from auditor.cli.third_party import LOG_NAME, log_note, third_party_output_to
 from auditor.config.loader import load_policy_file
+from auditor.core.errors import AuditorError
+from auditor.core.verdicts import Verdict, combined
 from auditor.judges import build_judge
 from auditor.outputs.files import HTML, PDF, RESULTS, read_results
 from auditor.outputs.manifest import read_manifest, write_manifest
@@ -54,7 +56,7 @@ def register(app: typer.Typer) -> None:
 def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> None:
     # Two narrow tables rather than one wide one: each fits an 80-column terminal whole, and
     # verdicts, ids and counts never wrap (no "INCON…").
-    table = Table(title=f"Audit of {inert(results.target.model)} for "
+    table = Table(title=f"Audit of {inert(results.target.name or results.target.model)} for "
                   f"{inert(results.organisation.name)}")
     table.add_column("policy", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True)
@@ -122,7 +124,13 @@ def free_folder(base: Path) -> Path:
 def check_cmd(
     policy: Path = typer.Argument(..., dir_okay=False, help="The policy YAML file."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder; rerunning with "
-                             "the same folder resumes and reuses cached answers."),
+                             "the same folder resumes and reuses cached answers. With "
+                             "--all-targets, one folder per target is made inside it."),
+    target: str = typer.Option(None, "--target", "-t", help="Audit this one of the policy "
+                               "file's `targets` (by name)."),
+    all_targets: bool = typer.Option(False, "--all-targets", help="Audit every one of the "
+                                     "policy file's `targets` on the same plan, one after the "
+                                     "other, each in OUT/<name>/; then `auditor compare` them."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (for CI)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show vLLM's and other "
                                  "libraries' own output on the terminal (by default it goes "
@@ -133,16 +141,54 @@ def check_cmd(
     Writes results.json, outcomes.jsonl, generations.jsonl, junit.xml, report.html and
     report.pdf to --out (and over_refusal.jsonl when a policy measures over-refusal). Exit
     code: 0 all policies pass, 1 a policy fails (safety or over-refusal), 2 bad input or an
-    unreachable backend, 3 inconclusive.
+    unreachable backend, 3 inconclusive. With --all-targets: the worst over every target.
     """
+    if all_targets:
+        if target is not None:
+            raise AuditorError("give --target or --all-targets, not both")
+        check_every_target(policy, out, quiet, verbose)
+        return
     with third_party_output_to(out / LOG_NAME, verbose) as log, \
             progress_bars(quiet) as progress:
-        summary = run_check(policy, out, progress)
+        summary = run_check(policy, out, progress, target)
     print_summary(summary.results, out)
     note = log_note(log)
     if note:
         err_console.print(f"[dim]{escape(note)}[/]")
     raise typer.Exit(EXIT_BY_VERDICT[summary.results.overall.verdict])
+
+
+def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool) -> None:
+    """Every target of the policy file on the same plan, one after the other (each run
+    releases its model before the next loads); a rerun resumes, every finished run cached."""
+    targets = load_policy_file(policy).targets
+    if not targets:
+        raise AuditorError(f"{policy} has no `targets` list",
+                           hint="list the models to compare under `targets:`, each with a "
+                                "`name`; or run without --all-targets")
+    verdicts: list[Verdict] = []
+    folders = []
+    for config in targets:
+        folder = out / config.folder_name()
+        err_console.print(f"[bold]{escape(config.name or config.model)}[/] → "
+                          f"{escape(str(folder))}")
+        with third_party_output_to(folder / LOG_NAME, verbose), \
+                progress_bars(quiet) as progress:
+            summary = run_check(policy, folder, progress, config.name)
+        print_summary(summary.results, folder)
+        verdicts.append(summary.results.overall.verdict)
+        folders.append(folder)
+    table = Table(title=f"{len(targets)} targets on the same plan")
+    for column in ("target", "overall", "run folder"):
+        table.add_column(column)
+    for config, verdict, folder in zip(targets, verdicts, folders, strict=True):
+        table.add_row(escape(config.name or config.model),
+                      f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", escape(str(folder)))
+    print_table_or_list(console, table)
+    console.print("Compare them: auditor compare "
+                  + " ".join(escape(str(f)) for f in folders)
+                  + f" --out {escape(str(out / 'comparison'))}")
+    raise typer.Exit(EXIT_BY_VERDICT[combined(verdicts)])
 
 
 @user_errors
@@ -223,8 +269,8 @@ def rejudge_cmd(
     The run's own results.json and report are never replaced: the re-judged ones go to --out
     (default: a new folder inside the run). The new verdicts are cached in the run's store.
     """
-    if policy is None:
-        policy = Path(read_results(run_dir).config.path)
+    recorded = read_results(run_dir)
+    policy = policy or Path(recorded.config.path)
     # The run's own judge (from its policy file), or the one the options describe; its card
     # is --card, else the policy's judge.card (for its own judge), else the packaged one.
     config = load_policy_file(policy).judge if judge is None else judge_config_from_options(
@@ -232,7 +278,7 @@ def rejudge_cmd(
     built = build_judge(config, policy.parent, card, force_card)
     out = out or free_folder(run_dir / f"rejudged-{judge or built.judge.name}")
     with third_party_output_to(out / LOG_NAME, verbose), progress_bars(quiet) as progress:
-        summary = rejudge(run_dir, policy, built, progress, out)
+        summary = rejudge(run_dir, policy, built, progress, out, recorded.target.name)
     print_summary(summary.results, out, rejudged=True)
     err_console.print("[dim]Re-judged from stored generations; the model under test was not "
                       "called.[/]")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,7 @@ def validate_policy_data(data: Any, path: str = "<policy>", walk: _Walk | None =
     walk = walk or _Walk(path)
     problems = list(walk.problems)
     problems += _duplicate_policy_ids(data, path, walk)
+    problems += _target_names(data, path, walk)
     try:
         policy_file = PolicyFile.model_validate(data)
     except ValidationError as exc:
@@ -225,6 +227,31 @@ def _duplicate_policy_ids(data: Any, path: str, walk: _Walk) -> list[Problem]:
                 problems.append(Problem(path, line, col, f"policies[{index}].id",
                                         f"duplicate policy id {policy['id']!r}"))
             seen.add(policy["id"])
+    return problems
+
+
+def _target_names(data: Any, path: str, walk: _Walk) -> list[Problem]:
+    """Each of `targets` needs a name of its own: the name labels every output and its run
+    folder."""
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+        return []
+    problems, seen = [], set()
+    for index, target in enumerate(data["targets"]):
+        if not isinstance(target, dict):
+            continue
+        name = target.get("name")
+        if not isinstance(name, str) or not name.strip():
+            line, col = walk.positions.get(("targets", index), (None, None))
+            problems.append(Problem(path, line, col, f"targets[{index}]",
+                                    "needs a `name`, e.g. 'Vendor B – model-x'"))
+            continue
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower()
+        if folder in seen:
+            line, col = walk.positions.get(("targets", index, "name"), (None, None))
+            problems.append(Problem(path, line, col, f"targets[{index}].name",
+                                    f"duplicate target name {name!r} (names must differ in "
+                                    "letters or digits: each names a run folder)"))
+        seen.add(folder)
     return problems
 
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from auditor.config.registry import BACKENDS, JUDGES, described
 from auditor.core import taxonomy
+from auditor.core.errors import AuditorError
 from auditor.core.registry import Registry
 
 AttackType = Literal["none", "suffix_injection", "prefix_injection", "token_manipulation",
@@ -184,7 +185,15 @@ class ModelEndpoint(Strict):
 
 
 class TargetConfig(ModelEndpoint):
+    name: ShortText | None = Field(
+        None, min_length=1, description="What to call this model in every output, e.g. "
+        "'Vendor B – model-x-2025-06'; required for each entry of `targets`.")
     system_prompt: str | None = Field(None, description="System prompt sent with every request.")
+
+    def folder_name(self) -> str:
+        """The run folder `check --all-targets` gives this target: its name, made safe."""
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name or self.model).strip("-.")
+        return slug[:80] or "target"
 
 
 class JudgeConfig(Strict):
@@ -299,12 +308,53 @@ class PolicyFile(Strict):
     organisation: Organisation
     dataset: DatasetSource
     target: TargetConfig = Field(default_factory=lambda: TargetConfig())
+    targets: list[TargetConfig] | None = Field(
+        None, min_length=1, description="Several models to audit on the same plan (vendor "
+        "procurement). Each needs a `name`; a field an entry does not give comes from "
+        "`target`, so shared settings (system_prompt, max_tokens) are written once. `auditor "
+        "check --target NAME` audits one, `--all-targets` each in turn.")
     judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
     sampling: PromptSampling = Field(default_factory=lambda: PromptSampling())
     scoring: Scoring = Field(default_factory=lambda: Scoring())
     over_refusal: OverRefusal | None = Field(
         None, description="Measure over-refusal for every policy (a policy's own block wins).")
     policies: list[Policy] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _targets_inherit(cls, data: Any) -> Any:
+        """Each `targets` entry starts from `target`: shared settings are written once."""
+        if isinstance(data, dict) and isinstance(data.get("targets"), list) \
+                and isinstance(data.get("target"), dict):
+            shared = {k: v for k, v in data["target"].items() if k != "name"}
+            targets = [{**shared, **entry} if isinstance(entry, dict) else entry
+                       for entry in data["targets"]]
+            # `target` then holds only what the targets share: it stands for the first.
+            first = targets[0] if targets and isinstance(targets[0], dict) else shared
+            data = {**data, "targets": targets, "target": first}
+        return data
+
+    def target_names(self) -> list[str]:
+        return [t.name or t.model for t in self.targets or []]
+
+    def for_target(self, name: str | None) -> PolicyFile:
+        """The policy file as it audits one target: the one named, or its single `target`.
+        A file with `targets` needs a name; a name the file does not hold is an error."""
+        if not self.targets:
+            if name is None or name == self.target.name:
+                return self
+            raise AuditorError(f"--target {name!r}: the policy file has no `targets` list",
+                               hint="add a `targets:` list of named models, or drop --target")
+        if name is None:
+            raise AuditorError(f"the policy file names {len(self.targets)} targets "
+                               f"({', '.join(self.target_names())})",
+                               hint="audit one with --target NAME, or every one with "
+                                    "--all-targets")
+        for target in self.targets:
+            if target.name == name:
+                return self.model_copy(update={"target": target, "targets": None})
+        raise AuditorError(f"--target {name!r} is not one of the policy file's targets",
+                           hint=f"one of: {', '.join(self.target_names())}")
 
     def over_refusal_of(self, policy: Policy) -> OverRefusal | None:
         return policy.over_refusal or self.over_refusal

@@ -135,5 +135,7 @@ class TargetFingerprint(Open):
     backend: str
     model: str
     id: str
+    name: str | None = Field(None, description="The target's name from the policy file (one "
+                             "of its `targets`), e.g. a vendor and model.")
     servers: list[ServerRecord] | None = Field(None, description="Each server's record, when "
                                                "the target was a fleet of servers.")

@@ -29,8 +29,9 @@ class Audit:
     provenance: Provenance  # what the prompts really are (ALERT, the samples, a user's files)
 
     @classmethod
-    def load(cls, policy_path: Path) -> Audit:
-        policy_file = load_policy_file(policy_path)
+    def load(cls, policy_path: Path, target: str | None = None) -> Audit:
+        """The audit of `target` (one of the file's `targets`), or of its single `target`."""
+        policy_file = load_policy_file(policy_path).for_target(target)
         dataset = load_for_policy(policy_file, policy_path.parent)
         return cls(policy_file, policy_path,
                    hashlib.sha256(policy_path.read_bytes()).hexdigest(), dataset,

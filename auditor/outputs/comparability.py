@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.core.identity import JudgeCard
+from pydantic import Field
+
+from auditor.core.identity import JudgeCard, Record
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.outputs.records import Results
 
@@ -56,6 +58,29 @@ def _settings(run: RunRecord) -> dict[str, object]:
         "over-refusal judge": results.over_refusal_judge.id if results.over_refusal_judge
         else None,
     }
+
+
+class Setting(Record):
+    """One thing every compared run must share, with each run's value."""
+
+    name: str
+    values: list[str] = Field(description="Each run's value, in the order of the runs.")
+    same: bool
+
+
+def settings_table(runs: list[RunRecord]) -> list[Setting]:
+    """What was measured, run by run: the comparability table of the comparison report."""
+    table = [_settings(run) for run in runs]
+    rows = []
+    for name in table[0]:
+        values = [_show(settings[name]) for settings in table]
+        rows.append(Setting(name=name, values=values, same=len(set(values)) == 1))
+    for label, prompts in (("prompts", [_prompts(run.outcomes) for run in runs]),
+                           ("over-refusal prompts", [_prompts(run.benign) for run in runs])):
+        counts = [str(sum(len(v) for v in mine.values())) for mine in prompts]
+        rows.append(Setting(name=label, values=counts,
+                            same=all(mine == prompts[0] for mine in prompts)))
+    return rows
 
 
 def _show(value: object) -> str:

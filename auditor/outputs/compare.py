@@ -1,15 +1,24 @@
-"""Vendor comparison: two runs, per policy, on the prompts both runs scored, on both axes:
-safety (ALERT prompts) and over-refusal (benign look-alike prompts), each paired.
+"""Vendor comparison: two or more runs of the same audit, per policy, on both axes: safety
+(ALERT prompts) and over-refusal (benign look-alike prompts), and one decision.
 
-The difference in safety score gets a paired interval (Newcombe's method 10, built on Wilson
-intervals, with the continuity-corrected correlation term), and McNemar's exact test on the
-discordant pairs. One run is called better only when the interval excludes 0 and McNemar's
-test agrees at the same level.
+- Each model's own figures come from its run's results.json, so a comparison never shows a
+  vendor a different number than its own report does.
+- Every pair of models is compared per policy and axis on the prompts both scored: a paired
+  difference with Newcombe's interval (method 10) and McNemar's exact test. A model is called
+  better only when the test still rejects after Holm's correction across every pair, policy
+  and axis, so the chance of naming any difference among equal models stays within 1 −
+  confidence (`bench/compare_equal.py` checks it by simulation).
+- Models the tests cannot separate are grouped. The decision names the models that pass every
+  policy, those no other model beats on either axis (the Pareto front), and says what would
+  decide what is left open.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from itertools import combinations
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -18,8 +27,12 @@ from auditor.core.identity import Record
 from auditor.core.intervals import wilson
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.verdicts import Verdict
-from auditor.outputs.comparability import RunRecord
+from auditor.outputs.comparability import RunRecord, Setting, settings_table
 from auditor.outputs.records import Results
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "comparison.schema.json"
+Axis = Literal["safety", "over-refusal"]
 
 
 def newcombe_paired(both_safe: int, only_a: int, only_b: int, neither: int,
@@ -45,7 +58,7 @@ def newcombe_paired(both_safe: int, only_a: int, only_b: int, neither: int,
 
 class PairedDifference(Record):
     """A − B in the share of True on paired answers, with Newcombe's interval and McNemar's
-    exact p, and the 2×2 table they come from."""
+    exact p (unadjusted), and the 2×2 table they come from."""
 
     n_shared: int
     rate_a: float | None
@@ -82,14 +95,6 @@ def paired_difference(pairs: list[tuple[bool, bool]], confidence: float) -> Pair
         neither=neither, larger_is_a=larger)
 
 
-Better = Literal["A", "B"] | None
-
-
-class OverRefusalDifference(PairedDifference):
-    better: Better = Field(description="Which run refuses fewer benign prompts, where the "
-                           "difference is significant.")
-
-
 class OwnRefusal(Record):
     rate: float | None
     low: float
@@ -99,56 +104,83 @@ class OwnRefusal(Record):
 
 
 class OwnFigures(Record):
-    """A policy's figures as its own audit reports them (judge-corrected where it was), so a
-    comparison never shows a vendor a different number than its report does."""
+    """A policy's figures as one model's own audit reports them (judge-corrected where it
+    was)."""
 
     score: float | None
     low: float
     high: float
     verdict: Verdict
     decided_on: Literal["raw", "judge-corrected"]
+    reason: str
+    next_step: str | None
     over_refusal: OwnRefusal | None
 
 
-class ComparisonRow(Record):
+class PairTest(PairedDifference):
+    """One pair of models on one policy and axis. `better` is the model that is significantly
+    better after Holm's correction (for over-refusal: the one that refuses less)."""
+
+    policy_id: str
+    axis: Axis
+    a: str
+    b: str
+    p_adjusted: float = Field(description="McNemar's p after Holm's correction across every "
+                              "pair, policy and axis.")
+    better: str | None
+
+
+class PolicyComparison(Record):
     policy_id: str
     title: str
-    n_shared: int
-    score_a: float | None
-    score_b: float | None
-    difference: float
-    low: float
-    high: float
-    mcnemar_p: float
-    both_safe: int
-    only_a_safe: int
-    only_b_safe: int
-    neither_safe: int
-    better: Better
-    verdict_a: Verdict
-    verdict_b: Verdict
-    over_refusal: OverRefusalDifference | None
-    own_a: OwnFigures
-    own_b: OwnFigures
+    threshold: float
+    max_rate: float | None
+    models: dict[str, OwnFigures] = Field(description="Model name → its own figures.")
+    safety_groups: list[list[str]] = Field(description="Models the safety tests cannot "
+                                           "separate, best group first.")
+    over_refusal_groups: list[list[str]] | None
 
 
-class RunRef(Record):
-    run_id: str
+class ModelRef(Record):
+    name: str = Field(description="The target's name from the policy file, else its model.")
     model: str
+    backend: str
     fingerprint: str
+    run_id: str
+    folder: str
+    overall: Verdict
+
+
+class Decision(Record):
+    pass_every_policy: list[str] = Field(description="Models whose own audit passes every "
+                                         "policy (safety and over-refusal).")
+    pareto: list[str] = Field(description="Models no other model beats significantly on "
+                              "either axis without being worse on the other.")
+    statement: str = Field(description="The decision in one or two sentences.")
+    open_questions: list[str] = Field(description="What the data cannot decide, and what "
+                                      "would.")
 
 
 class Comparison(Record):
-    """comparison.json: both axes per policy, paired on the prompts both runs answered."""
+    """comparison.json: two or more models on the same policies, and one decision."""
 
+    schema_version: Literal[1]
     confidence: float
-    a: RunRef
-    b: RunRef
     organisation: str
     dataset_licence: str
-    policies: list[ComparisonRow]
+    models: list[ModelRef]
+    policies: list[PolicyComparison]
+    pairs: list[PairTest]
+    decision: Decision
+    comparability: list[Setting] = Field(description="What each run measured with: the "
+                                         "settings every compared run must share.")
     mismatches: list[str] = Field(default_factory=list, description="How the runs differ in "
                                   "what they measured (compared anyway, --allow-mismatch).")
+
+
+def _by_prompt(outcomes: list[Outcome] | list[BenignOutcome]) -> dict[tuple[str, str], str]:
+    # pair on the prompt text, so runs with different plans still meet on shared prompts
+    return {(o.policy_id, o.prompt): o.status for o in outcomes}
 
 
 def _pairs(status_a: dict[tuple[str, str], str], status_b: dict[tuple[str, str], str],
@@ -158,62 +190,204 @@ def _pairs(status_a: dict[tuple[str, str], str], status_b: dict[tuple[str, str],
     return [(status_a[k] == yes, status_b[k] == yes) for k in shared]
 
 
-def _by_prompt(outcomes: list[Outcome] | list[BenignOutcome]) -> dict[tuple[str, str], str]:
-    # pair on the prompt text, so runs with different plans still meet on shared prompts
-    return {(o.policy_id, o.prompt): o.status for o in outcomes}
-
-
-def _own(results: Results, policy_id: str) -> OwnFigures:
+def own_figures(results: Results, policy_id: str) -> OwnFigures:
     policy = results.policy(policy_id)
     estimate = policy.deciding
     refusal = policy.over_refusal
     return OwnFigures(score=estimate.score, low=estimate.low, high=estimate.high,
                       verdict=policy.verdict, decided_on=policy.decided_on,
+                      reason=policy.in_short or policy.reason, next_step=policy.next_step,
                       over_refusal=None if refusal is None else OwnRefusal(
                           rate=refusal.rate, low=refusal.low, high=refusal.high,
                           verdict=refusal.verdict, decided_on=refusal.decided_on))
 
 
-def _side(larger_is_a: bool | None, a_if_larger: bool = True) -> Better:
-    if larger_is_a is None:
-        return None
-    return "A" if larger_is_a == a_if_larger else "B"
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control), in the given order."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
 
 
-def compare_runs(run_a: RunRecord, run_b: RunRecord, confidence: float = 0.95,
+def model_names(runs: list[RunRecord]) -> list[str]:
+    """Each run's display name: its target's name, else its model; the run folder is added
+    where two would read the same."""
+    names = [str(run.results.target.model_dump().get("name") or run.results.target.model)
+             for run in runs]
+    return [f"{name} ({run.folder.name})" if names.count(name) > 1 else name
+            for name, run in zip(names, runs, strict=True)]
+
+
+def pair_tests(runs: list[RunRecord], names: list[str], confidence: float) -> list[PairTest]:
+    """Every pair of models, per policy and axis, Holm-corrected together."""
+    safety = [_by_prompt(run.outcomes) for run in runs]
+    refusal = [_by_prompt(run.benign) for run in runs]
+    policy_ids = [p.id for p in runs[0].results.policies]
+    found: list[tuple[str, Axis, int, int, PairedDifference]] = []
+    for policy_id in policy_ids:
+        for i, j in combinations(range(len(runs)), 2):
+            found.append((policy_id, "safety", i, j, paired_difference(
+                _pairs(safety[i], safety[j], policy_id, "safe", "unsafe"), confidence)))
+            refusal_pairs = _pairs(refusal[i], refusal[j], policy_id, "refused", "answered")
+            if refusal_pairs:
+                found.append((policy_id, "over-refusal", i, j,
+                              paired_difference(refusal_pairs, confidence)))
+    adjusted = holm([test.mcnemar_p for *_, test in found])
+    tests = []
+    for (policy_id, axis, i, j, test), p_adjusted in zip(found, adjusted, strict=True):
+        better = None
+        if p_adjusted < 1 - confidence and test.difference != 0:
+            a_larger = test.difference > 0
+            # more safe answers is better; fewer refusals of benign prompts is better
+            better = names[i] if a_larger == (axis == "safety") else names[j]
+        tests.append(PairTest(**test.model_dump(), larger_is_a=test.larger_is_a,
+                              policy_id=policy_id, axis=axis, a=names[i], b=names[j],
+                              p_adjusted=p_adjusted, better=better))
+    return tests
+
+
+def groups(names: list[str], tests: list[PairTest], score: dict[str, float | None]
+           ) -> list[list[str]]:
+    """Models no test separates, joined (connected components), best group first."""
+    parent = {name: name for name in names}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    for test in tests:
+        if test.better is None:
+            parent[root(test.a)] = root(test.b)
+    joined: dict[str, list[str]] = {}
+    for name in names:
+        joined.setdefault(root(name), []).append(name)
+
+    def rank(members: list[str]) -> float:
+        values = [v for m in members if (v := score.get(m)) is not None]
+        return -max(values) if values else math.inf
+
+    return sorted((sorted(g, key=lambda m: -(score.get(m) or 0.0)) for g in joined.values()),
+                  key=rank)
+
+
+def decide(names: list[str], runs: list[RunRecord], tests: list[PairTest],
+           policies: list[PolicyComparison]) -> Decision:
+    passing = [name for name, run in zip(names, runs, strict=True)
+               if run.results.overall.verdict == "PASS"]
+    beaten: dict[str, set[str]] = {name: set() for name in names}  # name → who beats it
+    for test in tests:
+        if test.better is not None:
+            loser = test.b if test.better == test.a else test.a
+            beaten[loser].add(test.better)
+    # Pareto: a model is dominated when another beats it somewhere and it never beats that one.
+    pareto = [name for name in names
+              if not any(name not in beaten[other] for other in beaten[name])]
+    differences = [t for t in tests if t.better is not None]
+    open_questions = []
+    for policy in policies:
+        undecided = [n for n, f in policy.models.items() if f.verdict == "INCONCLUSIVE"]
+        for name in undecided:
+            step = policy.models[name].next_step
+            open_questions.append(f"{name} is inconclusive on {policy.policy_id}"
+                                  + (f": {step}" if step else ""))
+    statement = _statement(names, passing, pareto, differences, open_questions)
+    return Decision(pass_every_policy=passing, pareto=pareto, statement=statement,
+                    open_questions=open_questions)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _differences(tests: list[PairTest]) -> list[str]:
+    """The significant differences in a few clauses: one per model and axis that wins over the
+    same models on the same policies."""
+    grouped: dict[tuple[str, str, tuple[str, ...]], list[PairTest]] = {}
+    wins: dict[tuple[str, str, str], list[PairTest]] = {}
+    for test in tests:
+        loser = test.b if test.better == test.a else test.a
+        wins.setdefault((test.axis, test.better or "", loser), []).append(test)
+    for (axis, better, _loser), found in wins.items():
+        policies = tuple(sorted({t.policy_id for t in found}))
+        grouped.setdefault((axis, better, policies), []).extend(found)
+    clauses = []
+    for (axis, better, policies), found in grouped.items():
+        losers = sorted({t.b if t.better == t.a else t.a for t in found})
+        what = "is safer than" if axis == "safety" else "refuses fewer benign requests than"
+        worst_p = max(t.p_adjusted for t in found)
+        clauses.append(f"{better} {what} {_listed(losers)} on {_listed(list(policies))} "
+                       f"(adjusted p ≤ {worst_p:.2g})")
+    return clauses
+
+
+def _statement(names: list[str], passing: list[str], pareto: list[str],
+               differences: list[PairTest], open_questions: list[str]) -> str:
+    parts = []
+    if passing:
+        verb = "passes" if len(passing) == 1 else "pass"
+        parts.append(f"{_listed(passing)} {verb} every policy")
+    else:
+        parts.append("No model passes every policy")
+    clauses = _differences([t for t in differences if t.better in (passing or names)])
+    if clauses:
+        parts.append("; " + "; ".join(clauses[:4])
+                     + (f"; and {len(clauses) - 4} more (see below)" if len(clauses) > 4 else ""))
+    elif len(names) > 1:
+        parts.append("; the paired tests separate no two models on any policy after "
+                     "correction for the comparisons made")
+    sentence = "".join(parts) + "."
+    if 1 <= len(pareto) < len(names):
+        pronoun = "it" if len(pareto) == 1 else "them"
+        sentence += f" Best on both axes (no other model beats {pronoun}): {_listed(pareto)}."
+    if open_questions:
+        sentence += f" Open: {len(open_questions)} inconclusive verdict(s), listed below."
+    return sentence
+
+
+def compare_runs(runs: list[RunRecord], confidence: float = 0.95,
                  mismatches: list[str] | None = None) -> Comparison:
-    """Both axes per policy: safety on ALERT prompts and, where both runs measured it,
-    over-refusal on the benign prompts both answered."""
-    results_a, results_b = run_a.results, run_b.results
-    status_a, status_b = _by_prompt(run_a.outcomes), _by_prompt(run_b.outcomes)
-    refusal_a, refusal_b = _by_prompt(run_a.benign), _by_prompt(run_b.benign)
-    in_b = {p.id for p in results_b.policies}
-    rows = []
-    for policy in [p for p in results_a.policies if p.id in in_b]:
-        safety = paired_difference(_pairs(status_a, status_b, policy.id, "safe", "unsafe"),
-                                   confidence)
-        over_refusal = None
-        refusal_pairs = _pairs(refusal_a, refusal_b, policy.id, "refused", "answered")
-        if refusal_pairs:
-            paired = paired_difference(refusal_pairs, confidence)
-            # fewer refusals of benign prompts is better
-            over_refusal = OverRefusalDifference(
-                **paired.model_dump(), larger_is_a=paired.larger_is_a,
-                better=_side(paired.larger_is_a, a_if_larger=False))
-        rows.append(ComparisonRow(
-            policy_id=policy.id, title=policy.title, n_shared=safety.n_shared,
-            score_a=safety.rate_a, score_b=safety.rate_b, difference=safety.difference,
-            low=safety.low, high=safety.high, mcnemar_p=safety.mcnemar_p,
-            both_safe=safety.both, only_a_safe=safety.only_a, only_b_safe=safety.only_b,
-            neither_safe=safety.neither, better=_side(safety.larger_is_a),
-            verdict_a=policy.verdict, verdict_b=results_b.policy(policy.id).verdict,
-            over_refusal=over_refusal, own_a=_own(results_a, policy.id),
-            own_b=_own(results_b, policy.id)))
-    return Comparison(
-        confidence=confidence,
-        a=RunRef(run_id=results_a.run_id, model=results_a.target.model,
-                 fingerprint=results_a.target.id),
-        b=RunRef(run_id=results_b.run_id, model=results_b.target.model,
-                 fingerprint=results_b.target.id),
-        organisation=results_a.organisation.name, dataset_licence=results_a.dataset.licence,
-        policies=rows, mismatches=mismatches or [])
+    """Two or more runs of the same audit, per policy and axis, and one decision."""
+    names = model_names(runs)
+    tests = pair_tests(runs, names, confidence)
+    first = runs[0].results
+    policies = []
+    for policy in first.policies:
+        figures = {name: own_figures(run.results, policy.id)
+                   for name, run in zip(names, runs, strict=True)
+                   if any(p.id == policy.id for p in run.results.policies)}
+        mine = [t for t in tests if t.policy_id == policy.id]
+        refusal_tests = [t for t in mine if t.axis == "over-refusal"]
+        max_rate = policy.over_refusal.max_rate if policy.over_refusal else None
+        policies.append(PolicyComparison(
+            policy_id=policy.id, title=policy.title, threshold=policy.threshold,
+            max_rate=max_rate, models=figures,
+            safety_groups=groups(list(figures), [t for t in mine if t.axis == "safety"],
+                                 {n: f.score for n, f in figures.items()}),
+            over_refusal_groups=groups(list(figures), refusal_tests, {
+                n: None if f.over_refusal is None or f.over_refusal.rate is None
+                else 1 - f.over_refusal.rate for n, f in figures.items()})
+            if refusal_tests else None))
+    models = [ModelRef(name=name, model=run.results.target.model,
+                       backend=run.results.target.backend, fingerprint=run.results.target.id,
+                       run_id=run.results.run_id, folder=str(run.folder),
+                       overall=run.results.overall.verdict)
+              for name, run in zip(names, runs, strict=True)]
+    return Comparison(schema_version=SCHEMA_VERSION, confidence=confidence,
+                      organisation=first.organisation.name,
+                      dataset_licence=first.dataset.licence, models=models,
+                      policies=policies, pairs=tests,
+                      decision=decide(names, runs, tests, policies),
+                      comparability=settings_table(runs), mismatches=mismatches or [])
+
+
+def schema_text() -> str:
+    schema = Comparison.model_json_schema(mode="serialization")  # as comparison.json is written
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "auditor comparison.json"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+

@@ -88,6 +88,9 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
         target.build()
         progress("build", 1, 1)
     fingerprint = target.fingerprint()
+    name = audit.policy_file.target.name
+    if name:  # a label, not an identity: the same model under two names shares its cache
+        fingerprint = fingerprint.model_copy(update={"name": name})
     requests = generation_requests(audit, fingerprint.id)
     prompt_keys = {uid: r.key for uid, r in requests.items()}
     store.set_target(fingerprint)
