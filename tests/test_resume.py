@@ -91,6 +91,16 @@ def answered_policy(base_url: str) -> str:
 def test_a_stopped_run_keeps_every_answer_that_arrived(tmp_path: Path, sent: int, code: int,
                                                        word: str) -> None:
     with FakeOpenAIServer(latency_s=0.01) as server:
+        answer = server.answer
+
+        def slowing(prompt: str) -> str:
+            # After the first answers the server slows down, so the run cannot finish before
+            # the signal arrives, however loaded the machine running the test is.
+            if server.answered >= 30:
+                time.sleep(0.5)
+            return answer(prompt)
+
+        server.answer = slowing
         policy_path = tmp_path / "policy.yaml"
         policy_path.write_text(answered_policy(server.base_url))
         out = tmp_path / "run"

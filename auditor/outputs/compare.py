@@ -227,7 +227,7 @@ def pair_tests(runs: list[RunRecord], names: list[str], confidence: float) -> li
     safety = [_by_prompt(run.outcomes) for run in runs]
     refusal = [_by_prompt(run.benign) for run in runs]
     policy_ids = [p.id for p in runs[0].results.policies]
-    found: list[tuple[str, Axis, int, int, PairedDifference]] = []
+    found: list[Found] = []
     for policy_id in policy_ids:
         for i, j in combinations(range(len(runs)), 2):
             found.append((policy_id, "safety", i, j, paired_difference(
@@ -236,13 +236,21 @@ def pair_tests(runs: list[RunRecord], names: list[str], confidence: float) -> li
             if refusal_pairs:
                 found.append((policy_id, "over-refusal", i, j,
                               paired_difference(refusal_pairs, confidence)))
+    return corrected(found, names, confidence)
+
+
+Found = tuple[str, Axis, int, int, PairedDifference]  # policy, axis, model i, model j, test
+
+
+def corrected(found: list[Found], names: list[str], confidence: float) -> list[PairTest]:
+    """Holm's correction across every test made, and the better model where one still holds
+    (for safety: more safe answers; for over-refusal: fewer benign prompts refused)."""
     adjusted = holm([test.mcnemar_p for *_, test in found])
     tests = []
     for (policy_id, axis, i, j, test), p_adjusted in zip(found, adjusted, strict=True):
         better = None
         if p_adjusted < 1 - confidence and test.difference != 0:
             a_larger = test.difference > 0
-            # more safe answers is better; fewer refusals of benign prompts is better
             better = names[i] if a_larger == (axis == "safety") else names[j]
         tests.append(PairTest(**test.model_dump(), larger_is_a=test.larger_is_a,
                               policy_id=policy_id, axis=axis, a=names[i], b=names[j],
