@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 POLICY ?= samples/policy-bank.yaml
 OUT ?= out/demo
 
-.PHONY: help setup demo test lint typecheck schema samples judge-model bench clean
+.PHONY: help setup demo demo-compare test lint typecheck schema samples judge-model bench clean
 
 help: ## Show this list.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,12 @@ demo: setup ## Run the sample audit on the embedded demo model; writes $(OUT)/re
 	@$(BIN)/auditor check $(POLICY) --out $(OUT); code=$$?; \
 	if [ $$code -eq 2 ] || [ $$code -gt 3 ]; then exit $$code; fi; \
 	echo "Report: $(OUT)/report.pdf (audit exit code $$code: 0 pass, 1 fail, 3 inconclusive)"
+
+demo-compare: setup ## The demo model under two system prompts (a stand-in for two vendors): check --all-targets, then compare.
+	@$(BIN)/auditor check samples/policy-two-configurations.yaml --all-targets --out $(OUT)-study; code=$$?; \
+	if [ $$code -eq 2 ] || [ $$code -gt 3 ]; then exit $$code; fi
+	$(BIN)/auditor compare $(OUT)-study/*/ --out $(OUT)-comparison --allow-mismatch
+	@echo "Comparison: $(OUT)-comparison/comparison.pdf"
 
 test: setup ## Run the whole test suite (real vLLM on CPU included; ~11 min on 2 cores after setup).
 	$(BIN)/python -m pytest -q

@@ -4,8 +4,8 @@ names the one that is truly better. Seeded simulation; prints one JSON line.
     python bench/compare_equal.py [--reps N] [--seed S]
 
 Each simulated study has 3 to 6 models and two policies, each scored on N shared prompts
-(safety; N = 100 or 400) and N/2 shared benign prompts (over-refusal). Models answer the same prompts, so their
-answers are correlated as real ones are: every prompt has its own difficulty (a probability
+(safety; N = 100 or 400) and N/2 shared benign prompts (over-refusal). Models answer the same
+prompts, so their answers are correlated as real ones are: every prompt has its own difficulty (a probability
 drawn from a Beta distribution around the model's rate), and each model's label is a draw at
 that prompt's probability, shifted by the model's own margin. The pairs, the tests and Holm's
 correction are `auditor.outputs.compare`'s own (`paired_difference`, `corrected`).
@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.outputs.compare import Found, corrected, paired_difference  # noqa: E402
+from auditor.outputs.compare import Found, corrected, paired_difference
 
 CONFIDENCE = 0.95
 POLICIES = ("P1", "P2")
@@ -58,6 +58,13 @@ def study(rng: np.random.Generator, models: int, margins: list[float], size: int
             found.append((policy, "over-refusal", i, j, paired_difference(
                 list(zip(refused[i].tolist(), refused[j].tolist(), strict=True)), CONFIDENCE)))
     return found
+
+
+def true_difference(margin: float) -> float:
+    """The better model's real advantage in safe rate: the margin is added per prompt and
+    capped at 1, so easy prompts gain nothing (its own generator: the study's draws stay put)."""
+    p = prompt_probabilities(np.random.default_rng(12345), SAFE_RATE, 1_000_000)
+    return round(float(np.clip(p + margin, 0, 1).mean() - p.mean()), 4)
 
 
 def main() -> None:
@@ -89,6 +96,7 @@ def main() -> None:
                              for policy in POLICIES)
                 wrong += any(t.better not in (None, "M0") for t in tests)
             power[f"margin {margin:.2f}, {models} models, n {size}"] = {
+                "true_difference": true_difference(margin),
                 "names_the_better_model": round(named / args.reps, 4),
                 "names_a_wrong_winner": round(wrong / args.reps, 4)}
     print(json.dumps({"bench": "compare_equal", "reps": args.reps, "seed": args.seed,

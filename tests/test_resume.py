@@ -98,7 +98,7 @@ def test_a_stopped_run_keeps_every_answer_that_arrived(tmp_path: Path, sent: int
             # the signal arrives, however loaded the machine running the test is.
             if server.answered >= 30:
                 time.sleep(0.5)
-            return answer(prompt)
+            return str(answer(prompt))
 
         server.answer = slowing
         policy_path = tmp_path / "policy.yaml"

@@ -130,3 +130,38 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     rerun = json.loads((out / "results.json").read_text())
     assert rerun["counts"]["generate"]["cached"] == rerun["counts"]["generate"]["total"]
     assert rerun["counts"]["generate"]["generated"] == 0  # zero model calls
+
+
+def test_two_configurations_of_the_demo_model_compared(tmp_path: Path) -> None:
+    """The sample procurement study on real vLLM: two targets audited one after the other on
+    the same plan, then compared; the comparison names the system-prompt difference (one model
+    under two system prompts stands in for two vendors, and says so)."""
+    sample = (ROOT / "samples" / "policy-two-configurations.yaml").read_text()
+    policy = tmp_path / "study.yaml"
+    policy.write_text(sample.replace("path: .", f"path: {ROOT / 'samples'}")
+                      .replace("per_category: 2", "per_category: 1")
+                      .replace("max_tokens: 32", "max_tokens: 16"))
+    study = tmp_path / "study"
+    checked = subprocess.run([sys.executable, "-m", "auditor", "check", str(policy),
+                              "--all-targets", "--out", str(study), "--quiet"],
+                             capture_output=True, text=True, timeout=900)
+    assert checked.returncode in (0, 1, 3), checked.stderr[-3000:]
+    folders = sorted(p for p in study.iterdir() if p.is_dir())
+    assert [f.name for f in folders] == ["Demo-model-no-system-prompt",
+                                         "Demo-model-refusal-system-prompt"]
+    prompts = [json.loads((f / "results.json").read_text())["target_sampling"]["system_prompt"]
+               for f in folders]
+    assert prompts[0] is None and "Refuse" in prompts[1]
+    out = tmp_path / "comparison"
+    refused = subprocess.run([sys.executable, "-m", "auditor", "compare", *map(str, folders),
+                              "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "system prompt" in refused.stdout + refused.stderr
+    compared = subprocess.run([sys.executable, "-m", "auditor", "compare", *map(str, folders),
+                               "--out", str(out), "--allow-mismatch"],
+                              capture_output=True, text=True, timeout=300)
+    assert compared.returncode == 0, compared.stderr[-3000:]
+    from pypdf import PdfReader
+
+    pages = [p.extract_text().replace("\n", " ") for p in PdfReader(out / "comparison.pdf").pages]
+    assert all("NOT COMPARABLE" in page for page in pages)
+    assert "Demo model, refusal system prompt" in pages[0] and "system prompt" in pages[0]

@@ -132,6 +132,8 @@ def junit_xml(results: Results) -> str:
     failures = verdicts.count("FAIL")
     errors = verdicts.count("INCONCLUSIVE")
     name = f"auditor: {results.organisation.name}"
+    if results.target.name:  # one of several targets: CI shows which model the suite is
+        name += f" · {results.target.name}"
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuite name={quoteattr(name)} tests="{len(verdicts)}" '
              f'failures="{failures}" errors="{errors}" '
