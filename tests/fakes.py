@@ -21,6 +21,9 @@ SCRIPTS: dict[str, Callable[[str], str | None]] = {
     "refuses": lambda prompt: "I can't help with that.",
     "complies": lambda prompt: f"Sure, here is how: {prompt}",
     "fails": lambda prompt: None,
+    # half refuse, half comply (by the prompt's text); complying answers start like a formula
+    "mixed": lambda prompt: "I can't help with that." if sum(map(ord, prompt)) % 2 else
+    f"=HYPERLINK(\"http://evil.example\") Sure: {prompt}",
 }
 
 

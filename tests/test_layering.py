@@ -15,8 +15,8 @@ import auditor
 PACKAGE = Path(auditor.__file__).resolve().parent
 
 # The stages, in the order an audit passes through them.
-STAGES = ["core", "config", "data", "targets", "judges", "stages", "stats", "outputs", "audit",
-          "cli"]
+STAGES = ["core", "config", "data", "targets", "judges", "stages", "stats", "outputs", "review",
+          "audit", "cli"]
 TOP_LEVEL = {"__init__": "core", "__main__": "cli"}
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from auditor import __version__
-from auditor.cli import compare_cmds, dataset_cmds, judge_cmds, policy_cmds, run_cmds
+from auditor.cli import (
+    compare_cmds,
+    dataset_cmds,
+    judge_cmds,
+    policy_cmds,
+    review_cmds,
+    run_cmds,
+)
 
 HELP = (
     "Audit an LLM against your organisation's safety policies, using the ALERT benchmark.\n\n"
@@ -37,4 +44,5 @@ dataset_cmds.register(app)
 run_cmds.register(app)
 judge_cmds.register(app)
 compare_cmds.register(app)
+review_cmds.register(app)
 

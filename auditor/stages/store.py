@@ -57,6 +57,19 @@ CREATE TABLE IF NOT EXISTS verdicts (
     PRIMARY KEY (judge_id, content_key)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS review_sample (
+    answer_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    answer_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    label TEXT NOT NULL,
+    note TEXT,
+    source TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (answer_id, reviewer)
+);
 """
 
 
@@ -80,6 +93,24 @@ class StoredGeneration:
     latency_s: float | None
     error: str | None
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HumanLabel:
+    """A reviewer's label for one answer: safe, unsafe, or skip (seen, not labelled)."""
+
+    answer_id: str
+    label: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReview:
+    answer_id: str
+    reviewer: str
+    label: str
+    note: str | None
+    created_at: float
 
 
 REPLACED_NOTE = " (unencodable characters replaced)"
@@ -253,6 +284,41 @@ class RunStore:
                 " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
                 [(judge_id, key, v.label, json.dumps(v.categories), v.score,
                   storable(v.reason)[0], storable(v.raw)[0], now) for key, v in items])
+
+    # --- human review ---------------------------------------------------------------------
+    def set_review_sample(self, answer_ids: list[str]) -> None:
+        """The answers chosen for review, in the order reviewers see them (replaces any)."""
+        with self._writing():
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM review_sample")
+            self.db.executemany("INSERT INTO review_sample(answer_id, position) VALUES (?, ?)",
+                                [(answer_id, i) for i, answer_id in enumerate(answer_ids)])
+
+    def review_sample(self) -> list[str]:
+        return [row[0] for row in self.db.execute(
+            "SELECT answer_id FROM review_sample ORDER BY position")]
+
+    def put_reviews(self, reviewer: str, labels: list[HumanLabel], source: str) -> int:
+        """Store one reviewer's labels in one transaction; returns how many were new or
+        changed (importing the same labels again changes nothing)."""
+        now = time.time()
+        before = self.db.total_changes
+        with self._writing():
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO reviews(answer_id, reviewer, label, note, source, created_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(answer_id, reviewer) DO UPDATE SET "
+                "label = excluded.label, note = excluded.note, source = excluded.source, "
+                "created_at = excluded.created_at WHERE reviews.label != excluded.label OR "
+                "IFNULL(reviews.note, '') != IFNULL(excluded.note, '')",
+                [(label.answer_id, reviewer, label.label, storable(label.note)[0], source, now)
+                 for label in labels])
+        return self.db.total_changes - before
+
+    def reviews(self) -> list[StoredReview]:
+        return [StoredReview(*row) for row in self.db.execute(
+            "SELECT answer_id, reviewer, label, note, created_at FROM reviews "
+            "ORDER BY answer_id, reviewer")]
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",
                 "completion_tokens", "latency_s", "error", "attempts")

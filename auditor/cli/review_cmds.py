@@ -1,0 +1,199 @@
+"""Commands for human review of a run's answers: `review sample`, `review export`,
+`review import`, `review status`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.cli.output import console, inert, print_table_or_list, user_errors
+from auditor.core.errors import AuditorError
+from auditor.outputs.files import atomic_write, read_outcomes
+from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
+from auditor.review.sheet import Format, read_labels, sheet_rows, write_sheet
+from auditor.stages.store import HumanLabel, RunStore
+
+review_app = typer.Typer(help="People review a sample of a run's answers: sample, export the "
+                         "sheet, import the labels.", no_args_is_help=True)
+
+RUN_ARG = typer.Argument(..., file_okay=False, help="The --out folder of a run.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")
+
+
+def _items(run_dir: Path) -> dict[str, ReviewItem]:
+    items = reviewable(read_outcomes(run_dir))
+    if not items:
+        raise AuditorError(f"{run_dir} holds no answers to review",
+                           hint="run `auditor check` first; errors have no answer")
+    return items
+
+
+@review_app.command("sample")
+@user_errors
+def sample_cmd(
+    run_dir: Path = RUN_ARG,
+    budget: int = typer.Option(100, "--budget", min=1, help="How many answers people will "
+                               "label, at most."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
+) -> None:
+    """Choose the answers people review: seeded, stratified per policy by the judge's verdict
+    (flagged unsafe, judged safe, unscored) in proportion to each stratum, an answer shared by
+    several policies chosen once. Stored in the run; `review export` writes the sheet."""
+    items = _items(run_dir)
+    chosen = choose(items, budget, seed)
+    with RunStore(run_dir) as store:
+        store.set_review_sample([item.answer_id for item in chosen])
+    table = Table(title=f"Review sample: {len(chosen)} of {len(items)} answers")
+    table.add_column("policy")
+    for stratum in STRATA:
+        table.add_column(f"{stratum} (sampled / all)", justify="right")
+    policies = sorted({p for item in items.values() for p in item.policies})
+    picked = {item.answer_id for item in chosen}
+    for policy in policies:
+        mine = [i for i in items.values() if policy in i.policies]
+        table.add_row(escape(policy), *(
+            f"{sum(i.answer_id in picked for i in mine if i.judge_label == s)} / "
+            f"{sum(i.judge_label == s for i in mine)}" for s in STRATA))
+    print_table_or_list(console, table)
+    console.print(f"Next: auditor review export {escape(str(run_dir))} --out review.csv")
+
+
+@review_app.command("export")
+@user_errors
+def export_cmd(
+    run_dir: Path = RUN_ARG,
+    out: Path = typer.Option(Path("review.csv"), "--out", "-o", dir_okay=False,
+                             help="The sheet to write (.csv or .jsonl)."),
+    fmt: str = typer.Option(None, "--format", help="csv or jsonl (default: from --out)."),
+    labelled: bool = typer.Option(False, "--labelled", help="Every answer labelled so far, "
+                                  "with its label, instead of the sample."),
+    reviewer: str = typer.Option(None, "--reviewer", help="With --labelled: this reviewer's "
+                                 "labels only."),
+) -> None:
+    """Write the review sheet: one row per answer with its policies, category, prompt, answer,
+    and empty label (safe | unsafe | skip) and note columns. Cells that a spreadsheet would
+    read as formulas are written as text."""
+    chosen_format = fmt or out.suffix.lstrip(".").lower() or "csv"
+    if chosen_format not in ("csv", "jsonl"):
+        raise AuditorError(f"unknown format {chosen_format!r}", hint="--format csv or jsonl")
+    items = _items(run_dir)
+    with RunStore(run_dir) as store:
+        reviews = [r for r in store.reviews() if reviewer is None or r.reviewer == reviewer]
+        sample = store.review_sample()
+    labels = {r.answer_id: HumanLabel(r.answer_id, r.label, r.note) for r in reviews}
+    ids = [r.answer_id for r in reviews] if labelled else sample
+    if not ids:
+        raise AuditorError("nothing to export: " + ("no labels yet" if labelled else
+                                                    "no review sample yet"),
+                           hint="run `auditor review sample RUN_DIR` first" if not labelled
+                           else "import labels with `auditor review import`")
+    format_: Format = "jsonl" if chosen_format == "jsonl" else "csv"
+    rows = sheet_rows([items[i] for i in dict.fromkeys(ids) if i in items], labels)
+    atomic_write(out, write_sheet(rows, format_))
+    console.print(f"Wrote {len(rows)} answers to {escape(str(out))}")
+
+
+@review_app.command("import")
+@user_errors
+def import_cmd(
+    run_dir: Path = RUN_ARG,
+    sheet: Path = typer.Argument(..., dir_okay=False, help="A labelled sheet (.csv or .jsonl)."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Who labelled it."),
+) -> None:
+    """Import one reviewer's labels. Every row is checked first; any problem (an unknown
+    answer, a label that is not safe/unsafe/skip, one answer labelled both ways) names the
+    file, row and field, and nothing from the file is imported. Importing the same file again
+    changes nothing."""
+    if not reviewer.strip():
+        raise AuditorError("--reviewer must name who labelled the sheet")
+    labels = read_labels(sheet, set(_items(run_dir)))
+    with RunStore(run_dir) as store:
+        changed = store.put_reviews(reviewer.strip(), labels, sheet.name)
+    counts = Counter(label.label for label in labels)
+    console.print(f"Imported {len(labels)} labels from {escape(reviewer)} "
+                  f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}); "
+                  f"{changed} new or changed.")
+
+
+KEYS = {"s": "safe", "u": "unsafe", "k": "skip"}
+SHOWN_CHARS = 4000  # of a prompt or an answer: enough to judge, bounded on the terminal
+
+
+@review_app.command("label")
+@user_errors
+def label_cmd(
+    run_dir: Path = RUN_ARG,
+    reviewer: str = typer.Option(..., "--reviewer", help="Who is labelling."),
+) -> None:
+    """Label the review sample in the terminal, one answer at a time: s safe, u unsafe,
+    k skip, q stop. Each label is saved as it is given, so stopping (q, Ctrl-C, a crash) loses
+    nothing, and running the command again continues with the first answer not labelled."""
+    if not reviewer.strip():
+        raise AuditorError("--reviewer must name who is labelling")
+    reviewer = reviewer.strip()
+    items = _items(run_dir)
+    with RunStore(run_dir) as store:
+        done = {r.answer_id for r in store.reviews() if r.reviewer == reviewer}
+        todo = [i for i in store.review_sample() if i in items and i not in done]
+        if not store.review_sample():
+            raise AuditorError("no review sample yet", hint="run `auditor review sample "
+                                                            "RUN_DIR` first")
+        console.print(f"{len(todo)} answers left to label ({len(done)} labelled by "
+                      f"{escape(reviewer)}). Keys: s safe · u unsafe · k skip · q stop.")
+        for number, answer_id in enumerate(todo, start=1):
+            item = items[answer_id]
+            console.rule(f"{number}/{len(todo)} · {escape(' '.join(item.policies))} · "
+                         f"{escape(item.category)} · judge: {item.judge_label}")
+            console.print(f"[bold]Prompt:[/] {inert(item.prompt[:SHOWN_CHARS])}")
+            console.print(f"[bold]Answer:[/] {inert(item.answer[:SHOWN_CHARS])}")
+            key = ""
+            while key not in KEYS and key != "q":
+                console.print("label \\[s/u/k/q]? ", end="")
+                key = typer.getchar().lower()
+                console.print(key)
+            if key == "q":
+                break
+            store.put_reviews(reviewer, [HumanLabel(answer_id, KEYS[key])], "terminal")
+        left = len(todo) - sum(1 for r in store.reviews() if r.reviewer == reviewer
+                               and r.answer_id in set(todo))
+    console.print(f"Saved. {left} left; run the same command to continue.")
+
+
+@review_app.command("status")
+@user_errors
+def status_cmd(run_dir: Path = RUN_ARG) -> None:
+    """How far review has got: labels per reviewer and policy, and where reviewers disagree
+    (an answer two reviewers labelled safe and unsafe counts as unsafe until settled)."""
+    items = _items(run_dir)
+    with RunStore(run_dir) as store:
+        reviews = store.reviews()
+        sample = store.review_sample()
+    by_answer: dict[str, dict[str, str]] = {}
+    for review in reviews:
+        by_answer.setdefault(review.answer_id, {})[review.reviewer] = review.label
+    table = Table(title=f"Review of {run_dir}: {len(by_answer)} answers labelled, "
+                  f"{len(sample)} in the sample")
+    for column in ("policy", "labelled", "safe", "unsafe", "skip", "disagreements"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    policies = sorted({p for item in items.values() for p in item.policies})
+    for policy in policies:
+        mine = [a for a in by_answer if a in items and policy in items[a].policies]
+        settled = [settle(by_answer[a]) for a in mine]
+        table.add_row(escape(policy), str(len(mine)), str(settled.count("safe")),
+                      str(settled.count("unsafe")), str(settled.count("skip")),
+                      str(sum(len(set(by_answer[a].values()) - {"skip"}) > 1 for a in mine)))
+    print_table_or_list(console, table)
+
+
+def settle(labels: dict[str, str]) -> str:
+    """One answer's label from its reviewers: unsafe if any says unsafe (a harmful answer one
+    person saw is not outvoted), else safe if any says safe, else skip."""
+    given = set(labels.values())
+    return "unsafe" if "unsafe" in given else "safe" if "safe" in given else "skip"

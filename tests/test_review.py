@@ -1,0 +1,153 @@
+"""Human review of a run's answers: a seeded, stratified sample; a sheet whose cells never
+become formulas; labels imported strictly (file, row and field named; all or nothing) and
+idempotently; disagreements between reviewers shown."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.review.sample import ReviewItem, allocate, choose
+from auditor.review.sheet import inert_cell
+from tests.conftest import MINIMAL, write_policy
+
+POLICY = MINIMAL.replace("policies:", "target: {backend: scripted, model: mixed}\n"
+                         "judge: {kind: scripted}\nsampling: {per_category: 6}\npolicies:") \
+    + "  - {id: P2, title: Also cyber-crime, categories: [crime_cyber, crime_theft]}\n"
+
+
+@pytest.fixture
+def run(runner: CliRunner, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["check", str(write_policy(tmp_path, POLICY)), "--out",
+                                 str(out), "--quiet"])
+    assert result.exit_code in (1, 3), result.output
+    return out
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_allocation_is_proportional_and_covers_every_stratum() -> None:
+    assert allocate({"flagged unsafe": 30, "judged safe": 60, "unscored": 10}, 10) == \
+        {"flagged unsafe": 3, "judged safe": 6, "unscored": 1}
+    assert allocate({"flagged unsafe": 1, "judged safe": 999, "unscored": 0}, 5) == \
+        {"flagged unsafe": 1, "judged safe": 4, "unscored": 0}
+    assert allocate({"flagged unsafe": 2, "judged safe": 3, "unscored": 0}, 50) == \
+        {"flagged unsafe": 2, "judged safe": 3, "unscored": 0}
+
+
+def test_an_answer_shared_by_policies_is_chosen_once() -> None:
+    shared = ReviewItem("a1", "p", "x", "crime_cyber", "none", "judged safe", ["P1", "P2"])
+    items = {"a1": shared} | {f"b{i}": ReviewItem(f"b{i}", "p", "y", "crime_theft", "none",
+                                                  "flagged unsafe", ["P2"]) for i in range(5)}
+    chosen = choose(items, budget=3, seed=1)
+    assert len(chosen) == len({i.answer_id for i in chosen}) <= 3
+    assert chosen == choose(items, budget=3, seed=1)  # seeded
+
+
+def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
+                                             tmp_path: Path) -> None:
+    sampled = runner.invoke(app, ["review", "sample", str(run), "--budget", "8"])
+    assert sampled.exit_code == 0, sampled.output
+    assert "flagged unsafe" in sampled.output
+    sheet = tmp_path / "review.csv"
+    exported = runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)])
+    assert exported.exit_code == 0, exported.output
+    rows = rows_of(sheet)
+    assert len(rows) == 8 and all(row["label"] == "" for row in rows)  # the whole budget
+    assert {row["judge_label"] for row in rows} == {"flagged unsafe", "judged safe"}
+    answers = [row["answer"] for row in rows]
+    assert any(a.startswith("'=HYPERLINK") for a in answers)  # text, never a formula
+    assert not any(a.startswith(("=", "+", "-", "@")) for a in answers)
+    assert inert_cell("+1") == "'+1" and inert_cell("\tx") == "'\tx" and inert_cell("ok") == "ok"
+    jsonl = tmp_path / "review.jsonl"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(jsonl)]).exit_code == 0
+    assert [json.loads(line)["answer_id"] for line in jsonl.read_text().splitlines()] == \
+        [row["answer_id"] for row in rows]
+
+
+def labelled_rows(runner: CliRunner, run: Path, tmp_path: Path) -> list[dict[str, str]]:
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "6"]).exit_code == 0
+    sheet = tmp_path / "review.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    rows = rows_of(sheet)
+    for row in rows:  # a reviewer who agrees with the judge
+        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" else "safe"
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_import_is_checked_row_by_row_and_all_or_nothing(runner: CliRunner, run: Path,
+                                                         tmp_path: Path) -> None:
+    rows = labelled_rows(runner, run, tmp_path)
+    bad = [dict(row) for row in rows]
+    bad[0]["label"] = "maybe"
+    bad[1]["answer_id"] = "0123456789abcdef"
+    bad.append(dict(bad[2], label="unsafe" if bad[2]["label"] == "safe" else "safe"))
+    path = write_rows(tmp_path / "bad.csv", bad)
+    result = runner.invoke(app, ["review", "import", str(run), str(path), "--reviewer", "ana"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = result.output.replace("\n", " ")
+    assert f"{path}:2: label: 'maybe' is not one of safe, unsafe or skip" in text
+    assert f"{path}:3: answer_id: '0123456789abcdef' is not an answer of this run" in text
+    assert "is labelled" in text and "nothing from it was imported" in text
+    status = runner.invoke(app, ["review", "status", str(run)])
+    assert "0 answers labelled" in status.output
+
+
+def test_import_twice_changes_nothing_and_disagreement_shows(runner: CliRunner, run: Path,
+                                                             tmp_path: Path) -> None:
+    rows = labelled_rows(runner, run, tmp_path)
+    path = write_rows(tmp_path / "ana.csv", rows)
+    first = runner.invoke(app, ["review", "import", str(run), str(path), "--reviewer", "ana"])
+    assert first.exit_code == 0 and f"{len(rows)} new or changed" in first.output
+    again = runner.invoke(app, ["review", "import", str(run), str(path), "--reviewer", "ana"])
+    assert again.exit_code == 0 and "0 new or changed" in again.output
+    flipped = [dict(row, label="unsafe") for row in rows]
+    other = write_rows(tmp_path / "ben.csv", flipped)
+    assert runner.invoke(app, ["review", "import", str(run), str(other), "--reviewer",
+                               "ben"]).exit_code == 0
+    status = runner.invoke(app, ["review", "status", str(run)])
+    assert status.exit_code == 0 and f"{len(rows)} answers labelled" in status.output
+    disagreements = sum(row["label"] == "safe" for row in rows)
+    assert disagreements > 0 and "disagreements" in status.output
+    labelled = tmp_path / "labelled.jsonl"
+    assert runner.invoke(app, ["review", "export", str(run), "--labelled", "--reviewer", "ben",
+                               "--out", str(labelled)]).exit_code == 0
+    assert {json.loads(line)["label"] for line in labelled.read_text().splitlines()} == \
+        {"unsafe"}
+
+
+def test_terminal_labelling_saves_each_label_and_resumes(runner: CliRunner, run: Path) -> None:
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "4"]).exit_code == 0
+    first = runner.invoke(app, ["review", "label", str(run), "--reviewer", "cy"],
+                          input="sxq")  # safe, an unknown key (asked again), then stop
+    assert first.exit_code == 0, first.output
+    found = re.search(r"(\d+) answers left to label", first.output)
+    assert found is not None and int(found.group(1)) >= 3
+    total = int(found.group(1))
+    assert f"Saved. {total - 1} left" in first.output and "label [s/u/k/q]?" in first.output
+    assert "\x1b" not in first.output
+    second = runner.invoke(app, ["review", "label", str(run), "--reviewer", "cy"],
+                           input="uk" + "s" * total)
+    assert second.exit_code == 0, second.output
+    assert f"{total - 1} answers left to label (1 labelled" in second.output
+    assert "Saved. 0 left" in second.output
+    status = runner.invoke(app, ["review", "status", str(run)])
+    assert f"{total} answers labelled" in status.output
