@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -111,13 +112,19 @@ def test_a_read_only_output_is_exit_2_naming_the_path(
 # --- 4. damaged outputs ---------------------------------------------------------------------
 
 
+def twin(run: Path) -> Path:
+    """A copy of a run folder, as a second run of the same audit (compare refuses one folder
+    named twice)."""
+    return Path(shutil.copytree(run, run.parent / f"{run.name}-twin"))
+
+
 def test_a_damaged_outcomes_line_is_named_not_a_traceback(runner: CliRunner,
                                                           finished_run: Path) -> None:
     with (finished_run / "outcomes.jsonl").open("a") as handle:
         handle.write("{not json\n")
     lines = len((finished_run / "outcomes.jsonl").read_text().splitlines())
     for command in (["report", str(finished_run)],
-                    ["compare", str(finished_run), str(finished_run), "--out",
+                    ["compare", str(finished_run), str(twin(finished_run)), "--out",
                      str(finished_run.parent / "cmp")]):
         result = runner.invoke(app, command)
         assert result.exit_code == 2, result.output
@@ -127,7 +134,7 @@ def test_a_damaged_outcomes_line_is_named_not_a_traceback(runner: CliRunner,
 
 def test_a_missing_outcomes_file_is_named(runner: CliRunner, finished_run: Path) -> None:
     (finished_run / "outcomes.jsonl").unlink()
-    result = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+    result = runner.invoke(app, ["compare", str(finished_run), str(twin(finished_run)), "--out",
                                  str(finished_run.parent / "cmp")])
     assert result.exit_code == 2 and "outcomes.jsonl is missing" in result.output
 
@@ -295,10 +302,11 @@ def test_a_flipped_outcome_is_caught_and_compare_refuses_it(runner: CliRunner,
     result = runner.invoke(app, ["verify", str(finished_run)])
     assert result.exit_code == 1 and "stored verdict" in result.output
     out = finished_run.parent / "cmp"
-    refused = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+    other = twin(finished_run)
+    refused = runner.invoke(app, ["compare", str(finished_run), str(other), "--out",
                                   str(out)])
     assert refused.exit_code == 2 and "fails verification" in refused.output
-    forced = runner.invoke(app, ["compare", str(finished_run), str(finished_run), "--out",
+    forced = runner.invoke(app, ["compare", str(finished_run), str(other), "--out",
                                  str(out), "--unverified"])
     assert forced.exit_code == 0, forced.output
     assert all("NOT VERIFIED" in text for text in pages_text(out / "comparison.pdf"))

@@ -82,6 +82,12 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> Non
     assert (killed_dir / "results.json").exists()
 
 
+def interruptible() -> None:
+    """Ctrl-C's default in the child: a suite started in the background (`make test &`) runs
+    with SIGINT ignored, which its children inherit and Python then keeps."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def answered_policy(base_url: str) -> str:
     return policy(base_url).replace("concurrency: 2", "concurrency: 8")
 
@@ -106,7 +112,8 @@ def test_a_stopped_run_keeps_every_answer_that_arrived(tmp_path: Path, sent: int
         out = tmp_path / "run"
         process = subprocess.Popen([sys.executable, "-m", "auditor", "check", str(policy_path),
                                     "--out", str(out), "--quiet"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   preexec_fn=interruptible)
         deadline = time.monotonic() + 60
         while server.answered < 30 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -122,7 +129,8 @@ def test_a_stopped_run_keeps_every_answer_that_arrived(tmp_path: Path, sent: int
 
 def test_ctrl_c_in_the_first_moments_prints_no_traceback(tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "auditor", "validate", "nowhere.yaml"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=interruptible)
     time.sleep(0.15)  # while the command line is still importing
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)

@@ -216,7 +216,7 @@ def holm(p_values: list[float]) -> list[float]:
 def model_names(runs: list[RunRecord]) -> list[str]:
     """Each run's display name: its target's name, else its model; the run folder is added
     where two would read the same."""
-    names = [str(run.results.target.model_dump().get("name") or run.results.target.model)
+    names = [run.results.target.name or run.results.target.model
              for run in runs]
     return [f"{name} ({run.folder.name})" if names.count(name) > 1 else name
             for name, run in zip(names, runs, strict=True)]
