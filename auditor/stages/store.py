@@ -182,9 +182,11 @@ class RunStore:
     # --- meta -----------------------------------------------------------------------------
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """One transaction; a full disk or a read-only file becomes a StoreError (exit 2)."""
+        """One transaction, committed whole or rolled back whole (so a batch is never half
+        stored); a full disk or a read-only file becomes a StoreError (exit 2)."""
         try:
-            with self.db:
+            with self.db:  # autocommit connection: the transaction is begun explicitly
+                self.db.execute("BEGIN")
                 yield
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot write to {self.folder / STORE_FILE}: {exc}",
@@ -248,7 +250,6 @@ class RunStore:
                          text, finish, gen.prompt_tokens, gen.completion_tokens, gen.latency_s,
                          error, now))
         with self._writing():
-            self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT INTO generations(key, target_id, prompt_text, system_prompt, params, text,"
                 " finish_reason, prompt_tokens, completion_tokens, latency_s, error, created_at)"
@@ -278,7 +279,6 @@ class RunStore:
     def put_verdicts(self, judge_id: str, items: list[tuple[str, Judgement]]) -> None:
         now = time.time()
         with self._writing():
-            self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"
                 " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -289,7 +289,6 @@ class RunStore:
     def set_review_sample(self, answer_ids: list[str]) -> None:
         """The answers chosen for review, in the order reviewers see them (replaces any)."""
         with self._writing():
-            self.db.execute("BEGIN")
             self.db.execute("DELETE FROM review_sample")
             self.db.executemany("INSERT INTO review_sample(answer_id, position) VALUES (?, ?)",
                                 [(answer_id, i) for i, answer_id in enumerate(answer_ids)])
@@ -304,7 +303,6 @@ class RunStore:
         now = time.time()
         before = self.db.total_changes
         with self._writing():
-            self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT INTO reviews(answer_id, reviewer, label, note, source, created_at) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT(answer_id, reviewer) DO UPDATE SET "
