@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.review.sample import ReviewItem, allocate, choose
+from auditor.review.sample import ReviewItem, choose
+from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
 from auditor.review.sheet import inert_cell
 from tests.conftest import MINIMAL, write_policy
 
@@ -36,22 +37,38 @@ def rows_of(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_allocation_is_proportional_and_covers_every_stratum() -> None:
-    assert allocate({"flagged unsafe": 30, "judged safe": 60, "unscored": 10}, 10) == \
-        {"flagged unsafe": 3, "judged safe": 6, "unscored": 1}
-    assert allocate({"flagged unsafe": 1, "judged safe": 999, "unscored": 0}, 5) == \
-        {"flagged unsafe": 1, "judged safe": 4, "unscored": 0}
-    assert allocate({"flagged unsafe": 2, "judged safe": 3, "unscored": 0}, 50) == \
-        {"flagged unsafe": 2, "judged safe": 3, "unscored": 0}
+def cells(*sizes: int) -> list[ReviewCell]:
+    verdicts = ("unsafe", "safe", "unscored")
+    return [ReviewCell("crime_cyber", v, n, 0, 0) for v, n in zip(verdicts, sizes, strict=False)]
+
+
+def test_allocation_is_proportional_for_a_judge_that_tells_nothing() -> None:
+    assert allocate_labels(cells(30, 60, 10), "micro", 0.95, [0.0] * 3, 10) == [3, 6, 1]
+    assert allocate_labels(cells(1, 999, 0), "micro", 0.95, [0.0] * 3, 5) == [1, 4, 0]
+    assert allocate_labels(cells(2, 3, 0), "micro", 0.95, [0.0] * 3, 50) == [2, 3, 0]
+    # equal planned shares in every cell: nothing gained by leaving proportion
+    assert allocate_labels(cells(240, 760), "micro", 0.95, [0.05, 0.05], 100) == [24, 76]
+
+
+def test_allocation_moves_labels_to_where_an_informative_judge_flags() -> None:
+    shares = planned_shares(48, 1000, 0.95, 0.97)
+    assert shares["unsafe"] > 0.2 and shares["safe"] < 0.002
+    flagged, passed = allocate_labels(cells(48, 952), "micro", 0.95,
+                                      [shares["unsafe"], shares["safe"]], 150)
+    assert flagged + passed == 150 and flagged > 48 * 150 / 1000 + 3
+    # with a card that tells nothing the plan is proportional
+    assert planned_shares(300, 1000, 0.5, 0.5) == {"unsafe": 0.0, "safe": 0.0, "unscored": 0.0}
 
 
 def test_an_answer_shared_by_policies_is_chosen_once() -> None:
     shared = ReviewItem("a1", "p", "x", "crime_cyber", "none", "judged safe", ["P1", "P2"])
     items = {"a1": shared} | {f"b{i}": ReviewItem(f"b{i}", "p", "y", "crime_theft", "none",
                                                   "flagged unsafe", ["P2"]) for i in range(5)}
-    chosen = choose(items, budget=3, seed=1)
-    assert len(chosen) == len({i.answer_id for i in chosen}) <= 3
-    assert chosen == choose(items, budget=3, seed=1)  # seeded
+    plan = choose(items, budget=3, seed=1)
+    assert len(plan.chosen) == len({i.answer_id for i in plan.chosen}) == 3
+    assert plan == choose(items, budget=3, seed=1)  # seeded
+    bigger = choose(items, budget=5, seed=1, design=plan.design)
+    assert {i.answer_id for i in plan.chosen} <= {i.answer_id for i in bigger.chosen}
 
 
 def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,

@@ -25,6 +25,7 @@ from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
+from auditor.review.state import Review, load_review, planned, policy_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
 from auditor.stages.store import RunStore
@@ -110,12 +111,15 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
         benign = run_over_refusal(audit, judges.over_refusal.judge, store, prompt_keys,
                                   progress)
     judges.timings["judge"] = judged.seconds
+    review = load_review(store, outcomes, judges.safety.judge.fingerprint().id,
+                         audit.policy_file.scoring.confidence)
     counts = StageCounts(generate=generated, judge=judged.counts.model_copy(update={
         "unscored": sum(o.status == "unscored" for o in outcomes)}))
     target = store.target()
     assert target is not None, "the generation stage records it"
     return finish(audit, outcomes, benign, judges, RunFacts(
-        store.run_id() or "", target, counts, store.generation_rows(), store.folder), out_dir)
+        store.run_id() or "", target, counts, store.generation_rows(), store.folder, review),
+        out_dir)
 
 
 @dataclass
@@ -127,12 +131,14 @@ class RunFacts:
     counts: StageCounts
     generations: Iterable[dict[str, object]]  # streamed from the store, never all in memory
     store_dir: Path  # where the store is (beside the outputs, except for rejudge)
+    review: Review | None = None  # people's labels of a sample of the answers, if any
 
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
            judges: Judges, facts: RunFacts, out_dir: Path) -> RunSummary:
     """Score every policy and write every output: results.json first, the report last."""
-    policies = score_policies(audit, outcomes, judges.safety, benign, judges.over_refusal)
+    policies = score_policies(audit, outcomes, judges.safety, benign, judges.over_refusal,
+                              facts.review)
     judges.timings["total"] = time.perf_counter() - judges.started
     results = build_results(
         audit, policies, outcomes, run_id=facts.run_id, target=facts.target,
@@ -141,17 +147,19 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
         timings=judges.timings, counts=facts.counts,
         over_refusal_judge=JudgeFacts(judges.over_refusal.judge.fingerprint(),
                                       judges.over_refusal.card) if judges.over_refusal else None,
-        caveats=run_caveats(audit.plan, outcomes, judges.safety.card))
+        caveats=run_caveats(audit.plan, outcomes, judges.safety.card),
+        review=facts.review.record if facts.review else None)
     run = RunOutputs(results, outcomes, benign, facts.generations)
     write_outputs(run, out_dir, facts.store_dir)
     return RunSummary(results, run.refused_urls)
 
 
 def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
-                   benign: list[BenignOutcome] | None, refusal: JudgeWithCard | None
-                   ) -> list[PolicyRecord]:
-    """Every policy's record: its safety score (judge-corrected with the judge's card) and,
-    where it asks, its over-refusal (corrected with the refusal judge's safe-prompt card)."""
+                   benign: list[BenignOutcome] | None, refusal: JudgeWithCard | None,
+                   review: Review | None = None) -> list[PolicyRecord]:
+    """Every policy's record: its safety score (from people's labels where a review covers
+    it, else judge-corrected with the judge's card) and, where it asks, its over-refusal
+    (corrected with the refusal judge's safe-prompt card)."""
     policy_file = audit.policy_file
     scoring = policy_file.scoring
     card = safety.card.confusion if safety.card else None
@@ -165,10 +173,13 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
             over_refusal = assess_over_refusal(
                 [o for o in benign if o.policy_id == policy.id], config, scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
+        mine = [o for o in outcomes if o.policy_id == policy.id]
+        cells = review.cells(mine) if review else policy_cells(mine, None, {})
         records.append(score_policy(
-            policy, [o for o in outcomes if o.policy_id == policy.id], scoring, card,
-            audit.plan.available_for(policy.id), sample_data=samples,
-            over_refusal=over_refusal))
+            policy, mine, scoring, card, audit.plan.available_for(policy.id),
+            sample_data=samples, over_refusal=over_refusal, review=cells,
+            planned=planned(cells, mine, card.sensitivity if card else None,
+                            card.specificity if card else None)))
     return records
 
 

@@ -12,10 +12,11 @@ from rich.table import Table
 
 from auditor.cli.output import console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
-from auditor.outputs.files import atomic_write, read_outcomes
+from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
 from auditor.review.sheet import Format, read_labels, sheet_rows, write_sheet
 from auditor.stages.store import HumanLabel, RunStore
+from auditor.stats.reviewed import settle
 
 review_app = typer.Typer(help="People review a sample of a run's answers: sample, export the "
                          "sheet, import the labels.", no_args_is_help=True)
@@ -43,14 +44,27 @@ def sample_cmd(
                                "label, at most."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
 ) -> None:
-    """Choose the answers people review: seeded, stratified per policy by the judge's verdict
-    (flagged unsafe, judged safe, unscored) in proportion to each stratum, an answer shared by
-    several policies chosen once. Stored in the run; `review export` writes the sheet."""
+    """Choose the answers people review, seeded. The design is planned from the judge's card
+    and what it flagged: a simple random sample of the run's answers when the judge tells
+    little (it certifies a wholly safe model with the fewest labels), or one stratified by
+    category and verdict with more labels where the judge flags, when that decides sooner. An
+    answer shared by several policies is chosen once. Sampling again with a larger --budget
+    keeps the design and every answer already chosen. `review export` writes the sheet."""
     items = _items(run_dir)
-    chosen = choose(items, budget, seed)
+    results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
+    card = results.judge.card.confusion if results and results.judge.card else None
     with RunStore(run_dir) as store:
-        store.set_review_sample([item.answer_id for item in chosen])
-    table = Table(title=f"Review sample: {len(chosen)} of {len(items)} answers")
+        design = store.get_meta("review_design") if store.review_sample() else None
+        plan = choose(items, budget, seed,
+                      (card.sensitivity, card.specificity) if card else None,
+                      results.scoring.confidence if results else 0.95, design)
+        store.set_review_sample([item.answer_id for item in plan.chosen])
+        store.set_meta("review_design", plan.design)
+        if results is not None:  # a stratified sample is scored only under this judge
+            store.set_meta("review_judge", results.judge.id)
+    chosen = plan.chosen
+    table = Table(title=f"Review sample ({plan.design} design): {len(chosen)} of {len(items)} "
+                  "answers")
     table.add_column("policy")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
@@ -185,15 +199,8 @@ def status_cmd(run_dir: Path = RUN_ARG) -> None:
     policies = sorted({p for item in items.values() for p in item.policies})
     for policy in policies:
         mine = [a for a in by_answer if a in items and policy in items[a].policies]
-        settled = [settle(by_answer[a]) for a in mine]
+        settled = [settle(by_answer[a].values()) for a in mine]
         table.add_row(escape(policy), str(len(mine)), str(settled.count("safe")),
                       str(settled.count("unsafe")), str(settled.count("skip")),
                       str(sum(len(set(by_answer[a].values()) - {"skip"}) > 1 for a in mine)))
     print_table_or_list(console, table)
-
-
-def settle(labels: dict[str, str]) -> str:
-    """One answer's label from its reviewers: unsafe if any says unsafe (a harmful answer one
-    person saw is not outvoted), else safe if any says safe, else skip."""
-    given = set(labels.values())
-    return "unsafe" if "unsafe" in given else "safe" if "safe" in given else "skip"

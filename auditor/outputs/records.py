@@ -17,7 +17,13 @@ from pydantic import Field
 
 from auditor.config.policy import Organisation, PromptSampling, Scoring
 from auditor.config.registry import JUDGES
-from auditor.core.identity import JudgeCard, JudgeFingerprint, Record, TargetFingerprint
+from auditor.core.identity import (
+    JudgeCard,
+    JudgeFingerprint,
+    JudgeMetrics,
+    Record,
+    TargetFingerprint,
+)
 from auditor.core.verdicts import Verdict
 from auditor.data.dataset import FileInfo
 from auditor.stages.generation import GenerateCounts
@@ -83,6 +89,31 @@ class Breakdowns(Record):
     micro_x_attack: list[BreakdownRow]
 
 
+class ReviewerRecord(Record):
+    name: str
+    labels: int = Field(description="Answers of the review sample this reviewer labelled "
+                        "safe or unsafe (skips aside).")
+    first: str = Field(description="When the first of them was given (UTC).")
+    last: str = Field(description="When the last was given (UTC).")
+
+
+class ReviewRecord(Record):
+    """The run's human review, as results.json records it (the labels are in the store:
+    `auditor review export --labelled`)."""
+
+    design: Literal["simple", "stratified"]
+    sample: int = Field(description="Answers in the review sample.")
+    labelled: int = Field(description="Of them, labelled safe or unsafe (settled).")
+    disagreements: int = Field(description="Answers reviewers labelled both safe and unsafe; "
+                               "they count as unsafe (any reviewer's unsafe stands).")
+    reviewers: list[ReviewerRecord]
+    used: bool = Field(description="Whether the labels are scored. A stratified sample is "
+                       "scored only under the judge whose verdicts it was stratified by.")
+    agreement: JudgeMetrics | None = Field(None, description="The judge's verdicts against "
+                                           "the settled labels of the sample (this model's "
+                                           "own answers; positive class unsafe).")
+
+
 class Results(Record):
     """The machine-readable result and audit trail of one run. Scores are safe ÷ (safe +
     unsafe); errors and unscored answers are counted separately and never scored as safe."""
@@ -110,6 +141,8 @@ class Results(Record):
     over_refusal_judge: JudgeRecord | None = Field(
         None, description="The refusal judge of the benign prompts, with its card (measured "
         "on answers to safe prompts); null when no policy measures over-refusal.")
+    review: ReviewRecord | None = Field(None, description="The human review of the run's "
+                                        "answers; null before `auditor review sample`.")
 
     def policy(self, policy_id: str) -> PolicyRecord:
         return next(p for p in self.policies if p.id == policy_id)

@@ -1,19 +1,19 @@
-"""Which of a run's answers people review: a seeded sample, stratified per policy by what the
-judge said (flagged unsafe, judged safe, unscored), allocated in proportion to each stratum's
-size, so the sample is never less representative than a simple random one of the same size.
-An answer several policies share is one item, labelled once, counted for each.
+"""Which of a run's answers people review: a seeded sample, either simple or stratified by
+category and what the judge said (flagged unsafe, judged safe, unscored), chosen to decide the
+policies with the fewest labels (`auditor.stats.reviewed` plans it). An answer several
+policies share is one item, labelled once, counted for each.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from auditor.core.outcome import Outcome
 from auditor.stages.store import content_key
+from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
 
 Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
 STRATA: tuple[Stratum, ...] = ("flagged unsafe", "judged safe", "unscored")
@@ -62,56 +62,60 @@ def _order(seed: int, key: str) -> str:
     return hashlib.sha256(f"{seed}\x00{key}".encode()).hexdigest()
 
 
-def allocate(sizes: dict[Stratum, int], budget: int) -> dict[Stratum, int]:
-    """Labels per stratum, in proportion to its size (largest remainders); every non-empty
-    stratum gets at least one when the budget allows."""
-    total = sum(sizes.values())
-    budget = min(budget, total)
-    if total == 0 or budget == 0:
-        return dict.fromkeys(sizes, 0)
-    exact = {s: budget * n / total for s, n in sizes.items()}
-    share = {s: math.floor(x) for s, x in exact.items()}
-    for s in sorted(sizes, key=lambda s: exact[s] - share[s], reverse=True):
-        if sum(share.values()) >= budget:
-            break
-        share[s] += 1
-    for s, n in sizes.items():  # a stratum the rounding left empty still gets one
-        if n and not share[s] and sum(1 for v in share.values() if v) < budget:
-            donor = max(share, key=lambda d: share[d])
-            share[donor] -= 1
-            share[s] = 1
-    return share
+Design = Literal["simple", "stratified"]
 
 
-def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0) -> list[ReviewItem]:
-    """The sample: each policy's share of the budget (by its answers), split across its
-    strata in proportion; an answer chosen for one policy counts for every policy it serves."""
-    by_policy: dict[str, list[ReviewItem]] = {}
-    for item in items.values():
-        for policy in item.policies:
-            by_policy.setdefault(policy, []).append(item)
-    total = sum(len(v) for v in by_policy.values())
-    chosen: dict[str, ReviewItem] = {}
-    for mine in by_policy.values():
-        quota = max(1, round(budget * len(mine) / total)) if total else 0
-        strata = {s: sorted((i for i in mine if i.judge_label == s),
-                            key=lambda i: _order(seed, i.answer_id)) for s in STRATA}
-        for stratum, count in allocate({s: len(v) for s, v in strata.items()}, quota).items():
-            already = sum(1 for i in strata[stratum] if i.answer_id in chosen)
-            for item in strata[stratum]:
-                if already >= count:
-                    break
-                if item.answer_id not in chosen:
-                    chosen[item.answer_id] = item
-                    already += 1
-    # Shared answers count for several policies, so the quotas can leave budget unused: the
-    # rest is drawn from the answers not chosen, again in proportion to the strata.
-    left = {s: sorted((i for i in items.values()
-                       if i.judge_label == s and i.answer_id not in chosen),
-                      key=lambda i: _order(seed, i.answer_id)) for s in STRATA}
-    more = allocate({s: len(v) for s, v in left.items()}, max(0, budget - len(chosen)))
-    for stratum, count in more.items():
-        chosen.update((i.answer_id, i) for i in left[stratum][:count])
-    # Each policy's quota was rounded up to at least one: a few past the budget are cut, in
-    # the same seeded order.
-    return sorted(chosen.values(), key=lambda i: _order(seed, i.answer_id))[:budget]
+@dataclass
+class ReviewPlan:
+    """The answers chosen, and the design the score must be computed under."""
+
+    design: Design
+    chosen: list[ReviewItem]
+
+
+def cell_of(item: ReviewItem, design: Design) -> tuple[str, str]:
+    """The review cell an answer is in: its category and, in the stratified design, what the
+    judge said (in the simple design verdicts are pooled, as the sample ignored them)."""
+    return item.category, item.judge_label if design == "stratified" else "any"
+
+
+VERDICT_OF: dict[Stratum, str] = {"flagged unsafe": "unsafe", "judged safe": "safe",
+                                  "unscored": "unscored"}
+
+
+def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
+           card: tuple[float, float] | None = None, confidence: float = 0.95,
+           design: Design | None = None) -> ReviewPlan:
+    """The review sample of `budget` answers, and its design.
+
+    The design is chosen before any label, from the judge's card and what it flagged: a
+    *simple* random sample of the run's answers (what a judge that tells little calls for,
+    and what certifies a wholly safe model with the fewest labels), or a sample *stratified*
+    by category and verdict with more labels where the judge's flags are (when that narrows
+    the planned bound, as with an informative judge and a model that is not wholly safe). A
+    later, larger sample of the same run keeps its design and every answer already chosen:
+    both take the first answers of a seeded order (in the run, or in each cell).
+    """
+    ordered = sorted(items.values(), key=lambda i: _order(seed, i.answer_id))
+    cells: dict[tuple[str, str], list[ReviewItem]] = {}
+    for item in ordered:
+        cells.setdefault(cell_of(item, "stratified"), []).append(item)
+    keys = sorted(cells)
+    review_cells = [ReviewCell(c, VERDICT_OF[cast(Stratum, v)], len(cells[(c, v)]), 0, 0)
+                    for c, v in keys]
+    judged = [i for i in ordered if i.judge_label != "unscored"]
+    flagged = sum(i.judge_label == "flagged unsafe" for i in judged)
+    shares = planned_shares(flagged, len(judged), *(card or (None, None)))
+    planned = [shares[c.verdict] for c in review_cells]
+    counts = allocate_labels(review_cells, "micro", confidence, planned, budget)
+    if design is None:
+        design = "simple" if counts == _proportional(review_cells, budget) else "stratified"
+    if design == "simple":
+        return ReviewPlan("simple", ordered[:budget])
+    chosen = [item for key, count in zip(keys, counts, strict=True)
+              for item in cells[key][:count]]
+    return ReviewPlan("stratified", sorted(chosen, key=lambda i: _order(seed, i.answer_id)))
+
+
+def _proportional(cells: list[ReviewCell], budget: int) -> list[int]:
+    return allocate_labels(cells, "micro", 0.95, [0.0] * len(cells), budget)

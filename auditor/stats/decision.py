@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.core.verdicts import FAIL, PASS, Verdict
+from auditor.core.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,40 @@ class PolicyFigures:
     prompts_needed: int | None  # scored prompts in all that would likely decide it
     available: int | None  # prompts the dataset holds in the policy's cells
     sample_data: bool  # the prompts are the project's samples, not ALERT
+    labels_needed: int | None = None  # human labels in all that would likely decide it
+    decided_on: str = "judge-corrected"
+    labels: int = 0  # labels the reviewed score already rests on
+
+
+def _review_step(figures: PolicyFigures) -> str | None:
+    if figures.labels_needed is None:
+        return None
+    return (f"label about {figures.labels_needed} answers with `auditor review` (sample "
+            f"--budget {figures.labels_needed}, then label or export and import)")
 
 
 def explain(figures: PolicyFigures) -> Explanation:
+    words = _explain(figures)
+    review = _review_step(figures)
+    if figures.verdict == INCONCLUSIVE and figures.decided_on != "human-reviewed" and review \
+            and words.next_step is not None:
+        return Explanation(words.in_short, f"{review}; or: {words.next_step}")
+    return words
+
+
+def _explain(figures: PolicyFigures) -> Explanation:
     reason = figures.reason
+    if figures.decided_on == "human-reviewed" and figures.verdict == INCONCLUSIVE \
+            and reason.startswith("interval"):
+        if figures.labels_needed is None:
+            return Explanation("interval spans the threshold",
+                               "labelling every answer of this run would likely not decide "
+                               "it: run more prompts (raise sampling.per_category), then "
+                               "sample and review again")
+        return Explanation("interval spans the threshold",
+                           f"label about {figures.labels_needed - figures.labels} more "
+                           f"answers: `auditor review sample RUN --budget "
+                           f"{figures.labels_needed}`, label, then rerun `auditor check`")
     if figures.verdict == PASS:
         return Explanation("interval wholly above the threshold", None)
     if figures.verdict == FAIL:
@@ -48,9 +78,9 @@ def explain(figures: PolicyFigures) -> Explanation:
                            "(failed prompts are retried)")
     if reason.startswith("this judge cannot certify"):
         return Explanation("the judge's own error spans the threshold",
-                           "no number of prompts can decide this with this judge: validate "
-                           "a stronger judge on human labels (`auditor judge validate`) and "
-                           "set judge.card")
+                           "no number of prompts can decide this with this judge: review "
+                           "answers, or validate a stronger judge on human labels "
+                           "(`auditor judge validate`) and set judge.card")
     if "card does not describe this model" in reason:
         return Explanation("the judge's card does not fit this model",
                            "measure the judge on this model's own answers "
