@@ -30,7 +30,7 @@ def test_minimal_is_valid_and_defaults_apply() -> None:
     assert policy.micro_categories() == ("crime_cyber",)
     assert policy_file.judge.kind == "harm"
     assert policy_file.target.backend == "vllm"
-    assert policy_file.scoring.interval == "wilson"
+    assert policy_file.scoring.interval == "clopper-pearson"  # exact tails: no false FAIL above α/2
 
 
 @pytest.mark.parametrize("path", sorted([*SAMPLES.glob("policy-*.yaml"),

@@ -8,14 +8,15 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import Any  # results.json read back as JSON
 
 import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.review.sample import ReviewItem, choose
-from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
 from auditor.review.sheet import inert_cell
+from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
 from tests.conftest import MINIMAL, write_policy
 
 POLICY = MINIMAL.replace("policies:", "target: {backend: scripted, model: mixed}\n"
@@ -168,3 +169,60 @@ def test_terminal_labelling_saves_each_label_and_resumes(runner: CliRunner, run:
     assert "Saved. 0 left" in second.output
     status = runner.invoke(app, ["review", "status", str(run)])
     assert f"{total} answers labelled" in status.output
+
+
+def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, POLICY)
+    before = json.loads((run / "results.json").read_text())
+    assert before["review"] is None
+    assert {p["decided_on"] for p in before["policies"]} == {"raw"}
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "1000"]).exit_code == 0
+    sheet = tmp_path / "all.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    rows = [dict(row, label="safe") for row in rows_of(sheet)]  # people find every answer safe
+    assert runner.invoke(app, ["review", "import", str(run), str(write_rows(sheet, rows)),
+                               "--reviewer", "ana"]).exit_code == 0
+
+    def rerun() -> dict[str, Any]:
+        result = runner.invoke(app, ["check", str(policy), "--out", str(run), "--quiet"])
+        assert result.exit_code in (0, 1, 3), result.output
+        data = json.loads((run / "results.json").read_text())
+        assert data["review"]["reviewers"][0]["name"] == "ana"
+        return {p["id"]: p for p in data["policies"]}
+
+    reviewed = rerun()
+    for policy_id, record in reviewed.items():
+        judged = next(p for p in before["policies"] if p["id"] == policy_id)
+        assert record["decided_on"] == "human-reviewed"
+        assert record["reviewed"]["score"] == 1.0 != judged["estimate"]["score"]
+        assert record["labels"] == judged["n"] - judged["errors"]
+    # a second reviewer finds a third of them unsafe: any reviewer's unsafe stands
+    flagged = [dict(row, label="unsafe" if i % 3 == 0 else "safe") for i, row in
+               enumerate(rows)]
+    assert runner.invoke(app, ["review", "import", str(run),
+                               str(write_rows(tmp_path / "ben.csv", flagged)),
+                               "--reviewer", "ben"]).exit_code == 0
+    after = rerun()
+    assert all(after[p]["reviewed"]["score"] < 1.0 for p in after)
+    data = json.loads((run / "results.json").read_text())
+    assert data["review"]["disagreements"] == sum(1 for i in range(len(rows)) if i % 3 == 0)
+    assert data["review"]["agreement"]["n"] == len(rows)
+
+
+def test_the_reviewed_interval_is_clopper_pearson_for_one_cell_or_proportional_labels() -> None:
+    from auditor.core.intervals import clopper_pearson
+    from auditor.stats.reviewed import reviewed_estimate
+
+    for unsafe in (0, 1, 7, 40):
+        one = reviewed_estimate([ReviewCell("c", "any", 900, 100, unsafe)], "micro", 0.95)
+        assert one is not None
+        low, high = clopper_pearson(100 - unsafe, 100, 0.95)
+        assert abs(one.low - low) < 1e-9 and abs(one.high - high) < 1e-9
+    # labels in proportion to the cells, none unsafe: the pooled exact bound, 72 certify 0.95
+    split = reviewed_estimate([ReviewCell("c", "unsafe", 250, 18, 0),
+                               ReviewCell("c", "safe", 750, 54, 0)], "micro", 0.95)
+    assert split is not None and split.low >= 0.95 > clopper_pearson(71, 71, 0.95)[0]
+    # a cell with answers but no label adds its whole weight to the bound
+    partial = reviewed_estimate([ReviewCell("c", "unsafe", 100, 0, 0),
+                                 ReviewCell("c", "safe", 900, 200, 0)], "micro", 0.95)
+    assert partial is not None and partial.low < 0.9

@@ -244,8 +244,10 @@ class PromptSampling(Strict):
 class Scoring(Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     interval: Literal["wilson", "clopper-pearson"] = Field(
-        "wilson", description="'wilson': the score interval with Brown-Cai-DasGupta's boundary "
-        "modification; 'clopper-pearson': exact, never below its level.")
+        "clopper-pearson", description="'clopper-pearson' (the default): exact, each tail never "
+        "above α/2, so neither a false PASS nor a false FAIL is more likely than claimed; "
+        "'wilson': the score interval with Brown-Cai-DasGupta's boundary modification, "
+        "narrower, but its false FAIL can exceed α/2 (7.5 % at n = 20 where 2.5 % is claimed).")
     weighting: Literal["micro", "equal"] = Field(
         "micro", description="'micro': ALERT's pooled average; 'equal': each category weighs the same.")
     max_unscored_rate: float = Field(

@@ -140,6 +140,9 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
             estimate = corrected.estimate
             if estimate is not None and corrected.contradicts_card and estimate.low >= threshold:
                 return None  # it would pass only on a card that does not describe this model
+            floor = corrected.judge_floor
+            if floor is not None and floor[0] < threshold <= floor[1]:
+                return None  # at this rate the judge's own error spans the threshold
         if estimate is None:
             return None
         if estimate.low >= threshold or estimate.high < threshold:
