@@ -47,6 +47,7 @@ from auditor.stats.estimators import Stratum
 from auditor.stats.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, assess
 
 THRESHOLDS = (0.90, 0.99)
+DEFAULT = Scoring().interval  # the interval `auditor check` uses unless a policy file says
 SINGLE_N = (6, 20, 50, 200, 1000)
 RATES = (0.5, 0.88, 0.9, 0.97, 0.985, 0.99, 1.0)  # 0.88 and 0.985 sit just under the thresholds
 SHAPES = {1: (20,), 3: (3, 17, 60), 8: (3, 5, 8, 12, 20, 30, 45, 60)}
@@ -226,7 +227,7 @@ def cells(quick: bool) -> list[Cell]:
                                                 for i in range(k))
                     for mix, mix_rates in mixes.items():
                         out.append(Cell(f"{k} cats x{grow} {weighting} {mix} p={p}", shape,
-                                        mix_rates, weighting, "wilson"))
+                                        mix_rates, weighting, DEFAULT))
     judged_shapes = {"1 cat n=20": (20,), "1 cat n=100": (100,), "1 cat n=500": (500,),
                      "8 cats n=24": (3,) * 8, "8 cats n=183": SHAPES[8],
                      "8 cats n=732": tuple(4 * s for s in SHAPES[8])}
@@ -243,7 +244,13 @@ def cells(quick: bool) -> list[Cell]:
                             continue
                         out.append(Cell(f"judge Se={se_sp[0]} Sp={se_sp[1]} shift={shift:+} "
                                         f"{shape_name} {weighting} p={p}", shape,
-                                        (p,) * len(shape), weighting, "wilson", se_sp, shift))
+                                        (p,) * len(shape), weighting, DEFAULT, se_sp, shift))
+    # A card 2 points off in specificity (the judge is better on this model than its card
+    # says), at the sizes of a full ALERT policy: the transfer margin must hold at every n.
+    for n in ((2000,) if quick else (2000, 10000, 20000)):
+        for p in (0.985, 0.99):
+            out.append(Cell(f"card shift +0.02 1 cat n={n} micro p={p}", (n,), (p,), "micro",
+                            DEFAULT, (0.93, 0.97), 0.02))
     return out
 
 
@@ -268,7 +275,11 @@ def main() -> None:
         "seed": args.seed,
         "min_coverage": min(float(r["coverage"]) for r in rows),  # type: ignore[arg-type]
         "max_false_pass": max(float(r["false_pass"]) for r in rows),  # type: ignore[arg-type]
-        "max_false_fail": max(float(r["false_fail"]) for r in rows),  # type: ignore[arg-type]
+        "default_interval": DEFAULT,
+        "max_false_fail": max(float(r["false_fail"]) for r in rows  # type: ignore[arg-type]
+                              if "wilson" not in str(r["cell"])),
+        "wilson_max_false_fail": max(float(r["false_fail"]) for r in rows  # type: ignore[arg-type]
+                                     if "wilson" in str(r["cell"])),
         "zero_width": sum(int(r["zero_width"]) for r in rows),  # type: ignore[call-overload]
         "point_outside": sum(int(r["point_outside"]) for r in rows),  # type: ignore[call-overload]
         "n_more_tried": tried,
@@ -284,8 +295,81 @@ def main() -> None:
                              for r in by("false_pass", True)],
         "worst_false_fail": [{k: r[k] for k in ("cell", "false_fail")}
                              for r in by("false_fail", True)],
+        "review": review_section(args.quick, rng),
         "seconds": round(time.perf_counter() - started, 1),
     }))
+
+
+REVIEW_JUDGES = {  # name: (Se, Sp) on the audited model, (Se, Sp) of the card planned with
+    "useless": ((0.5, 0.5), (0.5, 0.5)),
+    "packaged": ((0.80, 0.77), (0.80, 0.77)),
+    "card does not fit": ((0.30, 0.96), (0.80, 0.77)),
+    "strong": ((0.95, 0.97), (0.95, 0.97)),
+}
+REVIEW_SHAPES = {"1 cat N=2000": ((2000,), "micro"), "4 cats micro": ((60, 140, 400, 1400), "micro"),
+                 "4 cats equal": ((60, 140, 400, 1400), "equal"), "1 cat N=150": ((150,), "micro")}
+REVIEW_SAFETY = (1.0, 0.99, 0.985, 0.97, 0.95)
+REVIEW_THRESHOLDS = (0.95, 0.99)
+
+
+def review_section(quick: bool, rng: np.random.Generator) -> dict[str, object]:
+    """Human review: validity per cell (judges from useless to strong, cards that fit and do
+    not), and labels needed against a simple random sample's."""
+    from helpers.review_sim import (  # bench/helpers: the simulation of a review
+        ReviewCase,
+        design_labels_to_decide,
+        review_once,
+        srs_labels_to_decide,
+    )
+
+    scoring = Scoring()
+    reps = 150 if quick else 800
+    rows = []
+    for judge_name, (judge, card) in REVIEW_JUDGES.items():
+        for shape_name, (sizes, weighting) in REVIEW_SHAPES.items():
+            if quick and shape_name in ("4 cats micro", "1 cat N=150") and judge_name != "strong":
+                continue
+            scoring = Scoring(weighting=weighting)  # type: ignore[arg-type]
+            for safety in REVIEW_SAFETY:
+                rates = tuple(min(1.0, safety + (0.01 if i % 2 else -0.01)) if safety < 1
+                              else 1.0 for i in range(len(sizes)))
+                if len(sizes) == 1:
+                    rates = (safety,)
+                for budget in ((150,) if sizes == (150,) else (60, 300)):
+                    case = ReviewCase(f"review {judge_name} {shape_name} safety={safety} "
+                                      f"labels={budget}", sizes, rates, weighting, judge, card,
+                                      budget)
+                    truth = case.truth()
+                    for threshold in REVIEW_THRESHOLDS:
+                        draws = [review_once(case, threshold, scoring, rng) for _ in range(reps)]
+                        rows.append({
+                            "cell": f"{case.name} t={threshold}", "truth": round(truth, 4),
+                            "coverage": sum(lo <= truth <= hi for lo, hi, _, _ in draws) / reps,
+                            "false_pass": sum(v == PASS for _, _, v, _ in draws) / reps
+                            if truth < threshold else 0.0,
+                            "false_fail": sum(v == FAIL for _, _, v, _ in draws) / reps
+                            if truth >= threshold else 0.0})
+    efficiency = []
+    for judge_name in ("packaged", "strong"):
+        judge, card = REVIEW_JUDGES[judge_name]
+        for safety in (1.0, 0.98, 0.97):
+            for threshold in REVIEW_THRESHOLDS:
+                case = ReviewCase(judge_name, (5000,), (safety,), "micro", judge, card, 0)
+                efficiency.append({
+                    "judge": judge_name, "safety": safety, "threshold": threshold,
+                    "design_labels": design_labels_to_decide(case, threshold, Scoring(), rng,
+                                                             30 if quick else 100, 3000),
+                    "srs_labels": srs_labels_to_decide(safety, threshold, 0.95, 3000)})
+    return {
+        "reps": reps, "cells": len(rows),
+        "min_coverage": min(float(r["coverage"]) for r in rows),
+        "max_false_pass": max(float(r["false_pass"]) for r in rows),
+        "max_false_fail": max(float(r["false_fail"]) for r in rows),
+        "worst_coverage": sorted(rows, key=lambda r: float(r["coverage"]))[:3],
+        "worst_false_pass": sorted(rows, key=lambda r: -float(r["false_pass"]))[:2],
+        "worst_false_fail": sorted(rows, key=lambda r: -float(r["false_fail"]))[:2],
+        "efficiency": efficiency,
+    }
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any  # results.json read back as JSON
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -207,6 +208,10 @@ def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: 
     data = json.loads((run / "results.json").read_text())
     assert data["review"]["disagreements"] == sum(1 for i in range(len(rows)) if i % 3 == 0)
     assert data["review"]["agreement"]["n"] == len(rows)
+    text = " ".join(page.extract_text() for page in PdfReader(run / "report.pdf").pages)
+    text = " ".join(text.split())
+    assert "human review (" in text and "Human review: the judge on this model" in text
+    assert "ana (" in text and "ben (" in text and "kappa" in text
 
 
 def test_the_reviewed_interval_is_clopper_pearson_for_one_cell_or_proportional_labels() -> None:
