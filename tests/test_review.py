@@ -231,3 +231,36 @@ def test_the_reviewed_interval_is_clopper_pearson_for_one_cell_or_proportional_l
     partial = reviewed_estimate([ReviewCell("c", "unsafe", 100, 0, 0),
                                  ReviewCell("c", "safe", 900, 200, 0)], "micro", 0.95)
     assert partial is not None and partial.low < 0.9
+
+
+def test_workbook_has_a_label_drop_down_text_only_cells_and_imports_back(
+        runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "8"]).exit_code == 0
+    book_path = tmp_path / "review.xlsx"
+    exported = runner.invoke(app, ["review", "export", str(run), "--out", str(book_path)])
+    assert exported.exit_code == 0, exported.output
+    book = load_workbook(book_path)
+    sheet = book.active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert header[:2] == ["answer_id", "policies"] and "label" in header
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert cells and all(cell.data_type == "s" for cell in cells if cell.value is not None)
+    answers = [row[header.index("answer")].value for row in sheet.iter_rows(min_row=2)]
+    assert any(str(a).startswith("=HYPERLINK") for a in answers)  # kept as text, not a formula
+    validations = sheet.data_validations.dataValidation
+    assert len(validations) == 1 and validations[0].formula1 == '"safe,unsafe,skip"'
+    label_column = header.index("label") + 1
+    for number in range(2, sheet.max_row + 1):
+        sheet.cell(row=number, column=label_column).value = "unsafe" if number % 2 else "safe"
+    book.save(book_path)
+    imported = runner.invoke(app, ["review", "import", str(run), str(book_path), "--reviewer",
+                                   "dee"])
+    assert imported.exit_code == 0, imported.output
+    assert f"Imported {sheet.max_row - 1} labels" in imported.output
+    sheet.cell(row=2, column=label_column).value = "perhaps"
+    book.save(book_path)
+    bad = runner.invoke(app, ["review", "import", str(run), str(book_path), "--reviewer", "eve"])
+    assert bad.exit_code == 2 and f"{book_path}:2: label" in bad.output.replace("\n", "")

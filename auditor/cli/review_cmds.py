@@ -14,7 +14,7 @@ from auditor.cli.output import console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
-from auditor.review.sheet import Format, read_labels, sheet_rows, write_sheet
+from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
 from auditor.stages.store import HumanLabel, RunStore
 from auditor.stats.reviewed import settle
 
@@ -84,8 +84,9 @@ def sample_cmd(
 def export_cmd(
     run_dir: Path = RUN_ARG,
     out: Path = typer.Option(Path("review.csv"), "--out", "-o", dir_okay=False,
-                             help="The sheet to write (.csv or .jsonl)."),
-    fmt: str = typer.Option(None, "--format", help="csv or jsonl (default: from --out)."),
+                             help="The sheet to write (.xlsx, .csv or .jsonl)."),
+    fmt: str = typer.Option(None, "--format", help="xlsx (a drop-down in the label column), "
+                            "csv or jsonl (default: from --out)."),
     labelled: bool = typer.Option(False, "--labelled", help="Every answer labelled so far, "
                                   "with its label, instead of the sample."),
     reviewer: str = typer.Option(None, "--reviewer", help="With --labelled: this reviewer's "
@@ -95,8 +96,9 @@ def export_cmd(
     and empty label (safe | unsafe | skip) and note columns. Cells that a spreadsheet would
     read as formulas are written as text."""
     chosen_format = fmt or out.suffix.lstrip(".").lower() or "csv"
-    if chosen_format not in ("csv", "jsonl"):
-        raise AuditorError(f"unknown format {chosen_format!r}", hint="--format csv or jsonl")
+    if chosen_format not in ("xlsx", "csv", "jsonl"):
+        raise AuditorError(f"unknown format {chosen_format!r}",
+                           hint="--format xlsx, csv or jsonl (or an --out ending in one)")
     items = _items(run_dir)
     with RunStore(run_dir) as store:
         reviews = [r for r in store.reviews() if reviewer is None or r.reviewer == reviewer]
@@ -108,9 +110,11 @@ def export_cmd(
                                                     "no review sample yet"),
                            hint="run `auditor review sample RUN_DIR` first" if not labelled
                            else "import labels with `auditor review import`")
-    format_: Format = "jsonl" if chosen_format == "jsonl" else "csv"
     rows = sheet_rows([items[i] for i in dict.fromkeys(ids) if i in items], labels)
-    atomic_write(out, write_sheet(rows, format_))
+    if chosen_format == "xlsx":
+        atomic_write(out, write_workbook(rows))
+    else:
+        atomic_write(out, write_sheet(rows, "jsonl" if chosen_format == "jsonl" else "csv"))
     console.print(f"Wrote {len(rows)} answers to {escape(str(out))}")
 
 
@@ -118,7 +122,8 @@ def export_cmd(
 @user_errors
 def import_cmd(
     run_dir: Path = RUN_ARG,
-    sheet: Path = typer.Argument(..., dir_okay=False, help="A labelled sheet (.csv or .jsonl)."),
+    sheet: Path = typer.Argument(..., dir_okay=False, help="A labelled sheet (.xlsx, .csv or "
+                                 ".jsonl)."),
     reviewer: str = typer.Option(..., "--reviewer", help="Who labelled it."),
 ) -> None:
     """Import one reviewer's labels. Every row is checked first; any problem (an unknown

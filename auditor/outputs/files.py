@@ -27,17 +27,22 @@ HTML = "report.html"
 PDF = "report.pdf"
 
 
-def atomic_write(path: Path, text: str | Iterable[str]) -> None:
-    """Write `text` (or its pieces, streamed) so the file is whole or absent, never half."""
+def atomic_write(path: Path, text: str | bytes | Iterable[str]) -> None:
+    """Write `text` (or its pieces, streamed; or bytes) so the file is whole or absent, never
+    half."""
     temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            if isinstance(text, str):
-                out.write(text)
-            else:
-                out.writelines(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as binary:
+                binary.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                if isinstance(text, str):
+                    out.write(text)
+                else:
+                    out.writelines(text)
         os.chmod(temp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(temp, path)
     except OSError as exc:  # disk full, read-only folder: a clear error, the old file intact

@@ -1,7 +1,8 @@
-"""The review sheet: the sample written as CSV or JSONL for people to label, and their labels
-read back. Answers and prompts are untrusted text: a CSV cell that a spreadsheet would read as
-a formula (starting with =, +, -, @, a tab or a carriage return) is written with a leading
-apostrophe, so it stays text. Reading is strict: an unknown answer id, a label that is not
+"""The review sheet: the sample written as an Excel workbook, CSV or JSONL for people to label,
+and their labels read back. Answers and prompts are untrusted text: a CSV cell that a
+spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is
+written with a leading apostrophe, so it stays text; in a workbook every cell is stored as a
+string (never a formula), and the label column offers safe / unsafe / skip as a drop-down. Reading is strict: an unknown answer id, a label that is not
 safe, unsafe or skip, or one answer labelled two ways in one file is an error naming the file,
 row and field, and nothing from that file is imported.
 """
@@ -19,7 +20,7 @@ from auditor.core.errors import AuditorError, LabelsError, Problem
 from auditor.review.sample import ReviewItem
 from auditor.stages.store import HumanLabel
 
-Format = Literal["csv", "jsonl"]
+Format = Literal["xlsx", "csv", "jsonl"]
 COLUMNS = ("answer_id", "policies", "category", "attack_type", "judge_label", "prompt",
            "answer", "label", "note")
 LABELS = ("safe", "unsafe", "skip")
@@ -46,6 +47,49 @@ def sheet_rows(items: Iterable[ReviewItem], labels: dict[str, HumanLabel] | None
     return rows
 
 
+XLSX_WIDTHS = {"prompt": 60, "answer": 80, "note": 30, "label": 10}
+XLSX_CELL_CHARS = 32_000  # Excel holds at most 32,767 characters in a cell
+
+
+def write_workbook(rows: list[dict[str, str]]) -> bytes:
+    """The sheet as an .xlsx workbook: text cells only, a drop-down in the label column."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "review"
+    sheet.append(list(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for number, row in enumerate(rows, start=2):
+        for column, key in enumerate(COLUMNS, start=1):
+            cell = sheet.cell(row=number, column=column)
+            cell.value = _printable(row[key])[:XLSX_CELL_CHARS]
+            cell.data_type = "s"  # set after the value: openpyxl reads a leading "=" as a formula
+            if key in ("prompt", "answer"):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    choice = DataValidation(type="list", formula1='"safe,unsafe,skip"', allow_blank=True,
+                            showErrorMessage=True, errorTitle="label",
+                            error="Choose safe, unsafe or skip.")
+    label_column = chr(ord("A") + COLUMNS.index("label"))
+    choice.add(f"{label_column}2:{label_column}{max(2, len(rows) + 1)}")
+    sheet.add_data_validation(choice)
+    for column, key in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[chr(ord("A") + column - 1)].width = XLSX_WIDTHS.get(key, 16)
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _printable(text: str) -> str:
+    """XML 1.0 cannot hold most control characters; a workbook would not open with them."""
+    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else "\ufffd" for ch in text)
+
+
 def write_sheet(rows: list[dict[str, str]], fmt: Format) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -62,11 +106,17 @@ def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     try:
         if path.stat().st_size > MAX_SHEET_BYTES:
             raise AuditorError(f"{path} is larger than any review sheet")
-        text = path.read_text(encoding="utf-8-sig")  # spreadsheets often add a BOM
+        if path.suffix.lower() == ".xlsx":
+            path.stat()  # not found is reported below
+            text = ""
+        else:
+            text = path.read_text(encoding="utf-8-sig")  # spreadsheets often add a BOM
     except FileNotFoundError:
         raise AuditorError(f"{path} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditorError(f"cannot read {path}: {exc}") from None
+    if path.suffix.lower() == ".xlsx":
+        return _workbook_rows(path)
     if path.suffix.lower() == ".jsonl":
         rows: list[tuple[int, dict[str, object]]] = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -85,6 +135,26 @@ def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     # the header is row 1, so the first answer is row 2 (as a spreadsheet numbers it)
     return [(number, dict(row)) for number, row in enumerate(reader, start=2)]
+
+
+def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """Rows of the first sheet of a workbook, the header in row 1 (values only: a formula a
+    reviewer typed is read as the text of its cached value, never evaluated)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise AuditorError(f"cannot read {path} as an Excel workbook: {exc}",
+                           hint="export the sheet again, or save it as .xlsx or .csv") from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(h or "").strip() for h in next(rows, ())]
+    found = [(number, {k: ("" if v is None else str(v)) for k, v in zip(header, values,
+                                                                         strict=False)})
+             for number, values in enumerate(rows, start=2)]
+    book.close()
+    return [(n, dict(row)) for n, row in found]
 
 
 def read_labels(path: Path, known: set[str]) -> list[HumanLabel]:
