@@ -2,9 +2,10 @@
 and their labels read back. Answers and prompts are untrusted text: a CSV cell that a
 spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is
 written with a leading apostrophe, so it stays text; in a workbook every cell is stored as a
-string (never a formula), and the label column offers safe / unsafe / skip as a drop-down. Reading is strict: an unknown answer id, a label that is not
-safe, unsafe or skip, or one answer labelled two ways in one file is an error naming the file,
-row and field, and nothing from that file is imported.
+string (never a formula), and the label column offers safe / unsafe / skip as a drop-down.
+Reading is strict: an unknown answer id, a label that is not safe, unsafe or skip, or one
+answer labelled two ways in one file is an error naming the file, row and field, and nothing
+from that file is imported.
 """
 
 from __future__ import annotations
