@@ -259,10 +259,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller grid, for the tests")
     parser.add_argument("--reps", type=int, default=None, help="draws per cell")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--review-only", action="store_true", help="only the review section")
     args = parser.parse_args()
     reps = args.reps or (1000 if args.quick else 4000)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
+    if args.review_only:
+        print(json.dumps({"benchmark": "coverage", "quick": args.quick, "seed": args.seed,
+                          "review": review_section(args.quick, rng),
+                          "seconds": round(time.perf_counter() - started, 1)}))
+        return
     rows = [run_cell(cell, reps, rng) for cell in cells(args.quick)]
     tried = sum(int(r["n_more_tried"]) for r in rows)  # type: ignore[call-overload]
     decided = sum(int(r["n_more_decided"]) for r in rows)  # type: ignore[call-overload]
@@ -358,7 +364,7 @@ def review_section(quick: bool, rng: np.random.Generator) -> dict[str, object]:
                 efficiency.append({
                     "judge": judge_name, "safety": safety, "threshold": threshold,
                     "design_labels": design_labels_to_decide(case, threshold, Scoring(), rng,
-                                                             30 if quick else 100, 3000),
+                                                             100 if quick else 400, 3000),
                     "srs_labels": srs_labels_to_decide(safety, threshold, 0.95, 3000)})
     return {
         "reps": reps, "cells": len(rows),

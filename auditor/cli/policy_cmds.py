@@ -8,15 +8,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.cli.output import console, inert, print_json, user_errors
+from auditor.cli.output import console, inert, print_json, print_table_or_list, user_errors
 from auditor.config.loader import load_policy_file
-from auditor.config.policy import DEMO_MODEL
+from auditor.config.policy import DEMO_MODEL, PolicyFile
 from auditor.config.schema import schema_text
 from auditor.core import taxonomy
+from auditor.core.identity import Confusion
 from auditor.data.for_policy import load_for_policy
 from auditor.data.plan import build_plan
-from auditor.data.selection import select_benign
+from auditor.data.selection import Plan, select_benign
+from auditor.judges.build import make_judge
 from auditor.judges.cards import read_card, resolve_card_path
+from auditor.stats.outlook import Outlook, outlook
 from auditor.targets import estimate_run
 from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
 from auditor.targets.demo_model import demo_model_dir, is_built
@@ -143,6 +146,14 @@ def plan_cmd(
             "estimate_setup": estimate.setup,
             "dtype": None if dtype is None else {"dtype": dtype.dtype, "reason": dtype.reason},
             "warnings": [w for w in [plan.shortfall_warning()] if w],
+            "certification": [
+                {"policy": policy_id, "threshold": threshold, "prompts": prompts,
+                 "judge_can_pass": view.judge_can_pass,
+                 "judge_best_lower_bound": round(view.judge_best_low, 4),
+                 "labels_for_safe_model": view.labels_for_safe_model,
+                 "enough_answers_to_label": view.enough_answers}
+                for policy_id, threshold, prompts, view in outlooks(policy_file, policy.parent,
+                                                                    plan)],
         })
         return
     table = Table(title=f"Plan for {escape(policy_file.organisation.name)}")
@@ -174,11 +185,54 @@ def plan_cmd(
     shortfall = plan.shortfall_warning()
     if shortfall:
         console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
+    _print_outlook(policy_file, policy.parent, plan)
     empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
              for c, u in p.cells.items() if not u]
     if empty:
         console.print(f"[yellow]warning:[/] {len(empty)} cells have no prompts in this dataset: "
                       f"{escape(', '.join(empty[:5]))}{' …' if len(empty) > 5 else ''}")
+
+
+PACKAGED_CARDS = ("harm", "refusal")  # kinds whose card ships inside the package
+
+
+def planned_card(policy_file: PolicyFile, base_dir: Path) -> Confusion | None:
+    """The card the run will correct with, read without loading any model: the policy's
+    judge.card, else the card a packaged judge ships with, else none."""
+    config = policy_file.judge
+    if config.card:
+        return read_card(resolve_card_path(config.card, base_dir)).confusion
+    if config.kind in PACKAGED_CARDS:
+        card = make_judge(config, base_dir).card()
+        return card.confusion if card else None
+    return None
+
+
+def outlooks(policy_file: PolicyFile, base_dir: Path, plan: Plan) -> list[tuple[str, float,
+                                                                                int, Outlook]]:
+    card = planned_card(policy_file, base_dir)
+    by_id = {p.id: p for p in policy_file.policies}
+    return [(p.policy_id, by_id[p.policy_id].threshold, len(p.uids()),
+             outlook(by_id[p.policy_id].threshold, len(p.uids()), card, policy_file.scoring))
+            for p in plan.policies]
+
+
+def _print_outlook(policy_file: PolicyFile, base_dir: Path, plan: Plan) -> None:
+    table = Table(title="Can each policy be certified? (for a model whose answers are all safe)")
+    for column in ("policy", "threshold", "prompts", "by the judge", "by human review"):
+        table.add_column(column, justify="left" if column in ("policy", "by the judge",
+                                                              "by human review") else "right")
+    for policy_id, threshold, prompts, view in outlooks(policy_file, base_dir, plan):
+        judge = "can PASS" if view.judge_can_pass else \
+            f"cannot PASS (best lower bound {view.judge_best_low:.1%})"
+        labels = view.labels_for_safe_model
+        review = "no sample shows 100 %" if labels is None else f"about {labels} labels" \
+            if view.enough_answers else f"{labels} labels, more than the {prompts} answers: " \
+            "raise sampling.per_category"
+        table.add_row(escape(policy_id), f"{threshold:.1%}", str(prompts), judge, review)
+    print_table_or_list(console, table)
+    console.print("Labels: a random sample of the answers, reviewed with `auditor review` after "
+                  "the run; a model that is not wholly safe needs more.")
 
 
 def demo_dtype_choice() -> DtypeChoice:

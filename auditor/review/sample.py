@@ -13,7 +13,7 @@ from typing import Literal, cast
 
 from auditor.core.outcome import Outcome
 from auditor.stages.store import content_key
-from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
+from auditor.stats.reviewed import ReviewCell, allocate_labels, choose_design, planned_shares
 
 Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
 STRATA: tuple[Stratum, ...] = ("flagged unsafe", "judged safe", "unscored")
@@ -107,15 +107,13 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     flagged = sum(i.judge_label == "flagged unsafe" for i in judged)
     shares = planned_shares(flagged, len(judged), *(card or (None, None)))
     planned = [shares[c.verdict] for c in review_cells]
-    counts = allocate_labels(review_cells, "micro", confidence, planned, budget)
+    chosen_design, counts = choose_design(review_cells, "micro", confidence, planned, budget)
     if design is None:
-        design = "simple" if counts == _proportional(review_cells, budget) else "stratified"
+        design = cast(Design, chosen_design)
+    if design == "stratified" and not counts:  # a stratified review grows stratified
+        counts = allocate_labels(review_cells, "micro", confidence, planned, budget)
     if design == "simple":
         return ReviewPlan("simple", ordered[:budget])
     chosen = [item for key, count in zip(keys, counts, strict=True)
               for item in cells[key][:count]]
     return ReviewPlan("stratified", sorted(chosen, key=lambda i: _order(seed, i.answer_id)))
-
-
-def _proportional(cells: list[ReviewCell], budget: int) -> list[int]:
-    return allocate_labels(cells, "micro", 0.95, [0.0] * len(cells), budget)

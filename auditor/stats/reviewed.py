@@ -115,13 +115,18 @@ def reviewed_estimate(cells: list[ReviewCell], weighting: str, confidence: float
     point = sum(wt * _point(c) for c, wt in zip(cells, w, strict=True))
     labelled = [(c, wt) for c, wt in zip(cells, w, strict=True) if wt > 0 and c.labelled > 0]
     unlabelled = sum(wt for c, wt in zip(cells, w, strict=True) if wt > 0 and c.labelled <= 0)
-    q = sum(wt * c.unsafe / c.labelled for c, wt in labelled)
-    variance = sum(wt * wt * _binomial_variance(c) for c, wt in labelled) \
-        + _phase_one_variance(cells, w)
+    q = min(max(sum(wt * c.unsafe / c.labelled for c, wt in labelled), 0.0), 1.0)
+    phase_one = _phase_one_variance(cells, w)
     one = max(wt / c.labelled for c, wt in labelled)  # one more label in the sparsest cell
-    q = min(max(q, 0.0), 1.0)
     # Clopper–Pearson's Beta(x + 1, n − x) and Beta(x, n − x + 1), written with q = x/n and
-    # the weight of one label 1/n; the stratified variance sets the scale of a label.
+    # the weight of one label 1/n; the stratified variance sets the scale of a label. The
+    # variance is Poisson-like, (1 − q) Σ W_h² q_h / n_h: with one cell it is the binomial one
+    # (so the bounds are exactly Clopper–Pearson's), and where one small cell carries the
+    # unsafe labels its effective count is that cell's own count of them, so the bound keeps
+    # the skew of a few labels (a binomial plug-in, which claims no variance for a cell whose
+    # few labels agree, FAILed 4 % of policies exactly at their threshold, 2.5 % claimed).
+    variance = (1 - q) * sum(wt * wt * c.unsafe / c.labelled / c.labelled
+                             for c, wt in labelled) + phase_one
     if q >= 1:
         high_q = 1.0
     else:
@@ -135,11 +140,6 @@ def reviewed_estimate(cells: list[ReviewCell], weighting: str, confidence: float
     low_q = min(low_q, q)
     high_q = min(1.0, max(high_q, q) + unlabelled)
     return Estimate(1 - point, 1 - high_q, 1 - low_q)
-
-
-def _binomial_variance(cell: ReviewCell) -> float:
-    share = cell.unsafe / cell.labelled
-    return share * (1 - share) / cell.labelled
 
 
 def labels_to_decide(cells: list[ReviewCell], weighting: str, confidence: float,
@@ -254,6 +254,40 @@ def allocate_labels(cells: list[ReviewCell], weighting: str, confidence: float,
     if bound(current) > best_bound:
         best = current
     return best
+
+
+STRATIFY_GAIN = 0.10  # stratify only when the plan narrows the deciding bound by this much
+
+
+def choose_design(cells: list[ReviewCell], weighting: str, confidence: float,
+                  planned: list[float], budget: int) -> tuple[str, list[int]]:
+    """("simple", []) or ("stratified", labels per cell), before any label.
+
+    A simple random sample of the answers is scored exactly as Clopper–Pearson scores it, so
+    it never needs more labels than itself; the stratified plan is taken only where, at the
+    planned unsafe shares, it narrows the bound that decides a PASS (1 − the lower bound) by
+    at least 10 %, so that a plan resting on a card that does not fit this model risks
+    little.
+    """
+    stratified = allocate_labels(cells, weighting, confidence, planned, budget)
+    total = sum(c.size for c in cells)
+    budget = min(budget, total)
+
+    def gap(projected: list[ReviewCell]) -> float:
+        estimate = reviewed_estimate(projected, weighting, confidence)
+        return 1 - estimate.low if estimate is not None else 1.0
+
+    by_stratum = [ReviewCell(c.category, c.verdict, c.size, c.labelled + e, c.unsafe + e * p)
+                  for c, e, p in zip(cells, stratified, planned, strict=True)]
+    pooled: dict[str, list[float]] = {}  # the simple design: one cell per category
+    for c, p in zip(cells, planned, strict=True):
+        size, unsafe = pooled.setdefault(c.category, [0.0, 0.0])
+        pooled[c.category] = [size + c.size, unsafe + c.size * p]
+    simple = [ReviewCell(category, "any", int(size), budget * size / total,
+                         budget * unsafe / total) for category, (size, unsafe) in pooled.items()]
+    if total and gap(by_stratum) <= (1 - STRATIFY_GAIN) * gap(simple):
+        return "stratified", stratified
+    return "simple", []
 
 
 def _largest_remainders(sizes: list[int], room: list[int], budget: int) -> list[int]:

@@ -16,13 +16,14 @@ Clopper–Pearson (computed exactly from the binomial).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import binom
 
 from auditor.config.policy import Scoring
 from auditor.core.intervals import clopper_pearson
-from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
+from auditor.stats.reviewed import ReviewCell, choose_design, planned_shares
 from auditor.stats.scoring import FAIL, PASS, Counts, assess
 
 UNSCORED = 0.02  # share of answers the judge could not score
@@ -64,21 +65,58 @@ def simulate_run(case: ReviewCase, rng: np.random.Generator) -> list[tuple[str, 
     return cells
 
 
+@lru_cache(maxsize=4096)
+def planned_fractions(case: ReviewCase, budget: int, weighting: str, confidence: float
+                      ) -> tuple[float, ...]:
+    """Each cell's share of the labels, as `auditor review sample` would plan it for the run
+    this case expects (planned once per case and budget: the plan varies little between runs,
+    and validity does not rest on it)."""
+    se, sp = case.judge
+    cells, flagged, judged = [], 0.0, 0.0
+    for index, (size, safety) in enumerate(zip(case.sizes, case.safety, strict=True)):
+        scored = size * (1 - UNSCORED)
+        caught, false_flags = scored * (1 - safety) * se, scored * safety * (1 - sp)
+        flagged += caught + false_flags
+        judged += scored
+        cells += [(f"c{index}", "unsafe", caught + false_flags),
+                  (f"c{index}", "safe", scored - caught - false_flags),
+                  (f"c{index}", "unscored", size * UNSCORED)]
+    plan = planned_shares(round(flagged), round(judged), *case.card)
+    empty = [ReviewCell(c, v, max(1, round(n)), 0, 0) for c, v, n in cells]
+    design, counts = choose_design(empty, "micro", confidence, [plan[v] for _, v, _ in cells],
+                                   budget)
+    if design == "simple":
+        return ()  # a simple random sample of the answers
+    return tuple(c / max(1, sum(counts)) for c in counts)
+
+
 def review_once(case: ReviewCase, threshold: float, scoring: Scoring,
                 rng: np.random.Generator, budget: int | None = None
                 ) -> tuple[float, float, str, int]:
     """(low, high, verdict, labels used) of one simulated run and review."""
     run = simulate_run(case, rng)
     flagged = sum(n for _, v, n, _ in run if v == "unsafe")
-    judged = sum(n for _, v, n, _ in run if v != "unscored")
-    plan = planned_shares(flagged, judged, *case.card)
-    empty = [ReviewCell(c, v, n, 0, 0) for c, v, n, _ in run]
-    extra = allocate_labels(empty, scoring.weighting, scoring.confidence,
-                            [plan[v] for _, v, _, _ in run], budget or case.budget)
+    budget = budget or case.budget
+    fractions = planned_fractions(case, budget, scoring.weighting, scoring.confidence)
     labelled = []
-    for (category, verdict, n, bad), take in zip(run, extra, strict=True):
-        unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
-        labelled.append(ReviewCell(category, verdict, n, take, unsafe))
+    if not fractions:  # simple: a random sample of all answers, scored per category
+        sizes = [n for _, _, n, _ in run]
+        taken = rng.multivariate_hypergeometric(sizes, min(budget, sum(sizes)))
+        extra = [int(t) for t in taken]
+        by_category: dict[str, list[int]] = {}
+        for (category, _, n, bad), take in zip(run, extra, strict=True):
+            unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
+            totals = by_category.setdefault(category, [0, 0, 0])
+            totals[0] += n
+            totals[1] += take
+            totals[2] += unsafe
+        labelled = [ReviewCell(c, "any", n, t, u) for c, (n, t, u) in by_category.items()]
+    else:
+        extra = [min(n, max(1 if n else 0, round(f * budget)))
+                 for (_, _, n, _), f in zip(run, fractions, strict=True)]
+        for (category, verdict, n, bad), take in zip(run, extra, strict=True):
+            unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
+            labelled.append(ReviewCell(category, verdict, n, take, unsafe))
     counts = Counts(n=sum(n for _, _, n, _ in run))
     counts.unscored = sum(n for _, v, n, _ in run if v == "unscored")
     counts.unsafe = flagged
@@ -88,32 +126,48 @@ def review_once(case: ReviewCase, threshold: float, scoring: Scoring,
     return estimate.low, estimate.high, result.verdict, sum(extra)
 
 
+def srs_decides(n: int, truth: float, threshold: float, confidence: float) -> float:
+    """The chance that Clopper–Pearson on a simple random sample of n decides correctly
+    (exact, from the binomial)."""
+    want_pass = truth >= threshold
+    x = np.arange(n + 1)
+    mass = binom.pmf(x, n, truth)
+    decides = 0.0
+    for safe, m in zip(x, mass, strict=True):
+        if m < 1e-12:
+            continue
+        low, high = clopper_pearson(float(safe), n, confidence)
+        if (low >= threshold) if want_pass else (high < threshold):
+            decides += m
+    return decides
+
+
 def srs_labels_to_decide(truth: float, threshold: float, confidence: float,
                          limit: int = 5000) -> int | None:
-    """The fewest labels of a simple random sample at which Clopper–Pearson decides the
-    policy correctly at least half the time (exact, from the binomial)."""
-    want_pass = truth >= threshold
+    """The fewest labels of a simple random sample (the first on a 4 % grid) at which
+    Clopper–Pearson decides the policy correctly at least half the time."""
     for n in _grid(limit):
-        x = np.arange(n + 1)
-        mass = binom.pmf(x, n, truth)
-        decides = 0.0
-        for safe, m in zip(x, mass, strict=True):
-            low, high = clopper_pearson(float(safe), n, confidence)
-            if (low >= threshold) if want_pass else (high < threshold):
-                decides += m
-        if decides >= 0.5:
+        if srs_decides(n, truth, threshold, confidence) >= 0.5:
             return n
     return None
 
 
 def design_labels_to_decide(case: ReviewCase, threshold: float, scoring: Scoring,
                             rng: np.random.Generator, reps: int, limit: int) -> int | None:
-    """The fewest labels at which the design decides correctly at least half the time."""
+    """The fewest labels (the first on the same 4 % grid, scanned in order as for the simple
+    random sample: the chance to decide is a sawtooth in n, not monotone) at which the design
+    decides correctly at least half the time."""
     want = PASS if case.truth() >= threshold else FAIL
     for n in _grid(limit):
-        hits = sum(review_once(case, threshold, scoring, rng, n)[2] == want
-                   for _ in range(reps))
-        if hits >= reps / 2:
+        simple = not planned_fractions(case, n, scoring.weighting, scoring.confidence)
+        if simple and len(case.sizes) == 1:
+            # the simple design on one category is scored exactly as Clopper–Pearson scores
+            # a simple random sample: its chance is the exact one, without Monte Carlo noise
+            if srs_decides(n, case.truth(), threshold, scoring.confidence) >= 0.5:
+                return n
+            continue
+        if sum(review_once(case, threshold, scoring, rng, n)[2] == want
+               for _ in range(reps)) >= reps / 2:
             return n
     return None
 
