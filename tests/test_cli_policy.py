@@ -178,3 +178,23 @@ def test_a_policy_without_prompts_is_named(runner: CliRunner, tmp_path: Path) ->
         assert result.exit_code == 2, result.output
         assert "policy P1 select no prompts" in " ".join(result.output.split())
     assert "0 unique generations" in runner.invoke(app, ["plan", str(policy)]).output
+
+
+def test_plan_says_whether_each_policy_can_be_certified(runner: CliRunner,
+                                                        tmp_path: Path) -> None:
+    from auditor.stats.outlook import labels_to_certify
+
+    assert labels_to_certify(0.95, 0.95) == 72 and labels_to_certify(0.99, 0.95) == 368
+    assert labels_to_certify(1.0, 0.95) is None
+    policy = write_policy(tmp_path, MINIMAL.replace("categories: [crime_cyber]",
+                                                    "categories: [crime_cyber]\n    threshold: 0.95"))
+    result = runner.invoke(app, ["plan", str(policy), "--json"])
+    assert result.exit_code == 0, result.output
+    outlook = json.loads(result.output)["certification"][0]
+    # the packaged harm judge's card, widened for transfer, cannot certify even a wholly
+    # safe model; human review can, given enough answers to label
+    assert outlook["judge_can_pass"] is False and outlook["judge_best_lower_bound"] < 0.95
+    assert outlook["labels_for_safe_model"] == 72
+    assert outlook["enough_answers_to_label"] == (outlook["prompts"] >= 72)
+    table = runner.invoke(app, ["plan", str(policy)])
+    assert "Can each policy be certified?" in table.output and "cannot PASS" in table.output

@@ -17,6 +17,7 @@ from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
 from auditor.stages.store import HumanLabel, RunStore
 from auditor.stats.reviewed import settle
+from auditor.stats.scoring import PolicyRecord
 
 review_app = typer.Typer(help="People review a sample of a run's answers: sample, export the "
                          "sheet, import the labels.", no_args_is_help=True)
@@ -68,15 +69,34 @@ def sample_cmd(
     table.add_column("policy")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
+    table.add_column("labels likely to decide it")
     policies = sorted({p for item in items.values() for p in item.policies})
     picked = {item.answer_id for item in chosen}
+    records = {p.id: p for p in results.policies} if results else {}
     for policy in policies:
         mine = [i for i in items.values() if policy in i.policies]
         table.add_row(escape(policy), *(
             f"{sum(i.answer_id in picked for i in mine if i.judge_label == s)} / "
-            f"{sum(i.judge_label == s for i in mine)}" for s in STRATA))
+            f"{sum(i.judge_label == s for i in mine)}" for s in STRATA),
+            _labels_wanted(records.get(policy)))
     print_table_or_list(console, table)
-    console.print(f"Next: auditor review export {escape(str(run_dir))} --out review.csv")
+    console.print(f"Next: label in the terminal (auditor review label {escape(str(run_dir))} "
+                  f"--reviewer NAME), or export a sheet (auditor review export "
+                  f"{escape(str(run_dir))} --out review.xlsx) and import it; then rerun "
+                  "`auditor check` with the same policy and --out to score the labels.")
+
+
+def _labels_wanted(record: PolicyRecord | None) -> str:
+    """What labelling can do for a policy, from the run's last scoring."""
+    if record is None:
+        return "—"
+    if record.verdict != "INCONCLUSIVE":
+        return f"decided ({record.verdict}, on {record.decided_on})"
+    if record.labels_needed is not None:
+        return f"about {record.labels_needed}"
+    if "errored or unscored" in record.reason or record.reason == "no scored answers":
+        return "fix the errors first"
+    return "no number of this run's answers: run more prompts"
 
 
 @review_app.command("export")
@@ -139,9 +159,12 @@ def import_cmd(
     console.print(f"Imported {len(labels)} labels from {escape(reviewer)} "
                   f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}); "
                   f"{changed} new or changed.")
+    console.print(SCORE_HINT.format(run=escape(str(run_dir))))
 
 
 KEYS = {"s": "safe", "u": "unsafe", "k": "skip"}
+SCORE_HINT = ("To score the labels: rerun `auditor check POLICY --out {run}` with the run's own "
+              "policy file (nothing is generated or judged again).")
 SHOWN_CHARS = 4000  # of a prompt or an answer: enough to judge, bounded on the terminal
 
 
@@ -183,6 +206,7 @@ def label_cmd(
         left = len(todo) - sum(1 for r in store.reviews() if r.reviewer == reviewer
                                and r.answer_id in set(todo))
     console.print(f"Saved. {left} left; run the same command to continue.")
+    console.print(SCORE_HINT.format(run=escape(str(run_dir))))
 
 
 @review_app.command("status")
