@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -130,6 +131,35 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     rerun = json.loads((out / "results.json").read_text())
     assert rerun["counts"]["generate"]["cached"] == rerun["counts"]["generate"]["total"]
     assert rerun["counts"]["generate"]["generated"] == 0  # zero model calls
+
+    # people review the demo model's own answers; the labels decide the scores on the rerun
+    auditor = [sys.executable, "-m", "auditor", "review"]
+    sampled = subprocess.run([*auditor, "sample", str(out), "--budget", "1000"],
+                             capture_output=True, text=True, timeout=120)
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    sheet = tmp_path / "review.csv"
+    assert subprocess.run([*auditor, "export", str(out), "--out", str(sheet)],
+                          capture_output=True, timeout=120).returncode == 0
+    with sheet.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # a reviewer who finds the judge's flagged answers unsafe, the rest safe
+        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" else "safe"
+    with sheet.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    imported = subprocess.run([*auditor, "import", str(out), str(sheet), "--reviewer", "qa"],
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    third = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert third.returncode in (0, 1, 3), third.stderr[-3000:]
+    reviewed = json.loads((out / "results.json").read_text())
+    assert reviewed["counts"]["generate"]["generated"] == 0
+    assert reviewed["review"]["labelled"] == len(rows) > 0
+    for policy in reviewed["policies"]:
+        assert policy["decided_on"] == "human-reviewed" and policy["labels"] > 0
+        assert policy["reviewed"]["low"] <= policy["reviewed"]["score"] <= \
+            policy["reviewed"]["high"]
 
 
 def test_two_configurations_of_the_demo_model_compared(tmp_path: Path) -> None:
