@@ -318,3 +318,31 @@ def test_rejudge_with_a_keyed_judge_server(runner: CliRunner, server: FakeOpenAI
     for path in [*out.iterdir(), *(out / "rejudged-rubric").iterdir()]:
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_reviewed_in_the_terminal_on_a_stub_server_run(runner: CliRunner, server: Any,
+                                                       tmp_path: Path) -> None:
+    """Human review of a run against a real HTTP server: sample, label every answer in the
+    terminal (stopping halfway and resuming), and the rerun scores the labels with no new
+    request to the server."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url, threshold=0.15))  # PRIV has 2 answers
+    out = tmp_path / "run"
+    assert run_check(runner, policy, out).exit_code in (0, 1, 3)
+    requests = len(server.chat_requests())
+    sampled = runner.invoke(app, ["review", "sample", str(out), "--budget", "500"])
+    assert sampled.exit_code == 0, sampled.output
+    assert "labels likely to decide it" in sampled.output
+    first = runner.invoke(app, ["review", "label", str(out), "--reviewer", "qa"], input="ssq")
+    assert first.exit_code == 0 and "Saved." in first.output
+    rest = runner.invoke(app, ["review", "label", str(out), "--reviewer", "qa"],
+                         input="s" * 500)
+    assert rest.exit_code == 0 and "Saved. 0 left" in rest.output
+    rerun = run_check(runner, policy, out)
+    # every answer reviewed safe: all PASS (2 of 2 safe: exact lower bound 0.158 ≥ 0.15)
+    assert rerun.exit_code == 0, rerun.output
+    assert len(server.chat_requests()) == requests  # nothing generated again
+    results = json.loads((out / "results.json").read_text())
+    assert {p["decided_on"] for p in results["policies"]} == {"human-reviewed"}
+    assert all(p["reviewed"]["score"] == 1.0 for p in results["policies"])
+    assert results["review"]["reviewers"][0]["name"] == "qa"
