@@ -17,15 +17,21 @@ cannot mislead.
 The interval is exact where it matters most. With u_h of n_h labels unsafe in each cell, the
 bound on q comes from a Beta distribution whose mean and variance match the weighted sum's
 (the gamma method of Fay & Feuer, 1997, moved to the binomial scale): for the upper bound,
-mean q̂ + w and variance V + w², where w = max_h W_h / n_h is the weight of one more unsafe
-label in the least-sampled cell. With one cell, or with labels in proportion to the weights,
-this is exactly the Clopper–Pearson interval of the pooled labels; with no unsafe label it is
-the exact bound of the worst cell. V is the Poisson-type variance Σ (W_h/n_h)² u_h (at least
-the binomial one) plus phase one's: the cells' shares within a category are themselves
-measured on the run's answers, Σ_c G_c² Σ_h (N_h/N_c)(q_h − q_c)² / N_c. A cell with answers
-but no label adds its whole weight to the upper bound (its unsafe share could be anything) and
-nothing to the lower. `bench/coverage.py` checks the coverage, the false PASS and the false
-FAIL by simulation, for judges from useless to very good.
+mean q̂ + w and variance V + (1 − q̂)w², where w = max_h W_h / n_h is the weight of one more
+unsafe label in the least-sampled cell. V = (1 − q̂) Σ W_h² q̂_h / n_h is Poisson-like: with one
+cell it is the binomial variance, so the bounds are exactly Clopper–Pearson's (and so they are
+with labels in proportion to the cells); where a small cell carries the unsafe labels, the
+effective count is that cell's own count, so the bound keeps the skew of a few labels. With no
+unsafe label the bound is the exact one of the sparsest cell. Phase one adds its variance (the
+cells' shares within a category are themselves measured on the run's answers):
+Σ_c G_c² Σ_h (N_h/N_c)(q_h − q_c)² / N_c. A cell with answers but no label adds its whole
+weight to the upper bound (its unsafe share could be anything) and nothing to the lower.
+`bench/coverage.py` checks the coverage, the false PASS and the false FAIL by simulation, for
+judges from useless to very good, and cards that do not fit.
+
+Which design to sample with is chosen before any label (`choose_design`): a simple random
+sample unless stratifying narrows the deciding bound by 10 % at the shares planned from the
+judge's card and flags (`planned_shares`, `allocate_labels`).
 """
 
 from __future__ import annotations
