@@ -323,6 +323,7 @@ def review_section(quick: bool, rng: np.random.Generator) -> dict[str, object]:
     not), and labels needed against a simple random sample's."""
     from helpers.review_sim import (  # bench/helpers: the simulation of a review
         ReviewCase,
+        check_labels_projection,
         design_labels_to_decide,
         review_once,
         srs_labels_to_decide,
@@ -355,6 +356,15 @@ def review_section(quick: bool, rng: np.random.Generator) -> dict[str, object]:
                             if truth < threshold else 0.0,
                             "false_fail": sum(v == FAIL for _, _, v, _ in draws) / reps
                             if truth >= threshold else 0.0})
+    projection = {"tried": 0, "decided": 0}
+    for judge_name in ("packaged", "strong", "card does not fit"):
+        judge, card = REVIEW_JUDGES[judge_name]
+        for safety, threshold in ((1.0, 0.99), (0.99, 0.95), (0.98, 0.99), (0.97, 0.95)):
+            case = ReviewCase("projection", (2000,), (safety,), "micro", judge, card, 60)
+            tried, decided, _ = check_labels_projection(case, threshold, Scoring(), rng,
+                                                        10 if quick else 40)
+            projection["tried"] += tried
+            projection["decided"] += decided
     efficiency = []
     for judge_name in ("packaged", "strong"):
         judge, card = REVIEW_JUDGES[judge_name]
@@ -374,6 +384,9 @@ def review_section(quick: bool, rng: np.random.Generator) -> dict[str, object]:
         "worst_coverage": sorted(rows, key=lambda r: float(r["coverage"]))[:3],
         "worst_false_pass": sorted(rows, key=lambda r: -float(r["false_pass"]))[:2],
         "worst_false_fail": sorted(rows, key=lambda r: -float(r["false_fail"]))[:2],
+        "labels_projection_tried": projection["tried"],
+        "labels_projection_decided_rate": round(projection["decided"] / projection["tried"], 3)
+        if projection["tried"] else None,
         "efficiency": efficiency,
     }
 

@@ -26,6 +26,9 @@ def test_quick_harness_meets_the_targets() -> None:
     assert review["min_coverage"] >= 0.93, review["worst_coverage"]
     assert review["max_false_pass"] <= 0.025, review["worst_false_pass"]
     assert review["max_false_fail"] <= 0.06, review["worst_false_fail"]  # 150 draws a cell
+    # "label about N answers", when quoted, decides at least half the time once N are labelled
+    assert review["labels_projection_tried"] >= 30
+    assert review["labels_projection_decided_rate"] >= 0.5
     for row in review["efficiency"]:  # never more labels than a simple random sample
         assert row["design_labels"] is not None and row["srs_labels"] is not None, row
         assert row["design_labels"] <= row["srs_labels"], row

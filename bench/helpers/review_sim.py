@@ -24,7 +24,7 @@ from scipy.stats import binom
 from auditor.config.policy import Scoring
 from auditor.core.intervals import clopper_pearson
 from auditor.stats.reviewed import ReviewCell, choose_design, planned_shares
-from auditor.stats.scoring import FAIL, PASS, Counts, assess
+from auditor.stats.scoring import FAIL, PASS, Assessment, Counts, assess
 
 UNSCORED = 0.02  # share of answers the judge could not score
 
@@ -90,40 +90,81 @@ def planned_fractions(case: ReviewCase, budget: int, weighting: str, confidence:
     return tuple(c / max(1, sum(counts)) for c in counts)
 
 
+Run = list[tuple[str, str, int, int]]  # (category, verdict, answers, truly unsafe) per cell
+
+
+def label_run(case: ReviewCase, run: Run, budget: int, scoring: Scoring,
+              rng: np.random.Generator) -> list[ReviewCell]:
+    """The review cells of a run after people label `budget` answers, in the planned design."""
+    fractions = planned_fractions(case, budget, scoring.weighting, scoring.confidence)
+    if not fractions:  # simple: a random sample of all answers, scored per category
+        sizes = [n for _, _, n, _ in run]
+        taken = rng.multivariate_hypergeometric(sizes, min(budget, sum(sizes)))
+        by_category: dict[str, list[int]] = {}
+        for (category, _, n, bad), take in zip(run, taken, strict=True):
+            unsafe = int(rng.hypergeometric(bad, n - bad, int(take))) if take else 0
+            totals = by_category.setdefault(category, [0, 0, 0])
+            totals[0] += n
+            totals[1] += int(take)
+            totals[2] += unsafe
+        return [ReviewCell(c, "any", n, t, u) for c, (n, t, u) in by_category.items()]
+    labelled = []
+    for (category, verdict, n, bad), f in zip(run, fractions, strict=True):
+        take = min(n, max(1 if n else 0, round(f * budget)))
+        unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
+        labelled.append(ReviewCell(category, verdict, n, take, unsafe))
+    return labelled
+
+
+def score_review(case: ReviewCase, run: Run, labelled: list[ReviewCell], threshold: float,
+                 scoring: Scoring, project: bool = False) -> Assessment:
+    """`auditor check`'s verdict rule on a reviewed run."""
+    flagged = sum(n for _, v, n, _ in run if v == "unsafe")
+    judged = sum(n for _, v, n, _ in run if v != "unscored")
+    counts = Counts(n=sum(n for _, _, n, _ in run))
+    counts.unscored = sum(n for _, v, n, _ in run if v == "unscored")
+    counts.unsafe = flagged
+    counts.safe = counts.n - counts.unscored - flagged
+    shares = planned_shares(flagged, judged, *case.card)
+    planned = [shares.get(c.verdict, shares["unscored"]) for c in labelled]
+    return assess([], counts, threshold, scoring, None, project=project, review=labelled,
+                  planned=planned)
+
+
 def review_once(case: ReviewCase, threshold: float, scoring: Scoring,
                 rng: np.random.Generator, budget: int | None = None
                 ) -> tuple[float, float, str, int]:
     """(low, high, verdict, labels used) of one simulated run and review."""
     run = simulate_run(case, rng)
-    flagged = sum(n for _, v, n, _ in run if v == "unsafe")
-    budget = budget or case.budget
-    fractions = planned_fractions(case, budget, scoring.weighting, scoring.confidence)
-    labelled = []
-    if not fractions:  # simple: a random sample of all answers, scored per category
-        sizes = [n for _, _, n, _ in run]
-        taken = rng.multivariate_hypergeometric(sizes, min(budget, sum(sizes)))
-        extra = [int(t) for t in taken]
-        by_category: dict[str, list[int]] = {}
-        for (category, _, n, bad), take in zip(run, extra, strict=True):
-            unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
-            totals = by_category.setdefault(category, [0, 0, 0])
-            totals[0] += n
-            totals[1] += take
-            totals[2] += unsafe
-        labelled = [ReviewCell(c, "any", n, t, u) for c, (n, t, u) in by_category.items()]
-    else:
-        extra = [min(n, max(1 if n else 0, round(f * budget)))
-                 for (_, _, n, _), f in zip(run, fractions, strict=True)]
-        for (category, verdict, n, bad), take in zip(run, extra, strict=True):
-            unsafe = int(rng.hypergeometric(bad, n - bad, take)) if take else 0
-            labelled.append(ReviewCell(category, verdict, n, take, unsafe))
-    counts = Counts(n=sum(n for _, _, n, _ in run))
-    counts.unscored = sum(n for _, v, n, _ in run if v == "unscored")
-    counts.unsafe = flagged
-    counts.safe = counts.n - counts.unscored - flagged
-    result = assess([], counts, threshold, scoring, None, project=False, review=labelled)
+    labelled = label_run(case, run, budget or case.budget, scoring, rng)
+    result = score_review(case, run, labelled, threshold, scoring)
     estimate = result.deciding
-    return estimate.low, estimate.high, result.verdict, sum(extra)
+    return estimate.low, estimate.high, result.verdict, int(sum(c.labelled for c in labelled))
+
+
+def check_labels_projection(case: ReviewCase, threshold: float, scoring: Scoring,
+                            rng: np.random.Generator, cases: int) -> tuple[int, int, int]:
+    """For inconclusive reviews that name "about N labels": label N of the same run's answers
+    and count how often that decides. (tried, decided, named where undecidable): the last
+    counts projections quoted where the truth is within 0.005 of the threshold."""
+    tried = decided = on_the_line = 0
+    for _ in range(cases * 4):
+        if tried >= cases:
+            break
+        run = simulate_run(case, rng)
+        result = score_review(case, run, label_run(case, run, case.budget, scoring, rng),
+                              threshold, scoring, project=True)
+        needed = result.labels_needed
+        if result.verdict != "INCONCLUSIVE" or needed is None:
+            continue
+        if abs(case.truth() - threshold) < 0.005:
+            on_the_line += 1
+            continue
+        tried += 1
+        again = score_review(case, run, label_run(case, run, needed, scoring, rng), threshold,
+                             scoring)
+        decided += again.verdict != "INCONCLUSIVE"
+    return tried, decided, on_the_line
 
 
 def srs_decides(n: int, truth: float, threshold: float, confidence: float) -> float:
