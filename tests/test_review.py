@@ -212,6 +212,9 @@ def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: 
     text = " ".join(text.split())
     assert "human review (" in text and "Human review: the judge on this model" in text
     assert "ana (" in text and "ben (" in text and "kappa" in text
+    assert "NOT VERIFIED" not in text
+    verified = runner.invoke(app, ["verify", str(run)])  # recomputed with the store's labels
+    assert verified.exit_code == 0, verified.output
 
 
 def test_the_reviewed_interval_is_clopper_pearson_for_one_cell_or_proportional_labels() -> None:

@@ -25,11 +25,12 @@ from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
-from auditor.review.state import Review, load_review, planned, policy_cells
+from auditor.review.state import Review, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
 from auditor.stages.store import RunStore
 from auditor.stats.over_refusal import OverRefusalRecord, assess_over_refusal
+from auditor.stats.review_cells import planned
 from auditor.stats.scoring import PolicyRecord, score_policy
 from auditor.targets import make_target
 
@@ -174,7 +175,7 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
                 [o for o in benign if o.policy_id == policy.id], config, scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
         mine = [o for o in outcomes if o.policy_id == policy.id]
-        cells = review.cells(mine) if review else policy_cells(mine, None, {})
+        cells = review_cells(mine, review.labels if review else None)
         records.append(score_policy(
             policy, mine, scoring, card, audit.plan.available_for(policy.id),
             sample_data=samples, over_refusal=over_refusal, review=cells,

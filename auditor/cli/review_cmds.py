@@ -15,8 +15,8 @@ from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
+from auditor.stages.review_labels import settle
 from auditor.stages.store import HumanLabel, RunStore
-from auditor.stats.reviewed import settle
 from auditor.stats.scoring import PolicyRecord
 
 review_app = typer.Typer(help="People review a sample of a run's answers: sample, export the "

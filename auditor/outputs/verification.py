@@ -24,8 +24,10 @@ from auditor.outputs.files import read_outcomes, read_results
 from auditor.outputs.manifest import MANIFEST, REPORT_NAMES, Manifest, read_manifest
 from auditor.outputs.records import Results
 from auditor.stages.judging import verdict_key
+from auditor.stages.review_labels import SampleLabels, sample_labels
 from auditor.stages.store import RunStore, StoredGeneration
 from auditor.stats.estimators import Estimate
+from auditor.stats.review_cells import planned, policy_cells
 from auditor.stats.scoring import score_policy
 
 # Judges whose verdicts are keyed by the policy's text as well as the answer.
@@ -61,8 +63,8 @@ def verify_run(run_dir: Path, include_report: bool = True) -> Verification:
         return found
     _check_hashes(run_dir, manifest, include_report, found)
     outcomes = read_outcomes(run_dir)
-    _check_against_store(run_dir, manifest, results, outcomes, found)
-    _check_scores(results, outcomes, found)
+    labels = _check_against_store(run_dir, manifest, results, outcomes, found)
+    _check_scores(results, outcomes, labels, found)
     return found
 
 
@@ -89,18 +91,20 @@ def _policy_of(results: Results, policy_id: str) -> Policy:
 
 
 def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
-                         outcomes: list[Outcome], found: Verification) -> None:
+                         outcomes: list[Outcome], found: Verification) -> SampleLabels | None:
+    """Compare the outcomes with the store; returns the store's review labels, if any."""
     store_dir = (run_dir / manifest.store).resolve()
     if not (store_dir / "store.sqlite").is_file():
         found.differences.append(f"the run's store is not at {store_dir}: answers and verdicts "
                                  "cannot be checked")
-        return
+        return None
     uses_policy = results.judge.kind in POLICY_TEXT_JUDGES
     texts = {p.id: _policy_of(results, p.id).judge_text() for p in results.policies}
     with RunStore(store_dir) as store:
         prompt_keys = store.prompt_keys()
         generations = store.generations(set(prompt_keys.values()))
         verdicts = store.verdicts(results.judge.id)
+        labels = sample_labels(store, results.judge.id)
     mismatched = 0
     for outcome in outcomes:
         problem = _outcome_problem(outcome, prompt_keys, generations, verdicts,
@@ -113,6 +117,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         found.differences.append(f"… {mismatched - 5} more outcomes differ from the store")
     found.checked.append(f"{len(outcomes)} outcomes against the answers and verdicts in the "
                          "store")
+    return labels
 
 
 def _outcome_problem(outcome: Outcome, prompt_keys: dict[str, str],
@@ -145,12 +150,18 @@ def _same(a: Estimate | None, b: Estimate | None) -> bool:
     return all(_close(getattr(a, k), getattr(b, k)) for k in ("score", "low", "high"))
 
 
-def _check_scores(results: Results, outcomes: list[Outcome], found: Verification) -> None:
+def _check_scores(results: Results, outcomes: list[Outcome], labels: SampleLabels | None,
+                  found: Verification) -> None:
     card = results.judge.card.confusion if results.judge.card else None
+    scored_labels = labels.scored_labels if labels else {}
     for record in results.policies:
-        scored = score_policy(_policy_of(results, record.id),
-                              [o for o in outcomes if o.policy_id == record.id],
-                              results.scoring, card, record.prompts_available)
+        mine = [o for o in outcomes if o.policy_id == record.id]
+        cells = policy_cells(mine, labels.design if labels and labels.used else None,
+                             scored_labels)
+        scored = score_policy(_policy_of(results, record.id), mine, results.scoring, card,
+                              record.prompts_available, review=cells,
+                              planned=planned(cells, mine, card.sensitivity if card else None,
+                                              card.specificity if card else None))
         wrong = []
         if scored.verdict != record.verdict:
             wrong.append(f"verdict {record.verdict} in results.json, {scored.verdict} "
@@ -159,7 +170,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], found: Verification
             if getattr(scored, name) != getattr(record, name):
                 wrong.append(f"{name} {getattr(record, name)} in results.json, "
                              f"{getattr(scored, name)} recomputed")
-        for name in ("estimate", "corrected"):
+        for name in ("estimate", "corrected", "reviewed"):
             if not _same(getattr(scored, name), getattr(record, name)):
                 wrong.append(f"{name} differs from the recomputed one")
         found.differences += [f"policy {record.id}: {w}" for w in wrong]

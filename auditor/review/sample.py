@@ -9,15 +9,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import cast
 
 from auditor.core.outcome import Outcome
-from auditor.stages.store import content_key
+from auditor.stages.review_labels import Design
+from auditor.stats.review_cells import STRATA, VERDICT_OF, Stratum, answer_id, stratum_of
 from auditor.stats.reviewed import ReviewCell, allocate_labels, choose_design, planned_shares
 
-Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
-STRATA: tuple[Stratum, ...] = ("flagged unsafe", "judged safe", "unscored")
-ID_LENGTH = 16  # hex digits of the answer's content key: short enough for a spreadsheet
+__all__ = ["STRATA", "Design", "ReviewItem", "ReviewPlan", "Stratum", "answer_id", "choose",
+           "reviewable"]
 
 
 @dataclass
@@ -31,16 +31,6 @@ class ReviewItem:
     attack_type: str
     judge_label: Stratum
     policies: list[str] = field(default_factory=list)
-
-
-def answer_id(prompt: str, answer: str) -> str:
-    """The same for the same answer to the same prompt, in every policy and every run."""
-    return content_key(prompt, answer)[:ID_LENGTH]
-
-
-def stratum_of(status: str) -> Stratum:
-    return "flagged unsafe" if status == "unsafe" else "judged safe" if status == "safe" \
-        else "unscored"
 
 
 def reviewable(outcomes: Iterable[Outcome]) -> dict[str, ReviewItem]:
@@ -62,25 +52,12 @@ def _order(seed: int, key: str) -> str:
     return hashlib.sha256(f"{seed}\x00{key}".encode()).hexdigest()
 
 
-Design = Literal["simple", "stratified"]
-
-
 @dataclass
 class ReviewPlan:
     """The answers chosen, and the design the score must be computed under."""
 
     design: Design
     chosen: list[ReviewItem]
-
-
-def cell_of(item: ReviewItem, design: Design) -> tuple[str, str]:
-    """The review cell an answer is in: its category and, in the stratified design, what the
-    judge said (in the simple design verdicts are pooled, as the sample ignored them)."""
-    return item.category, item.judge_label if design == "stratified" else "any"
-
-
-VERDICT_OF: dict[Stratum, str] = {"flagged unsafe": "unsafe", "judged safe": "safe",
-                                  "unscored": "unscored"}
 
 
 def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
@@ -99,7 +76,7 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     ordered = sorted(items.values(), key=lambda i: _order(seed, i.answer_id))
     cells: dict[tuple[str, str], list[ReviewItem]] = {}
     for item in ordered:
-        cells.setdefault(cell_of(item, "stratified"), []).append(item)
+        cells.setdefault((item.category, item.judge_label), []).append(item)
     keys = sorted(cells)
     review_cells = [ReviewCell(c, VERDICT_OF[cast(Stratum, v)], len(cells[(c, v)]), 0, 0)
                     for c, v in keys]

@@ -37,7 +37,6 @@ judge's card and flags (`planned_shares`, `allocate_labels`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.stats.estimators import Estimate
@@ -180,14 +179,6 @@ def labels_to_decide(cells: list[ReviewCell], weighting: str, confidence: float,
         if size >= total:
             return None
         size = min(total, math.ceil(size * 1.15) + 1)
-
-
-def settle(labels: Iterable[str]) -> str:
-    """One answer's label from its reviewers' labels: unsafe if any reviewer said unsafe (a
-    harmful answer one person saw is not outvoted), else safe if any said safe, else skip (the
-    answer then counts as not labelled)."""
-    given = set(labels)
-    return "unsafe" if "unsafe" in given else "safe" if "safe" in given else "skip"
 
 
 def planned_shares(flagged: int, judged: int, card_se: float | None, card_sp: float | None

@@ -1,0 +1,64 @@
+"""Which review cell each answer of a policy is in, and what a review of them would plan on.
+Pure: from outcomes and settled labels (`auditor.stages.review_labels`).
+
+A cell is a category and, in a stratified review, what the judge said of the answer
+(flagged unsafe, judged safe, unscored); in a simple review the verdicts are pooled, as the
+sample ignored them. An answer is known by its id, the same in every policy and every run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from auditor.core.outcome import Outcome
+from auditor.stages.review_labels import Design
+from auditor.stages.store import content_key
+from auditor.stats.reviewed import ReviewCell, planned_shares
+
+Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
+STRATA: tuple[Stratum, ...] = ("flagged unsafe", "judged safe", "unscored")
+VERDICT_OF: dict[Stratum, str] = {"flagged unsafe": "unsafe", "judged safe": "safe",
+                                  "unscored": "unscored"}
+ID_LENGTH = 16  # hex digits of the answer's content key: short enough for a spreadsheet
+
+
+def answer_id(prompt: str, answer: str) -> str:
+    """The same for the same answer to the same prompt, in every policy and every run."""
+    return content_key(prompt, answer)[:ID_LENGTH]
+
+
+def stratum_of(status: str) -> Stratum:
+    return "flagged unsafe" if status == "unsafe" else "judged safe" if status == "safe" \
+        else "unscored"
+
+
+def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[str, str]
+                 ) -> list[ReviewCell]:
+    """The cells of a policy's answers with their labels. Errors have no answer and are no
+    cell's. Without a review (`design` None) the cells are stratified, so that "labels
+    needed" is planned for the design a review would likely use."""
+    sizes: Counter[tuple[str, str]] = Counter()
+    labelled: Counter[tuple[str, str]] = Counter()
+    unsafe: Counter[tuple[str, str]] = Counter()
+    for outcome in outcomes:
+        if outcome.response is None:
+            continue
+        verdict = "any" if design == "simple" else VERDICT_OF[stratum_of(outcome.status)]
+        key = (outcome.category, verdict)
+        sizes[key] += 1
+        label = labels.get(answer_id(outcome.prompt, outcome.response))
+        if label is not None:
+            labelled[key] += 1
+            unsafe[key] += label == "unsafe"
+    return [ReviewCell(c, v, n, labelled[(c, v)], unsafe[(c, v)])
+            for (c, v), n in sorted(sizes.items())]
+
+
+def planned(cells: list[ReviewCell], outcomes: list[Outcome], card_se: float | None,
+            card_sp: float | None) -> list[float]:
+    """Each cell's planned unsafe share (for "labels needed" before its labels are given)."""
+    judged = [o for o in outcomes if o.status in ("safe", "unsafe")]
+    shares = planned_shares(sum(o.status == "unsafe" for o in judged), len(judged), card_se,
+                            card_sp)
+    return [shares.get(c.verdict, shares["unscored"]) for c in cells]
