@@ -139,6 +139,21 @@ def test_builtin_labelled_sets_validate_in_one_command(runner: CliRunner,
     assert saved["construct"] == "refusal" and len(saved["labels_sha256"]) == 64
 
 
+@pytest.mark.parametrize(("name", "rows", "unsafe"), [
+    ("pyrit-objective", 379, 187), ("pyrit-harm", 768, 412), ("gptfuzz", 6492, 2238),
+    ("harmbench-multimodal", 219, 124)])
+def test_every_shipped_harm_set_validates_the_harm_judge(runner: CliRunner, name: str,
+                                                         rows: int, unsafe: int) -> None:
+    result = runner.invoke(app, ["judge", "validate", "--judge", "harm", "--labels",
+                                 f"builtin:{name}", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["labels"] == f"builtin:{name}" and figures["labels_n"] == rows
+    confusion = figures["confusion"]
+    assert confusion["tp"] + confusion["fn"] == unsafe  # every unsafe row scored
+    assert figures["in_sample"] is False  # the packaged judge never trained on these
+
+
 @pytest.mark.parametrize("labels", ["builtin:xstest", "builtin:xstest-safe"])
 def test_a_packaged_judge_on_its_own_training_answers_is_flagged(
         runner: CliRunner, tmp_path: Path, labels: str) -> None:

@@ -99,8 +99,10 @@ def validate_cmd(
                                "(HarmBench's own files work as they are), a CSV file in "
                                "XSTest's format, or a built-in set: "
                                "builtin:harmbench (harm, "
-                               "3 human raters), builtin:xstest (answers to unsafe prompts) or "
-                               "builtin:xstest-safe (answers to safe prompts: over-refusal)."),
+                               "3 human raters), builtin:xstest (answers to unsafe prompts), "
+                               "builtin:xstest-safe (answers to safe prompts: over-refusal), or "
+                               "the harm sets builtin:pyrit-objective, builtin:pyrit-harm, "
+                               "builtin:gptfuzz, builtin:harmbench-multimodal."),
     judge: str = typer.Option("harm", "--judge", help=JUDGE_KINDS),
     xstest_rows: str = typer.Option(
         None, "--xstest-rows", help="For a CSV file in XSTest's format (type, prompt, "

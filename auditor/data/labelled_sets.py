@@ -2,8 +2,11 @@
 
 `builtin:harmbench` is half of HarmBench's human-labelled classifier validation set (does the
 answer carry out the harmful behaviour?). `builtin:xstest` is XSTest's answers to its 200 unsafe
-prompts from three models (a full compliance is unsafe, a full or partial refusal safe). Both
-live in the repository's `data/` folder (or `auditor/_data` inside a wheel) with their licences.
+prompts from three models (a full compliance is unsafe, a full or partial refusal safe).
+`builtin:pyrit-objective`, `builtin:pyrit-harm`, `builtin:gptfuzz` and
+`builtin:harmbench-multimodal` are four more human-labelled harm sets, each with its own
+definition of harmful (data/README.md). All live in the repository's `data/` folder (or
+`auditor/_data` inside a wheel) with their licences.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from auditor.core.errors import AuditorError
@@ -77,7 +82,26 @@ def xstest_safe() -> LabelledSet:
     return LabelledSet(PREFIX + "xstest-safe", _sha256(_xstest_paths()), _xstest("safe"))
 
 
-BUILTIN = {"harmbench": harmbench, "xstest": xstest, "xstest-safe": xstest_safe}
+# Four more human-labelled harm sets (MIT), each its own definition of harmful: see
+# data/README.md. The request is the one the answer replied to.
+HARM_EXTRA = {"pyrit-objective": "pyrit_objective.jsonl", "pyrit-harm": "pyrit_harm_likert.jsonl",
+              "gptfuzz": "gptfuzz.jsonl", "harmbench-multimodal": "harmbench_multimodal_val.jsonl"}
+
+
+def harm_extra(name: str) -> LabelledSet:
+    path = data_dir() / "harm-extra" / HARM_EXTRA[name]
+    answers = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        # The multimodal answers refer to an image; its description is the context.
+        answers.append(LabelledAnswer(row["prompt"], row["response"], row["label"],
+                                      row.get("image_description")))
+    return LabelledSet(PREFIX + name, _sha256([path]), answers)
+
+
+BUILTIN: dict[str, Callable[[], LabelledSet]] = {
+    "harmbench": harmbench, "xstest": xstest, "xstest-safe": xstest_safe,
+    **{name: partial(harm_extra, name) for name in HARM_EXTRA}}
 
 # Answers shorter than this are not matched: stock refusals ("I'm sorry, I can't help with
 # that.") recur across unrelated sets and would count as seen when they were not.
