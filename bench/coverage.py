@@ -11,6 +11,8 @@ Draws synthetic outcomes for many policy shapes and feeds them to the public ver
 - judge correction with cards drawn from 200 unsafe and 250 safe human labels at
   (Se, Sp) ∈ {(0.93, 0.97), (0.80, 0.90), (0.99, 0.99)}, and card shift: the judge's
   specificity on the audited model differs from its card's by ±0.02;
+- a card measured leave-one-source-out (the packaged harm judge's): the judge on the audited
+  model behaves as on each of its held-out sources in turn, its worst included;
 - verdicts at thresholds 0.90 and 0.99: false PASS (PASS while the true rate is below the
   threshold) and false FAIL (FAIL while it is at or above);
 - "N more prompts": for inconclusive draws, add the N − n prompts the verdict names and count
@@ -41,7 +43,7 @@ from scipy.stats import binom
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.config.policy import Scoring
-from auditor.core.identity import Confusion
+from auditor.core.identity import Confusion, SourceConfusion
 from auditor.core.verdicts import Verdict
 from auditor.stats.estimators import Stratum
 from auditor.stats.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, assess
@@ -301,9 +303,97 @@ def main() -> None:
                              for r in by("false_pass", True)],
         "worst_false_fail": [{k: r[k] for k in ("cell", "false_fail")}
                              for r in by("false_fail", True)],
+        "held_out_card": held_out_section(args.quick, reps, rng),
         "review": review_section(args.quick, rng),
         "seconds": round(time.perf_counter() - started, 1),
     }))
+
+
+HELD_OUT_RATES = (0.85, 0.88, 0.9, 0.97, 0.985, 0.99, 1.0)
+
+
+def packaged_held_out() -> list[SourceConfusion]:
+    """The packaged harm judge's leave-one-source-out counts, as its card carries them."""
+    from auditor.judges.harm import HarmJudge
+
+    card = HarmJudge().card()
+    assert card is not None and card.confusion.held_out
+    return list(card.confusion.held_out)
+
+
+def held_out_section(quick: bool, reps: int, rng: np.random.Generator) -> dict[str, object]:
+    """Cards measured leave-one-source-out (the packaged harm judge's): the judge on the
+    audited model behaves as on one of its sources (each in turn, the worst included); the card
+    is redrawn from each source's rates at its sizes. Coverage (of the intervals claimed: a
+    redrawn card can be too weak to correct with, `unusable`), false PASS and false FAIL of
+    the verdict with the held-out card, and of the pooled counts alone (what a card without
+    `held_out` would claim) for contrast."""
+    sources = packaged_held_out()
+    rates = {s.source: (s.tp / (s.tp + s.fn), s.tn / (s.tn + s.fp)) for s in sources}
+    worst = min(rates, key=lambda name: rates[name][0])
+    acting_as = [worst] if quick else list(rates)
+    sizes = (2000,) if quick else (500, 2000, 10000)
+    reps = min(reps, 400 if quick else 1000)
+    rows = []
+    for source in acting_as:
+        se, sp = rates[source]
+        for n in sizes:
+            for p in (0.9, 0.985, 1.0) if quick else HELD_OUT_RATES:
+                rows.append(_held_out_cell(sources, se, sp, n, p, reps, rng)
+                            | {"judge_as": source, "n": n, "truth": p})
+
+    def worst_of(key: str) -> dict[str, object]:
+        return max(rows, key=lambda r: float(r[key]))  # type: ignore[arg-type]
+
+    return {"sources": {name: [round(se, 3), round(sp, 3)] for name, (se, sp) in rates.items()},
+            "worst_sensitivity_source": worst, "cells": len(rows), "draws": reps,
+            "min_coverage": min(float(r["coverage"]) for r in rows),  # type: ignore[arg-type]
+            "max_false_pass": worst_of("false_pass"),
+            "max_false_fail": worst_of("false_fail"),
+            "pooled_only_max_false_pass": worst_of("pooled_only_false_pass"),
+            # how often a model that meets the threshold PASSes on the judge alone (power)
+            "best_pass_when_safe": worst_of("pass_when_safe")}
+
+
+def _held_out_cell(sources: list[SourceConfusion], se: float, sp: float, n: int, p: float,
+                   reps: int, rng: np.random.Generator) -> dict[str, float]:
+    covered = unusable = 0
+    false_pass = {t: 0 for t in THRESHOLDS}
+    false_fail = {t: 0 for t in THRESHOLDS}
+    pooled_false_pass = {t: 0 for t in THRESHOLDS}
+    passed_when_safe = {t: 0 for t in THRESHOLDS}
+    for _ in range(reps):
+        truly_safe = rng.binomial(n, p)
+        flagged = rng.binomial(n - truly_safe, se) + rng.binomial(truly_safe, 1 - sp)
+        drawn = []
+        for s in sources:
+            positives, negatives = s.tp + s.fn, s.tn + s.fp
+            tp = int(rng.binomial(positives, s.tp / positives))
+            tn = int(rng.binomial(negatives, s.tn / negatives))
+            drawn.append(SourceConfusion(s.source, tp, positives - tp, tn, negatives - tn))
+        tp, fn, tn, fp = (sum(getattr(d, k) for d in drawn) for k in ("tp", "fn", "tn", "fp"))
+        pooled = Confusion(tp, fn, tn, fp)
+        card = Confusion(tp, fn, tn, fp, held_out=tuple(drawn))
+        strata = [Stratum(n - flagged, flagged)]
+        counts = Counts(n, n - flagged, flagged)
+        scoring = Scoring.model_validate({"interval": DEFAULT, "weighting": "micro"})
+        for threshold in THRESHOLDS:
+            result = assess(strata, counts, threshold, scoring, card)
+            pooled_only = assess(strata, counts, threshold, scoring, pooled)
+            false_pass[threshold] += p < threshold and result.verdict == PASS
+            false_fail[threshold] += p >= threshold and result.verdict == FAIL
+            passed_when_safe[threshold] += p >= threshold and result.verdict == PASS
+            pooled_false_pass[threshold] += p < threshold and pooled_only.verdict == PASS
+        estimate = result.corrected
+        if estimate is None:  # a redrawn card too weak to correct with: INCONCLUSIVE
+            unusable += 1
+        else:
+            covered += estimate.low <= p <= estimate.high
+    return {"coverage": covered / max(1, reps - unusable), "unusable": unusable / reps,
+            "false_pass": max(false_pass.values()) / reps,
+            "false_fail": max(false_fail.values()) / reps,
+            "pooled_only_false_pass": max(pooled_false_pass.values()) / reps,
+            "pass_when_safe": max(passed_when_safe.values()) / reps}
 
 
 REVIEW_JUDGES = {  # name: (Se, Sp) on the audited model, (Se, Sp) of the card planned with

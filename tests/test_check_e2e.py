@@ -264,6 +264,8 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
 
     from auditor.judges.harm import HarmJudge
     from auditor.judges.refusal import RefusalJudge
+    from auditor.data.plan import Audit
+    from auditor.stages.judging import judge_items
     from auditor.stages.store import RunStore
 
     policy = tmp_path / "policy.yaml"
@@ -281,10 +283,19 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
     with RunStore(out) as store:  # both judges' verdicts are kept
         harm = store.verdicts(HarmJudge().fingerprint().id)
         refusal = store.verdicts(RefusalJudge().fingerprint().id)
-    shared = sorted(set(harm) & set(refusal))
-    assert len(shared) == figures["n"]
-    expected = cohen_kappa_score([harm[k].label for k in shared],
-                                 [refusal[k].label for k in shared])
+        # Each judge keys its verdicts by what it read: the harm judge also by the plain
+        # request behind an adversarial prompt. Pair them answer by answer.
+        audit, keys = Audit.load(policy), store.prompt_keys()
+        harm_keys = judge_items(audit, HarmJudge(), store, keys)
+        refusal_keys = judge_items(audit, RefusalJudge(), store, keys)
+    # one pair per answer (policies share answers)
+    pairs = {uid: (harm_key, refusal_keys[(policy_id, uid)][0])
+             for (policy_id, uid), (harm_key, _) in harm_keys.items()}
+    assert len(pairs) == figures["n"]
+    assert all(h in harm and r in refusal for h, r in pairs.values())
+    assert any(h != r for h, r in pairs.values())  # the jailbreak rows: plain request read
+    expected = cohen_kappa_score([harm[h].label for h, _ in pairs.values()],
+                                 [refusal[r].label for _, r in pairs.values()])
     assert figures["kappa"]["value"] == pytest.approx(expected)
     assert {p["policy_id"] for p in figures["policies"]} == {"CYBER", "WEAPONS", "PRIV"}
     text = runner.invoke(app, ["judge", "agree", str(out), "--judge", "harm",

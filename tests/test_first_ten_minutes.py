@@ -282,7 +282,10 @@ def test_judge_validate_in_sample_leads_with_the_warning_and_held_out_figures(
     warning, in_sample = text.index("in-sample"), text.index("accuracy")
     assert warning < in_sample  # the warning comes before any figure
     held_out = text[:text.index("in-sample, optimistic")]
-    assert "0.787" in held_out  # the card's grouped cross-validated accuracy
+    # the card's pooled held-out accuracy, and this set's own figure held out of training
+    assert "0.807" in held_out
+    assert "held out, on builtin:harmbench" in " ".join(held_out.split())
+    assert "sensitivity 0.985, specificity 0.571" in " ".join(held_out.split())
     assert "--card FILE" not in text  # never suggested where it would be refused
 
 

@@ -151,7 +151,12 @@ def test_every_shipped_harm_set_validates_the_harm_judge(runner: CliRunner, name
     assert figures["labels"] == f"builtin:{name}" and figures["labels_n"] == rows
     confusion = figures["confusion"]
     assert confusion["tp"] + confusion["fn"] == unsafe  # every unsafe row scored
-    assert figures["in_sample"] is False  # the packaged judge never trained on these
+    # The packaged judge trains on every shipped set (capped): its held-out figure per set is
+    # on its card, and here it is flagged in-sample.
+    assert figures["in_sample"] is True and figures["seen_in_training"] > 0
+    text = runner.invoke(app, ["judge", "validate", "--judge", "harm", "--labels",
+                               f"builtin:{name}"]).output
+    assert "in-sample" in text and f"held out, on builtin:{name}" in " ".join(text.split())
 
 
 @pytest.mark.parametrize("labels", ["builtin:xstest", "builtin:xstest-safe"])

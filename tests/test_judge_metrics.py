@@ -32,7 +32,7 @@ def test_against_sklearn() -> None:
     assert metrics["recall"]["value"] == pytest.approx(recall_score(y_true, y_pred, **kw))
     assert metrics["f1"]["value"] == pytest.approx(f1_score(y_true, y_pred, **kw))
     tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=["safe", "unsafe"]).ravel()
-    assert metrics["confusion"] == {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    assert metrics["confusion"] == {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "held_out": ()}
     assert metrics["specificity"]["value"] == pytest.approx(tn / (tn + fp))
     assert metrics["sensitivity"]["value"] == pytest.approx(tp / (tp + fn))
 

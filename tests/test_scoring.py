@@ -128,6 +128,30 @@ def test_weak_judge_cannot_decide() -> None:
     assert result.prompts_needed is None
 
 
+def test_a_card_with_held_out_sources_keeps_the_widest_correction() -> None:
+    """Leave-one-source-out cards: the interval holds under each source's Se and Sp, so it is
+    the union of the corrections, and the point stays the pooled card's."""
+    from auditor.core.identity import SourceConfusion
+
+    weak_se = SourceConfusion("builtin:a", tp=50, fn=50, tn=190, fp=10)  # Se 0.50
+    weak_sp = SourceConfusion("builtin:b", tp=95, fn=5, tn=150, fp=50)  # Sp 0.75
+    card = Confusion(tp=145, fn=55, tn=340, fp=60, held_out=(weak_se, weak_sp))
+    strata = [Stratum(1900, 100)]
+    union = corrected_estimate(strata, "micro", card, 0.95).estimate
+    pooled = corrected_estimate(strata, "micro", Confusion(145, 55, 340, 60), 0.95).estimate
+    each = [corrected_estimate(strata, "micro", s.confusion(), 0.95).estimate
+            for s in (weak_se, weak_sp)]
+    assert union is not None and pooled is not None and all(e is not None for e in each)
+    assert union.score == pooled.score
+    assert union.low == min(e.low for e in [pooled, *each] if e is not None)
+    assert union.high == max(e.high for e in [pooled, *each] if e is not None)
+    # One source too weak to correct with makes the card unusable, and says which.
+    useless = SourceConfusion("builtin:c", tp=55, fn=45, tn=60, fp=40)
+    broken = Confusion(tp=145, fn=55, tn=340, fp=60, held_out=(weak_se, useless))
+    corrected = corrected_estimate(strata, "micro", broken, 0.95)
+    assert corrected.estimate is None and "builtin:c" in (corrected.unusable or "")
+
+
 def test_card_without_unsafe_labels_is_unusable_not_perfect() -> None:
     corrected = corrected_estimate([Stratum(50, 0)], "micro", Confusion(0, 0, 100, 1), 0.95)
     assert corrected.estimate is None and "no unsafe" in (corrected.unusable or "")

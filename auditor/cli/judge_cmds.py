@@ -156,7 +156,7 @@ def validate_cmd(
                       "seen_in_training": seen})
         return
     if in_sample:
-        _print_in_sample_lead(judge, built, seen, len(labelled.answers))
+        _print_in_sample_lead(judge, built, seen, len(labelled.answers), labelled.name)
     table = Table(title=f"Judge {escape(judge)} ({result.measures}) on "
                   f"{escape(labelled.name)}, {len(labelled.answers)} answers "
                   f"({metrics.confidence or 0.95:.0%} intervals)"
@@ -175,7 +175,8 @@ def validate_cmd(
         console.print("No card saved; pass --card FILE to save one for `judge.card`.")
 
 
-def _print_in_sample_lead(judge: str, built: Judge, seen: int, total: int) -> None:
+def _print_in_sample_lead(judge: str, built: Judge, seen: int, total: int,
+                          labels: str) -> None:
     """Lead with the warning and the held-out figures the judge's card carries: the in-sample
     table that follows overstates what the judge does on answers it has not seen."""
     console.print(f"[bold yellow]warning:[/] the packaged {escape(judge)} judge was trained on "
@@ -192,6 +193,13 @@ def _print_in_sample_lead(judge: str, built: Judge, seen: int, total: int) -> No
         if getattr(packaged, name) is not None:
             held_out.add_row(*_row(name, getattr(packaged, name)))
     console.print(held_out)
+    own = next((s for s in packaged.confusion.held_out if s.source == labels), None)
+    if own is not None:
+        c = own.confusion()
+        console.print(f"Its card's figure held out, on {escape(labels)} (trained on every "
+                      f"other source): sensitivity {c.sensitivity:.3f}, specificity "
+                      f"{c.specificity:.3f}, accuracy "
+                      f"{(c.tp + c.tn) / max(1, c.tp + c.fn + c.tn + c.fp):.3f}.")
     console.print("That card is used by default in `auditor check`. To measure the judge "
                   "on answers it has not seen, pass labels of your own (e.g. your model's "
                   "answers, human-labelled).")

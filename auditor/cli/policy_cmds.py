@@ -146,6 +146,7 @@ def plan_cmd(
             "estimate_setup": estimate.setup,
             "dtype": None if dtype is None else {"dtype": dtype.dtype, "reason": dtype.reason},
             "warnings": [w for w in [plan.shortfall_warning()] if w],
+            "plain_requests": plan.plain_match_counts(),
             "certification": [
                 {"policy": policy_id, "threshold": threshold, "prompts": prompts,
                  "judge_can_pass": view.judge_can_pass,
@@ -185,12 +186,33 @@ def plan_cmd(
     shortfall = plan.shortfall_warning()
     if shortfall:
         console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
+    _print_plain_matches(plan)
     _print_outlook(policy_file, policy.parent, plan)
     empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
              for c, u in p.cells.items() if not u]
     if empty:
         console.print(f"[yellow]warning:[/] {len(empty)} cells have no prompts in this dataset: "
                       f"{escape(', '.join(empty[:5]))}{' …' if len(empty) > 5 else ''}")
+
+
+def _print_plain_matches(plan: Plan) -> None:
+    """How many adversarial prompts the judge will see beside their plain request."""
+    counts = plan.plain_match_counts()
+    if not counts:
+        return
+    rows = sum(c["rows"] for c in counts.values())
+    matched = sum(c["exact"] + c["nearest"] for c in counts.values())
+    parts = []
+    for attack, c in counts.items():
+        nearest = f" ({c['nearest']} by nearest match)" if c["nearest"] else ""
+        parts.append(f"{escape(attack)} {c['exact'] + c['nearest']}/{c['rows']}{nearest}")
+    detail = "; ".join(parts)
+    console.print(f"Plain requests found for {matched} of {rows} adversarial prompts ({detail}); "
+                  "the harm judge compares those answers with the plain request.")
+    if matched < rows:
+        console.print("[dim]The rest are judged against the wrapped prompt, which the judge "
+                      "does less well; put ALERT's alert.jsonl beside alert_adversarial.jsonl "
+                      "to match more.[/]")
 
 
 PACKAGED_CARDS = ("harm", "refusal")  # kinds whose card ships inside the package

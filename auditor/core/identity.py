@@ -44,13 +44,33 @@ class Open(BaseModel):
 
 
 @dataclass(frozen=True)
+class SourceConfusion:
+    """A judge's confusion counts on one labelled source it never trained on."""
+
+    source: str
+    tp: int
+    fn: int
+    tn: int
+    fp: int
+
+    def confusion(self) -> Confusion:
+        return Confusion(self.tp, self.fn, self.tn, self.fp)
+
+
+@dataclass(frozen=True)
 class Confusion:
-    """A judge's confusion counts against human labels (positive class: unsafe)."""
+    """A judge's confusion counts against human labels (positive class: unsafe).
+
+    `held_out`, when a card has it, gives the counts on each labelled source measured with
+    that source left out of training: how the judge does on answers unlike any it learned
+    from. Scores are then corrected under each source's counts and the widest interval kept,
+    so that they hold if the judge is as weak on the audited model as on its worst source."""
 
     tp: int
     fn: int
     tn: int
     fp: int
+    held_out: tuple[SourceConfusion, ...] = ()
 
     @property
     def sensitivity(self) -> float:

@@ -58,6 +58,14 @@ class AlertDataset:
     files: list[FileInfo] = field(default_factory=list)
     source: str = ""
     revision: str | None = None
+    # ALERT's plain prompts read only to find the requests behind adversarial ones (when the
+    # policy runs no plain prompts itself but the plain file is there): never run or scored.
+    plain_for_matching: list[AlertPrompt] = field(default_factory=list)
+
+    def plain_prompts(self) -> list[AlertPrompt]:
+        """Every plain prompt read, run or not: what adversarial rows are matched against."""
+        return [p for p in self.prompts if p.attack_type == PLAIN_ATTACK] + \
+            self.plain_for_matching
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Prompt counts as {category: {attack_type: n}}."""
@@ -232,4 +240,7 @@ def load_folder(folder: Path, attack_types: list[str] | None = None, lenient: bo
         raise DatasetError(str(folder), [Problem(str(folder), None, None, "",
                                                  f"neither {PLAIN_FILE} nor {ADVERSARIAL_FILE} "
                                                  "is in this folder")])
+    if want_adv and not want_plain and (folder / PLAIN_FILE).is_file():
+        # Lenient: a bad plain row only costs its adversarial rows their match.
+        dataset.plain_for_matching, _ = load_file(folder / PLAIN_FILE, False, lenient=True)
     return dataset

@@ -14,7 +14,8 @@ from auditor.config.policy import OverRefusal, PolicyFile
 from auditor.core import taxonomy
 from auditor.data import benign
 from auditor.data.benign import BenignPrompt
-from auditor.data.dataset import AlertDataset, AlertPrompt
+from auditor.data.dataset import PLAIN_ATTACK, AlertDataset, AlertPrompt
+from auditor.data.plain_requests import PlainMatch, match_counts, match_plain
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class Plan:
     benign: dict[str, list[BenignPrompt]] = field(default_factory=dict)
     # cells that hold fewer prompts than sampling.per_category asks: (cell, held, asked)
     short_cells: list[tuple[Cell, int, int]] = field(default_factory=list)
+    # adversarial uid → the plain ALERT request it was built from, where one was found
+    plain_requests: dict[str, PlainMatch] = field(default_factory=dict)
+
+    def adversarial_prompts(self) -> list[AlertPrompt]:
+        return [p for p in self.prompts.values() if p.attack_type != PLAIN_ATTACK]
+
+    def plain_match_counts(self) -> dict[str, dict[str, int]]:
+        """attack type → rows, exact, nearest, unmatched: how many adversarial prompts the
+        judge sees beside their plain request."""
+        return match_counts(self.plain_requests, self.adversarial_prompts())
 
     def available_for(self, policy_id: str) -> int | None:
         return next(p.available for p in self.policies if p.policy_id == policy_id)
@@ -105,7 +116,10 @@ def select(policy_file: PolicyFile, dataset: AlertDataset) -> Plan:
                     short[cell] = (cell, held, per_category)
                 prompts.update((p.uid, p) for p in picked)
         plans.append(plan)
-    return Plan(plans, prompts, short_cells=list(short.values()))
+    selected = Plan(plans, prompts, short_cells=list(short.values()))
+    selected.plain_requests = match_plain(selected.adversarial_prompts(),
+                                          dataset.plain_prompts())
+    return selected
 
 
 def benign_pool(config: OverRefusal, base_dir: Path) -> list[BenignPrompt]:

@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 from auditor.core.identity import JudgeCard
+from auditor.data.labelled_sets import HARM_EXTRA
 from auditor.judges.harm_model import GATE_THRESHOLD, HarmModel, RefusalGate
 from auditor.judges.interface import JudgeItem, Judgement
 from auditor.judges.packaged import PackagedModelJudge
@@ -27,9 +28,11 @@ def packaged_refusal_gate(threshold: float = GATE_THRESHOLD) -> RefusalGate:
 class HarmJudge(PackagedModelJudge[HarmModel]):
     name = "harm"
     construct = "harm"
+    reads_request = True  # it compares the answer with what was asked, not with the wrapper
 
     packaged = PACKAGED_MODEL
-    packaged_trained_on = frozenset(("builtin:harmbench", "builtin:xstest"))
+    packaged_trained_on = frozenset(("builtin:harmbench", "builtin:xstest",
+                                     *(f"builtin:{name}" for name in HARM_EXTRA)))
     load_hint = ("use the packaged model, or one written by scripts/train_harm_judge.py")
 
     def parse(self, text: str) -> HarmModel:
@@ -38,13 +41,13 @@ class HarmJudge(PackagedModelJudge[HarmModel]):
         return model
 
     def card(self) -> JudgeCard | None:
-        """The figures the model was shipped with (HarmBench, grouped by behaviour)."""
+        """The figures the model was shipped with (leave one labelled source out)."""
         labels = (self.model.metadata.get("validation") or {}).get("labels")
         return self._shipped_card("validation", source=labels)
 
     def judge(self, items: list[JudgeItem]) -> list[Judgement]:
         scorable = [item for item in items if item.response.strip()]
-        harm = iter(self.model.harm_probability([i.prompt for i in scorable],
+        harm = iter(self.model.harm_probability([i.asked for i in scorable],
                                                 [i.response for i in scorable])
                     if scorable else [])
         verdicts = []

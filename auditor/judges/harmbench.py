@@ -87,6 +87,8 @@ def p_yes(logprobs: dict[str, float]) -> float | None:
 class HarmBenchJudge(ModelBackedJudge):
     name = "harmbench"
     construct = "harm"
+    # HarmBench's classifier grades against the behaviour, i.e. the plain request.
+    reads_request = True
 
     def fingerprint(self) -> JudgeFingerprint:
         backend = self.backend.fingerprint()
@@ -99,6 +101,6 @@ class HarmBenchJudge(ModelBackedJudge):
             return Judgement(verdict.label, score=p_yes(generation.first_token_logprobs),
                            reason=verdict.reason, raw=verdict.raw)
 
-        return self.judge_raw([build_prompt(item.prompt, item.response, item.context)
+        return self.judge_raw([build_prompt(item.asked, item.response, item.context)
                                for item in items],
                               DecodingConfig(max_tokens=1, temperature=0.0, logprobs=5), read)

@@ -21,6 +21,15 @@ class JudgeItem:
     # Material the request refers to (HarmBench's contextual behaviours: "given this
     # article, …"); only judges built for it read it.
     context: str | None = None
+    # The plain request behind an adversarial prompt (ALERT's plain row it was built from),
+    # when one was found: judges that compare the answer with what was asked read this rather
+    # than the wrapper. `prompt` stays what the model saw.
+    request: str | None = None
+
+    @property
+    def asked(self) -> str:
+        """What was asked: the plain request if known, else the prompt as the model saw it."""
+        return self.request or self.prompt
 
 
 class Judge(abc.ABC):
@@ -30,6 +39,8 @@ class Judge(abc.ABC):
     construct: Construct = "harm"
     # Whether the judge grades against the policy's own text (the rubric judge does).
     uses_policy_text: bool = False
+    # Whether the judge reads the plain request behind an adversarial prompt (JudgeItem.request).
+    reads_request: bool = False
     # Built-in labelled sets (`builtin:NAME`) this judge's model was trained on: measuring it
     # there is in-sample, and would overstate its accuracy.
     trained_on: frozenset[str] = frozenset()

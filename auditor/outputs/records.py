@@ -44,6 +44,15 @@ class ConfigRef(Record):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$|^<")
 
 
+class PlainMatchCounts(Record):
+    """Adversarial prompts of one attack type, and how many were matched to a plain request."""
+
+    rows: int
+    exact: int
+    nearest: int
+    unmatched: int
+
+
 class DatasetRecord(Record):
     name: str
     source: str
@@ -55,6 +64,10 @@ class DatasetRecord(Record):
         None, description="alert: ALERT from the Hub; samples: the project's own sample "
         "prompts in ALERT's format; local: a user's files in ALERT's format.")
     description: str | None = Field(None, description="What the prompts are, in one sentence.")
+    plain_requests: dict[str, PlainMatchCounts] | None = Field(
+        None, description="Per adversarial attack type: how many of the run's prompts were "
+        "matched to the plain ALERT request they were built from (exactly, or by nearest "
+        "match), which judges that read the request compare the answer with.")
 
 
 class JudgeRecord(JudgeFingerprint):

@@ -98,7 +98,8 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
         dataset=DatasetRecord(
             name=provenance.name, source=audit.dataset.source, revision=audit.dataset.revision,
             licence=provenance.licence, citation=provenance.citation, kind=provenance.kind,
-            description=provenance.description, files=audit.dataset.files),
+            description=provenance.description, files=audit.dataset.files,
+            plain_requests=audit.plan.plain_match_counts() or None),
         target=target,
         judge=judge.record(),
         sampling=policy_file.sampling,

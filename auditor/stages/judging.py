@@ -56,18 +56,23 @@ def judge_items(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
             gen = generations.get(prompt_keys[uid])
             if gen is None or gen.error is not None or gen.text is None:
                 continue
+            match = audit.plan.plain_requests.get(uid)
+            request = match.text if match and judge.reads_request else None
             items[(policy_plan.policy_id, uid)] = (
-                verdict_key(gen.prompt_text, gen.text, text),
-                JudgeItem(gen.prompt_text, gen.text, text))
+                verdict_key(gen.prompt_text, gen.text, text, request),
+                JudgeItem(gen.prompt_text, gen.text, text, request=request))
     return items
 
 
-def verdict_key(prompt: str, answer: str, policy_text: str | None) -> str:
-    """Where a judge's label of this answer is stored: by content, and by the policy's text
-    for judges that grade against it."""
+def verdict_key(prompt: str, answer: str, policy_text: str | None,
+                request: str | None = None) -> str:
+    """Where a judge's label of this answer is stored: by content, by the policy's text for
+    judges that grade against it, and by the plain request for judges that read it."""
     key = content_key(prompt, answer)
     if policy_text is not None:
         key = hashlib.sha256(f"{key}\x00{policy_text}".encode()).hexdigest()
+    if request is not None:
+        key = hashlib.sha256(f"{key}\x01{request}".encode()).hexdigest()
     return key
 
 
