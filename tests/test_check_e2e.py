@@ -262,9 +262,9 @@ def test_judge_agree_on_a_runs_own_answers(runner: CliRunner, server: FakeOpenAI
                                            tmp_path: Path) -> None:
     from sklearn.metrics import cohen_kappa_score
 
+    from auditor.data.plan import Audit
     from auditor.judges.harm import HarmJudge
     from auditor.judges.refusal import RefusalJudge
-    from auditor.data.plan import Audit
     from auditor.stages.judging import judge_items
     from auditor.stages.store import RunStore
 
