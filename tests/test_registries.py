@@ -26,7 +26,7 @@ from auditor.targets import make_target
 from tests.conftest import MINIMAL, write_policy
 
 BUILT_IN_JUDGES = ["harm", "refusal", "harmbench", "llama-guard", "rubric"]
-BUILT_IN_BACKENDS = ["vllm", "openai"]
+BUILT_IN_BACKENDS = ["vllm", "ray", "openai"]
 
 
 def problems_of(text: str) -> list[str]:
@@ -45,7 +45,7 @@ def test_an_unknown_judge_kind_in_a_policy_file_names_the_line_and_the_kinds() -
 def test_an_unknown_backend_in_a_policy_file_names_the_line_and_the_backends() -> None:
     [problem] = problems_of(MINIMAL + "target: {backend: tgi, model: m}\n")
     assert problem.startswith("p.yaml:10:") and "target.backend" in problem
-    assert "unknown target backend 'tgi'; one of: vllm, openai" in problem
+    assert "unknown target backend 'tgi'; one of: vllm, ray, openai" in problem
 
 
 def test_an_option_the_judge_kind_does_not_read_is_an_error() -> None:

@@ -101,8 +101,39 @@ class DatasetSource(Strict):
         return self
 
 
+class RayOptions(Strict):
+    """How the `ray` backend runs vLLM as a Ray Data batch job."""
+
+    address: str | None = Field(
+        None, description="The Ray cluster: 'auto' (the one this machine belongs to), "
+        "'ray://HOST:PORT' (Ray Client) or 'HOST:PORT' (its GCS); none starts a local "
+        "instance on this machine.")
+    replicas: int = Field(1, ge=1, le=1024, description="vLLM engines, each on its own GPU(s) "
+                          "(or CPUs on a CPU build).")
+    batch_size: int = Field(16, ge=1, le=4096, description="Prompts per batch. Answers reach "
+                            "the store batch by batch: a killed run loses at most one batch "
+                            "per replica.")
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="More keyword arguments for each vLLM engine, as "
+        "vLLM names them (pipeline_parallel_size, kv_cache_dtype, …); tensor_parallel_size, "
+        "max_model_len and dtype come from the endpoint's own fields.")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None or value == "auto":
+            return value
+        rest = value.removeprefix("ray://")
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or "/" in rest or "@" in rest:
+            raise ValueError("must be 'auto', 'ray://HOST:PORT' or 'HOST:PORT', e.g. "
+                             "ray://head-node:10001")
+        return value
+
+
 class ModelEndpoint(Strict):
-    """A model reached through a backend: in-process vLLM, or an OpenAI-compatible server."""
+    """A model reached through a backend: in-process vLLM, a Ray Data batch job running vLLM,
+    or an OpenAI-compatible server."""
 
     backend: BackendName = Field("vllm", description=described(BACKENDS) + ".")
     model: str = Field(
@@ -122,6 +153,8 @@ class ModelEndpoint(Strict):
     max_model_len: int | None = Field(None, ge=64)
     dtype: str = "auto"
     gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
+    ray: RayOptions = Field(default_factory=RayOptions,
+                            description="Options of the ray backend (ignored by the others).")
     # HTTP client options
     concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight to each server.")
     timeout_s: float = Field(120.0, gt=0, description="Deadline for a whole request: connect, "

@@ -66,6 +66,8 @@ for judge in (
 for backend in (
     Backend("vllm", "runs the model in-process", "auditor.targets.vllm_target:VllmTarget",
             "auditor.targets.run_estimate:vllm_estimate"),
+    Backend("ray", "runs vLLM as a Ray Data batch job, on a local instance or a cluster",
+            "auditor.targets.ray_target:RayTarget", "auditor.targets.run_estimate:ray_estimate"),
     Backend("openai", "calls an OpenAI-compatible /v1/chat/completions server",
             "auditor.targets.openai_target:OpenAITarget",
             "auditor.targets.run_estimate:server_estimate"),

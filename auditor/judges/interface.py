@@ -41,6 +41,8 @@ class Judge(abc.ABC):
     uses_policy_text: bool = False
     # Whether the judge reads the plain request behind an adversarial prompt (JudgeItem.request).
     reads_request: bool = False
+    # Answers judged per call, each call's verdicts committed to the store before the next.
+    batch_size: int = 64
     # Built-in labelled sets (`builtin:NAME`) this judge's model was trained on: measuring it
     # there is in-sample, and would overstate its accuracy.
     trained_on: frozenset[str] = frozenset()

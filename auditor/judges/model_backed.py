@@ -11,6 +11,8 @@ from auditor.core.errors import JudgeError, TargetError
 from auditor.judges.interface import Judge, Judgement
 from auditor.targets import ChatRequest, DecodingConfig, Generation, Target, make_target
 
+RAY_JUDGE_BATCH = 4096
+
 
 class ModelBackedJudge(Judge):
     """A judge that sends prompts through the same vLLM or OpenAI-compatible backends as targets."""
@@ -18,6 +20,9 @@ class ModelBackedJudge(Judge):
     def __init__(self, endpoint: ModelEndpoint, backend: Target | None = None) -> None:
         self.endpoint = endpoint
         self.backend = backend or make_target(endpoint)
+        if endpoint.backend == "ray":
+            # Each call is one Ray Data job, which starts its engines afresh: make calls few.
+            self.batch_size = RAY_JUDGE_BATCH
 
     @classmethod
     def from_config(cls, config: JudgeConfig, base_dir: Path | None = None) -> Judge:

@@ -80,8 +80,9 @@ def judge_and_store(judge: Judge, judge_id: str, store: RunStore,
                     todo: list[tuple[str, JudgeItem]]) -> Iterator[list[Judgement]]:
     """Judge `todo` (content key, item) in batches, committing each batch's labels before
     yielding them, so an interrupted stage keeps what it judged."""
-    for begin in range(0, len(todo), JUDGE_BATCH):
-        batch = todo[begin:begin + JUDGE_BATCH]
+    size = judge.batch_size or JUDGE_BATCH
+    for begin in range(0, len(todo), size):
+        batch = todo[begin:begin + size]
         judgements = judge.judge([item for _, item in batch])
         store.put_verdicts(judge_id, [(key, j) for (key, _), j in
                                       zip(batch, judgements, strict=True)])

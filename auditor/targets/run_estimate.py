@@ -61,3 +61,22 @@ def vllm_estimate(target: TargetConfig, unique_prompts: int, tokens_per_second: 
     return RunEstimate(seconds + setup_seconds, (
         f"at {rate:g} tokens/s and up to {target.max_tokens} tokens per answer (in-process vLLM; "
         "set --tokens-per-second for your hardware)"), setup_seconds, setup)
+
+
+# Starting a local Ray instance and its engine actor, on top of vLLM's own load (measured by
+# bench/ray_backend.py on 2 CPU cores; a cluster's start-up is its own).
+RAY_START_SECONDS = 40.0
+
+
+def ray_estimate(target: TargetConfig, unique_prompts: int, tokens_per_second: float | None,
+                 seconds_per_answer: float | None, demo_needs_build: bool) -> RunEstimate:
+    """vLLM under Ray Data: in-process vLLM's rate times the replicas, plus Ray's start-up."""
+    single = vllm_estimate(target, unique_prompts, tokens_per_second, seconds_per_answer,
+                           demo_needs_build)
+    replicas = target.ray.replicas
+    generation = (single.seconds - single.setup_seconds) / replicas
+    setup_seconds = single.setup_seconds + RAY_START_SECONDS
+    return RunEstimate(generation + setup_seconds,
+                       f"{single.basis}, over {replicas} replica{'s' if replicas > 1 else ''}",
+                       setup_seconds, f"{single.setup}, and starting Ray "
+                       f"(~{RAY_START_SECONDS:.0f} s)")
