@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.data.dataset import AlertPrompt, load_folder
 from auditor.data.plain_requests import match_counts, match_plain
-from tests.conftest import ROOT, SAMPLES, write_policy
+from tests.conftest import MINIMAL, ROOT, SAMPLES, write_policy
 
 
 def built_samples() -> tuple[int, list[AlertPrompt], list[AlertPrompt]]:
@@ -71,3 +71,26 @@ policies:
     text = runner.invoke(app, ["plan", str(policy)]).output
     assert "Plain requests found for" in " ".join(text.split())
 
+
+
+def test_the_report_gives_the_harm_judges_range_across_sources(tmp_path: Path) -> None:
+    """The packaged harm judge's card is leave-one-source-out: the PDF says how it does on
+    each held-out source, beside the scores and on the card's page."""
+    from pypdf import PdfReader
+
+    from auditor.outputs import files
+
+    policy = write_policy(tmp_path, MINIMAL.replace(
+        "policies:", "target: {backend: scripted, model: complies}\njudge: {kind: harm}\n"
+        "sampling: {attack_types: [none, jailbreaking]}\npolicies:"))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["check", str(policy), "--out", str(out), "--quiet"])
+    assert result.exit_code in (1, 3), result.output
+    results = json.loads((out / files.RESULTS).read_text())
+    held = results["judge"]["card"]["confusion"]["held_out"]
+    assert len(held) == 5 and results["dataset"]["plain_requests"]["jailbreaking"]["exact"] > 0
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(out / files.PDF).pages).split())
+    assert "Judge across the 5 labelled sources it was measured on" in text
+    assert "sensitivity 0.49–0.98, specificity 0.57–0.97" in text
+    assert "Held-out source" in text
+    assert "builtin:gptfuzz" in text

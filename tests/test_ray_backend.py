@@ -113,3 +113,42 @@ def test_a_malformed_address_names_the_field(tmp_path: Path) -> None:
     assert run.returncode == 2
     text = " ".join((run.stdout + run.stderr).split())
     assert "ray.address" in text and "ray://HOST:PORT" in text
+
+
+def test_a_failed_row_is_an_error_and_logprobs_are_read() -> None:
+    from auditor.targets.ray_target import _to_generation
+
+    failed = _to_generation({"key": "k1", "__inference_error__": "prompt too long",
+                             "generated_text": ""}, 0.1)
+    assert failed.error == "prompt too long" and failed.text is None and not failed.ok
+    answered = _to_generation({"key": "k2", "__inference_error__": "", "generated_text": "safe",
+                               "num_generated_tokens": 1, "num_input_tokens": 40,
+                               "logprobs": [{"7": {"logprob": -0.1, "decoded_token": "safe"},
+                                             "9": {"logprob": -2.5, "decoded_token": "unsafe"}}]},
+                              0.1)
+    assert answered.ok and answered.text == "safe" and answered.completion_tokens == 1
+    assert answered.first_token_logprobs == {"safe": -0.1, "unsafe": -2.5}
+
+
+def test_same_fingerprint_as_in_process_vllm_and_cpu_engines(tmp_path: Path) -> None:
+    from auditor.config.policy import ModelEndpoint
+    from auditor.judges.llama_guard import LlamaGuardJudge
+    from auditor.targets.ray_target import RayTarget
+    from auditor.targets.vllm_target import VllmTarget, is_cpu_build
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "weights.safetensors").write_bytes(b"\0" * 64)
+    endpoint = {"model": str(folder), "dtype": "float32", "ray": {"replicas": 3}}
+    on_ray = RayTarget(ModelEndpoint.model_validate({**endpoint, "backend": "ray"}))
+    in_process = VllmTarget(ModelEndpoint.model_validate({**endpoint, "backend": "vllm"}))
+    assert on_ray.fingerprint().id == in_process.fingerprint().id
+    record = on_ray.fingerprint().model_dump()
+    assert record["backend"] == "ray" and record["ray_replicas"] == 3
+    kwargs = on_ray.engine_kwargs()
+    assert kwargs["dtype"] == "float32"
+    if is_cpu_build():  # engines on CPUs: vLLM's multiprocessing executor, no GPU asked for
+        assert kwargs["distributed_executor_backend"] == "mp"
+    judge = LlamaGuardJudge(ModelEndpoint.model_validate({**endpoint, "backend": "ray"}))
+    assert judge.batch_size == 4096  # one Ray job (one engine start) per 4,096 answers

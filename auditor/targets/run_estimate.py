@@ -65,7 +65,7 @@ def vllm_estimate(target: TargetConfig, unique_prompts: int, tokens_per_second: 
 
 # Starting a local Ray instance and its engine actor, on top of vLLM's own load (measured by
 # bench/ray_backend.py on 2 CPU cores; a cluster's start-up is its own).
-RAY_START_SECONDS = 40.0
+RAY_START_SECONDS = 25.0
 
 
 def ray_estimate(target: TargetConfig, unique_prompts: int, tokens_per_second: float | None,
