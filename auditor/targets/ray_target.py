@@ -50,7 +50,7 @@ class RayTarget(VllmTarget):
         _quiet_vllm_defaults()
         try:
             import ray
-            import ray.data.llm
+            import ray.data.llm  # this Ray must have the LLM batch API: fail now, not mid-run
         except ImportError as exc:
             raise TargetError("Ray Data is not installed", hint="pip install 'ray[data]' "
                               "(`make setup` does), or use backend: vllm") from exc
