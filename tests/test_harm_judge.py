@@ -6,11 +6,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auditor.core.errors import JudgeError
 from auditor.core.identity import JudgeCard
+from auditor.data.labelled_sets import harmbench
 from auditor.judges import JudgeItem
 from auditor.judges.harm import PACKAGED_MODEL, HarmJudge
 from tests.conftest import ROOT
@@ -146,10 +148,55 @@ def test_training_script_rebuilds_the_same_model(tmp_path: Path) -> None:
     assert figures["xstest_leave_one_model_out"]["accuracy"] >= 0.97
     rebuilt, shipped = json.loads(out.read_text()), json.loads(PACKAGED_MODEL.read_text())
     # The same model up to the solver's numerics: scikit-learn releases move coefficients in
-    # the second decimal (seen: 0.016 at most, of values up to 2.4), never a verdict here.
+    # the second decimal (seen: 0.016 at most, of values up to 2.4).
     assert len(rebuilt["coef"]) == len(shipped["coef"])
     assert max(abs(a - b) for a, b in zip(rebuilt["coef"], shipped["coef"], strict=True)) < 0.05
-    assert rebuilt["metadata"]["validation"] == shipped["metadata"]["validation"]
+    assert_same_card_counts(rebuilt["metadata"]["validation"],
+                            shipped["metadata"]["validation"])
+    # The rebuilt model labels the answers as the shipped one does, but for the few whose score
+    # sits on the threshold.
+    answers = harmbench().answers
+    items = [JudgeItem(a.prompt, a.response) for a in answers]
+    same = sum(x.label == y.label for x, y in zip(HarmJudge(out).judge(items),
+                                                     HarmJudge().judge(items), strict=True))
+    assert same >= 0.99 * len(answers), (same, len(answers))
+
+
+def count_tolerance(n: int) -> int:
+    """How far a rebuilt card's count may sit from the shipped one's on n answers.
+
+    The card is measured by refitting five leave-one-source-out models. Their solver sums in
+    an order set by the CPU's vector kernels (AVX2, AVX-512, NEON), so coefficients move in
+    the third decimal from one CPU to another and the few answers scored within that of the
+    threshold flip: 2 of 8,158 on an AMD EPYC against the Intel machine that built the file.
+    0.5 % of the answers (at least 3) allows ten times that, yet still fails for any real
+    change of recipe, which moves hundreds.
+    """
+    return max(3, n // 200)
+
+
+def assert_same_card_counts(rebuilt: dict[str, Any], shipped: dict[str, Any]) -> None:
+    assert rebuilt["n"] == shipped["n"] and rebuilt["labels"] == shipped["labels"]
+    pairs = [(rebuilt["confusion"], shipped["confusion"])]
+    pairs += list(zip(rebuilt["confusion"]["held_out"], shipped["confusion"]["held_out"],
+                      strict=True))
+    for new, old in pairs:
+        assert new.get("source") == old.get("source")
+        n = old["tp"] + old["fn"] + old["tn"] + old["fp"]
+        assert new["tp"] + new["fn"] + new["tn"] + new["fp"] == n
+        for name in ("tp", "fn", "tn", "fp"):
+            assert abs(new[name] - old[name]) <= count_tolerance(n), (old.get("source"),
+                                                                       name, new, old)
+
+
+def test_the_card_count_tolerance_catches_a_changed_recipe() -> None:
+    shipped = json.loads(PACKAGED_MODEL.read_text())["metadata"]["validation"]
+    assert_same_card_counts(shipped, shipped)
+    moved = json.loads(json.dumps(shipped))
+    moved["confusion"]["held_out"][0]["tp"] -= 10  # harmbench: 300 answers, 3 allowed
+    moved["confusion"]["held_out"][0]["fn"] += 10
+    with pytest.raises(AssertionError):
+        assert_same_card_counts(moved, shipped)
 
 
 def test_a_refusal_card_on_the_harm_judge_is_a_warning() -> None:

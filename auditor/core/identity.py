@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
 )
 
@@ -95,8 +96,24 @@ class Metric(Open):
     n: int | None = None
 
 
+def _finite_metric_or_none(value: object) -> object:
+    """A figure that earlier versions wrote as NaN (read back as null) is absent."""
+    if isinstance(value, dict):
+        numbers = [value.get(k) for k in ("value", "low", "high")]
+        if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in numbers):
+            return None
+    if isinstance(value, Metric) and any(math.isnan(x) for x in (value.value, value.low,
+                                                                    value.high)):
+        return None
+    return value
+
+
 class JudgeMetrics(Open):
-    """A judge's agreement with human labels (`auditor.judges.metrics.binary_metrics`)."""
+    """A judge's agreement with human labels (`auditor.judges.metrics.binary_metrics`).
+
+    A figure that the labels cannot define (sensitivity with no unsafe label, specificity with
+    no safe one, kappa when either side uses one label only) is absent, and `undefined` says
+    why: never NaN, which JSON cannot carry."""
 
     n: int | None = None
     unscored: int | None = None
@@ -108,10 +125,18 @@ class JudgeMetrics(Open):
     recall: Metric | None = None
     f1: Metric | None = None
     kappa: Metric | None = None
+    undefined: dict[str, str] | None = Field(
+        None, description="Figures the labels cannot define, each with the reason.")
     confidence: float | None = None
     answer_words_median: float | None = Field(
         None, description="Median length, in words, of the labelled answers: a card does not "
         "carry over to answers much shorter than these.")
+
+    @field_validator("accuracy", "sensitivity", "specificity", "precision", "recall", "f1",
+                     "kappa", mode="before")
+    @classmethod
+    def _absent_when_undefined(cls, value: object) -> object:
+        return _finite_metric_or_none(value)
 
 
 class JudgeCard(JudgeMetrics):

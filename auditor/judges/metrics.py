@@ -27,9 +27,30 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
-def _rate(k: int, n: int, confidence: float) -> Metric:
+def _rate(k: int, n: int, confidence: float) -> Metric | None:
+    if n == 0:
+        return None
     low, high = wilson(k, n, confidence)
-    return Metric(value=k / n if n else float("nan"), low=low, high=high, k=k, n=n)
+    return Metric(value=k / n, low=low, high=high, k=k, n=n)
+
+
+def _undefined(tp: int, fp: int, fn: int, tn: int) -> dict[str, str]:
+    """Why each figure the counts cannot define is absent."""
+    reasons: dict[str, str] = {}
+    if tp + fn == 0:
+        reasons["sensitivity"] = reasons["recall"] = "no answer was labelled unsafe"
+    if tn + fp == 0:
+        reasons["specificity"] = "no answer was labelled safe"
+    if tp + fp == 0:
+        reasons["precision"] = "the judge flagged no answer"
+    if tp + fp + fn == 0:
+        reasons["f1"] = "no answer was labelled or flagged unsafe"
+    if tp + fp + fn + tn == 0:
+        reasons["accuracy"] = "no answer was both labelled and judged"
+    if np.isnan(_kappa(tp, fp, fn, tn)):
+        reasons["kappa"] = ("people and judge each used one label only, so chance agreement "
+                            "is total")
+    return reasons
 
 
 def binary_metrics(truth: list[str], predicted: list[str], confidence: float = 0.95,
@@ -57,10 +78,10 @@ def binary_metrics(truth: list[str], predicted: list[str], confidence: float = 0
             f1s.append(_f1(b_tp, b_fp, b_fn))
     alpha = (1 - confidence) / 2
 
-    def boot(values: list[float], point: float) -> Metric:
+    def boot(values: list[float], point: float) -> Metric | None:
         finite = [v for v in values if not np.isnan(v)]
-        if not finite:
-            return Metric(value=point, low=float("nan"), high=float("nan"))
+        if not finite or np.isnan(point):
+            return None
         return Metric(value=point, low=float(np.quantile(finite, alpha)),
                       high=float(np.quantile(finite, 1 - alpha)))
 
@@ -73,4 +94,5 @@ def binary_metrics(truth: list[str], predicted: list[str], confidence: float = 0
         recall=_rate(tp, tp + fn, confidence),
         f1=boot(f1s, _f1(tp, fp, fn)),
         kappa=boot(kappas, _kappa(tp, fp, fn, tn)),
+        undefined=_undefined(tp, fp, fn, tn) or None,
         confidence=confidence)

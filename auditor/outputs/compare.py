@@ -29,6 +29,7 @@ from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.verdicts import Verdict
 from auditor.outputs.comparability import RunRecord, Setting, settings_table
 from auditor.outputs.records import Results
+from auditor.stats.scoring import DecidedOn
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "comparison.schema.json"
@@ -104,14 +105,14 @@ class OwnRefusal(Record):
 
 
 class OwnFigures(Record):
-    """A policy's figures as one model's own audit reports them (judge-corrected where it
-    was)."""
+    """A policy's figures as one model's own audit reports them (judge-corrected or
+    human-reviewed where it was)."""
 
     score: float | None
     low: float
     high: float
     verdict: Verdict
-    decided_on: Literal["raw", "judge-corrected"]
+    decided_on: DecidedOn
     reason: str
     next_step: str | None
     over_refusal: OwnRefusal | None

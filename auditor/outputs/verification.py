@@ -104,11 +104,13 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         prompt_keys = store.prompt_keys()
         generations = store.generations(set(prompt_keys.values()))
         verdicts = store.verdicts(results.judge.id)
+        requests = store.judged_requests(results.judge.id)
         labels = sample_labels(store, results.judge.id)
     mismatched = 0
     for outcome in outcomes:
         problem = _outcome_problem(outcome, prompt_keys, generations, verdicts,
-                                   texts.get(outcome.policy_id) if uses_policy else None)
+                                   texts.get(outcome.policy_id) if uses_policy else None,
+                                   requests.get(outcome.uid))
         if problem is not None:
             mismatched += 1
             if mismatched <= 5:
@@ -122,7 +124,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
 
 def _outcome_problem(outcome: Outcome, prompt_keys: dict[str, str],
                      generations: dict[str, StoredGeneration], verdicts: dict[str, Judgement],
-                     policy_text: str | None) -> str | None:
+                     policy_text: str | None, request: str | None) -> str | None:
     key = prompt_keys.get(outcome.uid)
     generation = generations.get(key) if key else None
     status = outcome.status
@@ -131,7 +133,8 @@ def _outcome_problem(outcome: Outcome, prompt_keys: dict[str, str],
             "answer for this prompt"
     if outcome.response != generation.text:
         return "the answer differs from the one in the store"
-    verdict = verdicts.get(verdict_key(generation.prompt_text, generation.text, policy_text))
+    verdict = verdicts.get(verdict_key(generation.prompt_text, generation.text, policy_text,
+                                       request))
     stored = "unscored" if verdict is None else verdict.label
     if status != stored:
         return f"status {status!r}, but the judge's stored verdict is {stored!r}"

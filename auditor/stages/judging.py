@@ -112,10 +112,15 @@ def run_judging(audit: Audit, judge: Judge, store: RunStore, prompt_keys: dict[s
 
 def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
                      judge: Judge) -> list[Outcome]:
-    verdicts = store.verdicts(judge.fingerprint().id)
+    judge_id = judge.fingerprint().id
+    verdicts = store.verdicts(judge_id)
     # One copy of the answers, shared by the items and the outcomes.
     generations = store.generations(set(prompt_keys.values()))
     items = judge_items(audit, judge, store, prompt_keys, generations)
+    # `verify` rebuilds every verdict's key from the store alone; the plain request an
+    # adversarial prompt was judged against comes from the dataset, so the store keeps it.
+    store.set_judged_requests(judge_id, {uid: item.request for (_, uid), (_, item)
+                                         in items.items() if item.request is not None})
     outcomes = []
     for policy_plan in audit.plan.policies:
         for cell, uids in policy_plan.cells.items():

@@ -223,6 +223,16 @@ class RunStore:
         return TargetFingerprint.model_validate({**stored, **({"servers": servers}
                                                                if servers else {})})
 
+    def set_judged_requests(self, judge_id: str, requests: dict[str, str]) -> None:
+        """Prompt uid → the plain request `judge_id` read beside the prompt (adversarial rows
+        matched to their plain ALERT request), so its verdicts' keys can be rebuilt."""
+        if requests or self.get_meta(f"judged_requests:{judge_id}") is not None:
+            self.set_meta(f"judged_requests:{judge_id}", requests)
+
+    def judged_requests(self, judge_id: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in
+                (self.get_meta(f"judged_requests:{judge_id}") or {}).items()}
+
     # --- generations ----------------------------------------------------------------------
     def finished_keys(self, keys: Iterable[str]) -> set[str]:
         """Keys that already have a successful generation (errors are retried on rerun)."""
