@@ -127,6 +127,11 @@ class FakeOpenAIServer:
                 if fault == "400":
                     self._send(400, b'{"error": "prompt too long"}')
                     return
+                if fault in ("400-echo", "422-echo"):  # a server that repeats the request
+                    echoed = {"error": "invalid request", "headers": dict(self.headers),
+                              "dump": "\n".join(f"{k}: {v}" for k, v in self.headers.items())}
+                    self._send(int(fault[:3]), json.dumps(echoed).encode())
+                    return
                 if fault == "malformed":
                     self._send(200, b'{"choices": [ this is not json')
                     return

@@ -224,6 +224,49 @@ def test_api_key_never_reaches_any_output(runner: CliRunner, tmp_path: Path,
         assert secret.encode() not in path.read_bytes(), path.name
 
 
+def all_bytes_under(folder: Path) -> list[tuple[str, bytes]]:
+    return [(str(path), path.read_bytes()) for path in folder.rglob("*") if path.is_file()]
+
+
+def test_a_key_echoed_in_error_bodies_is_redacted_everywhere(runner: CliRunner, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A server that answers 400/422 with a body repeating the request's headers: the key
+    reaches no output, the store, the PDF or the terminal, in a run where some requests fail
+    and in one where all do."""
+    secret = "sk-echo-DO-NOT-LEAK-9876543210"
+    monkeypatch.setenv("E2E_API_KEY", secret)
+    with FakeOpenAIServer(api_key=secret) as keyed:
+        keyed.faults.extend(["400-echo", "422-echo"] * 3)
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(policy_text(keyed.base_url).replace(
+            "max_retries: 1}", "max_retries: 1, api_key_env: E2E_API_KEY}"))
+        result = run_check(runner, policy, tmp_path / "run")
+        assert result.exit_code in (1, 3), result.output
+        generations = (tmp_path / "run" / "generations.jsonl").read_text()
+        assert "[REDACTED]" in generations  # the echoed header was stored, without its value
+        keyed.faults.extend(["400-echo"] * 500)
+        failed = run_check(runner, policy, tmp_path / "all-fail")
+        assert failed.exit_code == 2, failed.output
+        assert "every one of the" in failed.output
+    for output in (result.output, failed.output):
+        assert secret not in output and secret[-12:] not in output
+    for name, data in all_bytes_under(tmp_path / "run") + all_bytes_under(tmp_path / "all-fail"):
+        assert secret.encode() not in data and secret[-12:].encode() not in data, name
+
+
+def test_url_credentials_reach_no_record(runner: CliRunner, server: FakeOpenAIServer,
+                                         tmp_path: Path) -> None:
+    password = "hunter2-url-PASSWORD"
+    policy = tmp_path / "policy.yaml"
+    with_credentials = server.base_url.replace("http://", f"http://auditor:{password}@")
+    policy.write_text(policy_text(with_credentials))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code == 2 and "must not carry credentials" in result.output
+    assert password not in result.output  # the refusal does not repeat them
+    assert not (tmp_path / "run").exists()
+
+
 def test_default_harm_judge_names_what_the_scores_mean(runner: CliRunner,
                                                        server: FakeOpenAIServer,
                                                        tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from auditor.core.errors import AuditorError, InputFileError
+from auditor.core.secrets import redact
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -29,8 +30,9 @@ _UNSAFE_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f
 
 
 def inert(text: str) -> str:
-    """Text from outside (server replies, dataset prompts) made safe to print, markup escaped."""
-    return escape(_UNSAFE_ON_TERMINAL.sub("\ufffd", text))
+    """Text from outside (server replies, dataset prompts) made safe to print: secrets
+    redacted, terminal controls replaced, markup escaped."""
+    return escape(_UNSAFE_ON_TERMINAL.sub("\ufffd", redact(text)))
 
 
 def print_error(error: AuditorError) -> None:

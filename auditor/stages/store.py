@@ -24,6 +24,7 @@ from typing import Any
 from auditor.core.errors import StoreError
 from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import Judgement, as_label
+from auditor.core.secrets import redact_optional
 from auditor.targets.interface import ChatRequest, Generation
 
 STORE_FILE = "store.sqlite"
@@ -252,8 +253,9 @@ class RunStore:
         rows = []
         for gen in generations:
             request = requests[gen.key]
-            text, replaced = storable(gen.text)
-            error, _ = storable(gen.error)
+            # What a server sent may echo the key it was sent (see auditor.core.secrets).
+            text, replaced = storable(redact_optional(gen.text, shapes=False))
+            error, _ = storable(redact_optional(gen.error))
             finish = (gen.finish_reason or "") + REPLACED_NOTE if replaced else gen.finish_reason
             rows.append((gen.key, target_id, storable(request.prompt)[0],
                          storable(request.system_prompt)[0], json.dumps(params, sort_keys=True),
@@ -293,7 +295,8 @@ class RunStore:
                 "INSERT OR REPLACE INTO verdicts(judge_id, content_key, label, categories, score,"
                 " reason, raw, created_at) VALUES (?,?,?,?,?,?,?,?)",
                 [(judge_id, key, v.label, json.dumps(v.categories), v.score,
-                  storable(v.reason)[0], storable(v.raw)[0], now) for key, v in items])
+                  storable(redact_optional(v.reason))[0], storable(redact_optional(v.raw))[0],
+                  now) for key, v in items])
 
     # --- human review ---------------------------------------------------------------------
     def set_review_sample(self, answer_ids: list[str]) -> None:

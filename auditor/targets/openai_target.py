@@ -27,6 +27,7 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 
 from auditor.config.policy import ModelEndpoint
+from auditor.core import secrets
 from auditor.core.errors import TargetError
 from auditor.core.identity import ServerRecord, TargetFingerprint
 from auditor.targets.fleet import Fleet, Server
@@ -88,6 +89,7 @@ class OpenAITarget(Target):
         if not key:
             raise TargetError(f"the environment variable {env} (target api_key_env) is not set",
                               hint=f"export {env}=... before running")
+        secrets.remember(key)  # a server that echoes it back never gets it into an output
         return {"Authorization": f"Bearer {key}"}
 
     # --- start: every server reachable, accepting the key, serving the same model ----------
