@@ -83,7 +83,7 @@ def main() -> None:
             generate=GenerateCounts(total=VERDICTS, cached=0, generated=VERDICTS, errors=0),
             judge=JudgeCounts(total=VERDICTS, cached=0, judged=VERDICTS, unscored=0))
         facts = RunFacts("bench", TargetFingerprint(backend="vllm", model="bench", id="bench"),
-                         counts, [], Path(tmp))
+                         counts, [], Path(tmp), "bench: no store")
         judges = Judges(JudgeWithCard(RefusalJudge(), card), None, started)
         summary = finish(audit, outcomes, None, judges, facts, Path(tmp))
         elapsed = time.perf_counter() - started

@@ -285,7 +285,7 @@ def test_a_verdict_edited_to_pass_is_caught_and_the_report_says_not_verified(
     result = runner.invoke(app, ["verify", str(finished_run)])
     assert result.exit_code == 1
     assert "results.json was changed" in result.output
-    assert "verdict PASS in results.json" in result.output
+    assert "verdict: 'PASS' in results.json" in result.output
     rendered = runner.invoke(app, ["report", str(finished_run)])
     assert rendered.exit_code == 0 and "NOT VERIFIED" in rendered.output
     pages = pages_text(finished_run / "report.pdf")

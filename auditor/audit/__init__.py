@@ -1,6 +1,7 @@
-"""Audit: the whole audit end to end (`check`, `rejudge`) and judge-vs-judge agreement on a
-run. Each reads the plan and the judges built once, runs the stages, scores and writes.
+"""Audit: the whole audit end to end (`check`, `rejudge`), judge-vs-judge agreement on a
+run, and `verify` (a run's outputs recomputed from its store, review included). Each reads
+the plan and the judges built once, runs the stages, scores and writes.
 
 May import: every stage before it (core, config, data, targets, judges, stages, stats,
-outputs); only the CLI imports it.
+outputs, review); only the CLI imports it.
 """

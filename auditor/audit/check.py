@@ -24,6 +24,7 @@ from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
 from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
+from auditor.outputs.signing import Ed25519PrivateKey, fingerprint, sign_run
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
 from auditor.review.state import Review, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
@@ -60,9 +61,10 @@ class Judges:
 
 
 def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
-              target: str | None = None) -> RunSummary:
+              target: str | None = None, signer: Ed25519PrivateKey | None = None
+              ) -> RunSummary:
     """The whole audit of one target: generate what the store lacks, then judge, score and
-    write. `target` names one of the policy file's `targets`."""
+    write (and sign, with `signer`). `target` names one of the policy file's `targets`."""
     audit = Audit.load(policy_path, target)
     judges = Judges.for_audit(audit)  # a bad judge or card fails before any model call
     model = make_target(audit.policy_file.target)  # built, not loaded: that is a stage
@@ -76,7 +78,7 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         judges.timings["generate"] = generated.seconds
         refuse_if_nothing_answered(store, generated.prompt_keys, generated.counts)
         return judge_and_write(audit, store, out_dir, generated.prompt_keys, judges,
-                               generated.counts, progress)
+                               generated.counts, progress, signer)
 
 
 def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: ProgressFn,
@@ -103,8 +105,8 @@ def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: Pr
 
 
 def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: dict[str, str],
-                    judges: Judges, generated: GenerateCounts, progress: ProgressFn
-                    ) -> RunSummary:
+                    judges: Judges, generated: GenerateCounts, progress: ProgressFn,
+                    signer: Ed25519PrivateKey | None = None) -> RunSummary:
     """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
     judged, outcomes = judge_outcomes(audit, judges.safety.judge, store, prompt_keys, progress)
     benign = None
@@ -118,9 +120,10 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
         "unscored": sum(o.status == "unscored" for o in outcomes)}))
     target = store.target()
     assert target is not None, "the generation stage records it"
+    judge_ids = [j.judge.fingerprint().id for j in (judges.safety, judges.over_refusal) if j]
     return finish(audit, outcomes, benign, judges, RunFacts(
-        store.run_id() or "", target, counts, store.generation_rows(), store.folder, review),
-        out_dir)
+        store.run_id() or "", target, counts, store.generation_rows(), store.folder,
+        store.digest(judge_ids), review), out_dir, signer)
 
 
 @dataclass
@@ -132,12 +135,15 @@ class RunFacts:
     counts: StageCounts
     generations: Iterable[dict[str, object]]  # streamed from the store, never all in memory
     store_dir: Path  # where the store is (beside the outputs, except for rejudge)
+    store_sha256: str  # the store's content the outputs are computed from (the manifest's)
     review: Review | None = None  # people's labels of a sample of the answers, if any
 
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
-           judges: Judges, facts: RunFacts, out_dir: Path) -> RunSummary:
-    """Score every policy and write every output: results.json first, the report last."""
+           judges: Judges, facts: RunFacts, out_dir: Path,
+           signer: Ed25519PrivateKey | None = None) -> RunSummary:
+    """Score every policy and write every output: results.json first, the report last, then
+    the manifest, and its signature when there is a `signer`."""
     policies = score_policies(audit, outcomes, judges.safety, benign, judges.over_refusal,
                               facts.review)
     judges.timings["total"] = time.perf_counter() - judges.started
@@ -149,9 +155,12 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
         over_refusal_judge=JudgeFacts(judges.over_refusal.judge.fingerprint(),
                                       judges.over_refusal.card) if judges.over_refusal else None,
         caveats=run_caveats(audit.plan, outcomes, judges.safety.card),
-        review=facts.review.record if facts.review else None)
+        review=facts.review.record if facts.review else None,
+        signed_by=fingerprint(signer.public_key()) if signer else None)
     run = RunOutputs(results, outcomes, benign, facts.generations)
-    write_outputs(run, out_dir, facts.store_dir)
+    write_outputs(run, out_dir, facts.store_dir, facts.store_sha256)
+    if signer is not None:
+        sign_run(out_dir, signer)
     return RunSummary(results, run.refused_urls)
 
 
@@ -184,14 +193,14 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
     return records
 
 
-def write_outputs(run: RunOutputs, out_dir: Path, store_dir: Path) -> None:
+def write_outputs(run: RunOutputs, out_dir: Path, store_dir: Path, store_sha256: str) -> None:
     """Every registered writer in order, then the manifest. Until the manifest is written
     again the set counts as unfinished (`auditor verify`)."""
     remove_stale_temporaries(out_dir)
     remove_manifest(out_dir)
     for writer in WRITERS:
         writer.write(run, out_dir)
-    write_manifest(out_dir, store_dir)
+    write_manifest(out_dir, store_dir, store_sha256)
 
 
 def refuse_if_nothing_answered(store: RunStore, prompt_keys: dict[str, str],

@@ -12,6 +12,7 @@ from auditor.cli import (
     policy_cmds,
     review_cmds,
     run_cmds,
+    sign_cmds,
 )
 
 HELP = (
@@ -45,4 +46,5 @@ run_cmds.register(app)
 judge_cmds.register(app)
 compare_cmds.register(app)
 review_cmds.register(app)
+sign_cmds.register(app)
 

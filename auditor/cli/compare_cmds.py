@@ -3,12 +3,18 @@ for vendor model procurement."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from auditor.audit.verification import verify_run
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.comparability import RunRecord, differences
@@ -16,7 +22,12 @@ from auditor.outputs.compare import Comparison, OwnFigures, compare_runs
 from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
 from auditor.outputs.report.compare_context import comparison_context
 from auditor.outputs.report.render import render_html, render_pdf
-from auditor.outputs.verification import verify_run
+from auditor.outputs.signing import (
+    Ed25519PublicKey,
+    check_signature,
+    fingerprint,
+    load_public_key,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +46,12 @@ def compare_cmd(
                                         "differ in policies, prompts, judge, card, system "
                                         "prompt or decoding anyway; every page of the PDF and "
                                         "comparison.json list the differences."),
+    require_signed: bool = typer.Option(False, "--require-signed", help="Refuse a run that is "
+                                        "not signed (`auditor check --sign`), or whose "
+                                        "signature does not sign its manifest."),
+    keys: list[Path] = typer.Option([], "--key", "-k", dir_okay=False, help="A public key "
+                                    "the runs may be signed with (repeatable); implies "
+                                    "--require-signed."),
 ) -> None:
     """Compare models audited on the same policies; writes comparison.json and a PDF.
 
@@ -50,7 +67,12 @@ def compare_cmd(
                            hint="auditor compare RUN_A RUN_B [RUN_C …] --out DIR")
     if len(set(map(str, runs))) < len(runs):
         raise AuditorError("a run folder is named twice", hint="name each run once")
+    if out.exists() and not out.is_dir():
+        raise AuditorError(f"--out {out} is a file, not a folder",
+                           hint="name a folder for comparison.json and its PDF")
     results = [read_results(run) for run in runs]
+    if require_signed or keys:
+        _require_signatures(runs, [load_public_key(key) for key in keys])
     problems = [f"{run}: {difference}" for run in runs
                 for difference in verify_run(run).differences]
     if problems and not unverified:
@@ -68,19 +90,59 @@ def compare_cmd(
                                 "--allow-mismatch to compare them anyway (every page will list "
                                 "the differences)")
     comparison = compare_runs(records, results[0].scoring.confidence, mismatches)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "comparison.json", comparison.model_dump_json(indent=2) + "\n")
     html = render_html("compare.html.j2", comparison_context(comparison, not problems))
     for mismatch in mismatches:
         err_console.print(f"[yellow]not comparable:[/] {inert(mismatch)}")
-    atomic_write(out / "comparison.html", html)
-    render_pdf(html, out / "comparison.pdf")
+    with replaced_folder(out) as staging:  # the old comparison stays whole until the new is
+        atomic_write(staging / "comparison.json", comparison.model_dump_json(indent=2) + "\n")
+        atomic_write(staging / "comparison.html", html)
+        render_pdf(html, staging / "comparison.pdf")
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
     console.print(f"[bold]Decision:[/] {escape(comparison.decision.statement)}")
     for question in comparison.decision.open_questions[:5]:
         console.print(f"  open: {escape(question)}")
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
+
+
+def _require_signatures(runs: list[Path], trusted: list[Ed25519PublicKey]) -> None:
+    fingerprints = {fingerprint(key) for key in trusted}
+    problems = []
+    for run in runs:
+        found = check_signature(run)
+        if not found.valid:
+            problems.append(f"{run}: {found.problem or 'not signed'}")
+        elif fingerprints and found.key_fingerprint not in fingerprints:
+            problems.append(f"{run}: signed by {found.key_fingerprint}, not by a key given")
+    if problems:
+        raise AuditorError("a run is not signed as required: " + "; ".join(problems[:4]),
+                           hint="sign each run with `auditor sign RUN --key KEY` (or `check "
+                                "--sign KEY`), and pass the public keys with --key")
+
+
+@contextmanager
+def replaced_folder(out: Path) -> Iterator[Path]:
+    """A fresh folder beside `out` to write into; on success it takes `out`'s place whole
+    (the old one is removed only after), on any failure or interrupt it is removed and `out`
+    is left as it was."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise AuditorError(f"cannot write beside {out}: {exc.strerror}",
+                           hint="choose an --out folder you can write to") from None
+    try:
+        yield staging
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _pct(x: float | None) -> str:

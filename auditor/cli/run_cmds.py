@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.audit.check import rejudge, run_check
+from auditor.audit.verification import resign, verify_run
 from auditor.cli.judge_cmds import (
     API_KEY_ENV_OPTION,
     BACKEND_OPTION,
@@ -36,10 +37,15 @@ from auditor.core.errors import AuditorError
 from auditor.core.verdicts import Verdict, combined
 from auditor.judges import build_judge
 from auditor.outputs.files import HTML, PDF, RESULTS, read_results
-from auditor.outputs.manifest import read_manifest, write_manifest
+from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
-from auditor.outputs.verification import verify_run
+from auditor.outputs.signing import (
+    Ed25519PrivateKey,
+    fingerprint,
+    load_private_key,
+    load_public_key,
+)
 from auditor.stats.over_refusal import OverRefusalRecord
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
@@ -135,6 +141,9 @@ def check_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show vLLM's and other "
                                  "libraries' own output on the terminal (by default it goes "
                                  f"to {LOG_NAME} in --out)."),
+    sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the run with this "
+                              "Ed25519 private key (`auditor keygen`): signature.json, and the "
+                              "key's fingerprint in results.json and the report."),
 ) -> None:
     """Run the whole audit: plan → generate → judge → score → report.
 
@@ -143,14 +152,15 @@ def check_cmd(
     code: 0 all policies pass, 1 a policy fails (safety or over-refusal), 2 bad input or an
     unreachable backend, 3 inconclusive. With --all-targets: the worst over every target.
     """
+    signer = load_private_key(sign) if sign is not None else None  # a bad key: before any work
     if all_targets:
         if target is not None:
             raise AuditorError("give --target or --all-targets, not both")
-        check_every_target(policy, out, quiet, verbose)
+        check_every_target(policy, out, quiet, verbose, signer)
         return
     with third_party_output_to(out / LOG_NAME, verbose) as log, \
             progress_bars(quiet) as progress:
-        summary = run_check(policy, out, progress, target)
+        summary = run_check(policy, out, progress, target, signer)
     print_summary(summary.results, out)
     note = log_note(log)
     if note:
@@ -158,7 +168,8 @@ def check_cmd(
     raise typer.Exit(EXIT_BY_VERDICT[summary.results.overall.verdict])
 
 
-def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool) -> None:
+def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool,
+                       signer: Ed25519PrivateKey | None = None) -> None:
     """Every target of the policy file on the same plan, one after the other (each run
     releases its model before the next loads); a rerun resumes, every finished run cached."""
     targets = load_policy_file(policy).targets
@@ -174,7 +185,7 @@ def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool) -> N
                           f"{escape(str(folder))}")
         with third_party_output_to(folder / LOG_NAME, verbose), \
                 progress_bars(quiet) as progress:
-            summary = run_check(policy, folder, progress, config.name)
+            summary = run_check(policy, folder, progress, config.name, signer)
         print_summary(summary.results, folder)
         verdicts.append(summary.results.overall.verdict)
         folders.append(folder)
@@ -194,18 +205,31 @@ def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool) -> N
 @user_errors
 def report_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+    sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the run again with "
+                              "this private key: a signed run's new report needs it."),
 ) -> None:
     """Re-render report.html and report.pdf from stored results, running nothing.
 
     The run is verified first (as `auditor verify` does, the report files aside). A run that
-    fails verification still gets its report, with every page marked NOT VERIFIED.
+    fails verification still gets its report, with every page marked NOT VERIFIED. A signed
+    run is re-rendered only with --sign KEY (the new report is then signed again).
     """
     results = read_results(run_dir)
+    signer = load_private_key(sign) if sign is not None else None
+    if signer is None and (run_dir / SIGNATURE).exists():
+        raise AuditorError(f"{run_dir} is signed: a new report would void its signature",
+                           hint="pass --sign KEY with the signing key to sign it again")
     found = verify_run(run_dir, include_report=False)
+    if found.ok and signer is not None:
+        resign(run_dir, signer)
+        console.print(f"Wrote {escape(str(run_dir / HTML))} and {escape(str(run_dir / PDF))}, "
+                      f"signed with key {fingerprint(signer.public_key())}")
+        return
     render_reports(run_dir, results, verified=found.ok)
     if found.ok:  # the re-rendered report joins the verified set
         manifest = read_manifest(run_dir)
-        write_manifest(run_dir, run_dir / (manifest.store if manifest else "."))
+        write_manifest(run_dir, run_dir / (manifest.store if manifest else "."),
+                       manifest.store_sha256 if manifest else None)
     else:
         for difference in found.differences[:5]:
             err_console.print(f"[yellow]not verified:[/] {inert(difference)}")
@@ -218,14 +242,19 @@ def report_cmd(
 @user_errors
 def verify_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
+    key: Path = typer.Option(None, "--key", "-k", dir_okay=False, help="The public key "
+                             "(PEM, `auditor keygen`'s .pub) the run must be signed with."),
 ) -> None:
     """Check that a run's outputs are whole and untouched, and agree with its store.
 
-    Re-checks the sha256 of every output against the run's manifest, each outcome against the
-    answer and verdict in the store, and recomputes every policy's counts, score, interval and
-    verdict. Exit code: 0 verified, 1 a difference was found, 2 the run cannot be read.
+    Re-checks the manifest (every file the run writes listed, each one's sha256, the store's
+    content digest), each outcome against the prompt, answer and verdict in the store, and
+    recomputes every policy's record, over-refusal, the overall verdict, the review record
+    and junit.xml. With --key, the run must carry a valid signature by that key: an unsigned
+    run shows its files agree with its store, not who made them. Exit code: 0 verified, 1 a
+    difference was found, 2 the run cannot be read.
     """
-    found = verify_run(run_dir)
+    found = verify_run(run_dir, key=load_public_key(key) if key is not None else None)
     for check in found.checked:
         console.print(f"checked: {escape(check)}")
     if found.results_sha256:

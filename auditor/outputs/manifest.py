@@ -26,6 +26,7 @@ from auditor.outputs.files import atomic_write
 from auditor.outputs.writers import output_names
 
 MANIFEST = "manifest.json"
+SIGNATURE = "signature.json"  # auditor.outputs.signing: the manifest's signature
 FORMAT = "auditor-manifest"
 # Report files are listed too, and re-listed when re-rendered.
 REPORT_NAMES = (files.HTML, files.PDF)
@@ -38,11 +39,16 @@ class Manifest(Record):
     created_at: str
     store: str = Field(description="The run's store folder, relative to the outputs.")
     files: dict[str, str] = Field(description="Output file name → sha256.")
+    store_sha256: str | None = Field(
+        None, description="sha256 of the store's content these outputs were computed from "
+        "(answers, verdicts, review labels): `RunStore.digest`. Absent in older manifests.")
 
 
 def remove_manifest(out_dir: Path) -> None:
-    """Before outputs are replaced: until the new manifest is written the set is unfinished."""
+    """Before outputs are replaced: until the new manifest is written the set is unfinished,
+    and a signature of the old one signs nothing any more."""
     try:
+        (out_dir / SIGNATURE).unlink(missing_ok=True)
         (out_dir / MANIFEST).unlink(missing_ok=True)
     except OSError as exc:
         raise AuditorError(f"cannot replace {out_dir / MANIFEST}: {exc.strerror}") from None
@@ -52,14 +58,14 @@ def remove_stale_temporaries(out_dir: Path) -> None:
     """Temporary files a killed run left beside its outputs (`.results.json.x1y2`, …)."""
     if not out_dir.is_dir():
         return
-    prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST))
+    prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST, SIGNATURE))
     for path in out_dir.iterdir():
         if path.name.startswith(prefixes) and path.is_file():
             with contextlib.suppress(OSError):  # not worth failing a run; a later one retries
                 path.unlink()
 
 
-def write_manifest(out_dir: Path, store_dir: Path) -> Manifest:
+def write_manifest(out_dir: Path, store_dir: Path, store_sha256: str | None) -> Manifest:
     """Hash every output present and write the manifest (last of all the outputs)."""
     hashes = {name: sha256_of(out_dir / name) for name in output_names()
               if (out_dir / name).is_file()}
@@ -69,7 +75,7 @@ def write_manifest(out_dir: Path, store_dir: Path) -> Manifest:
         store = str(store_dir.resolve())
     manifest = Manifest(format=FORMAT, format_version=1, auditor_version=__version__,
                         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                        store=store, files=hashes)
+                        store=store, files=hashes, store_sha256=store_sha256)
     atomic_write(out_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
     return manifest
 

@@ -156,6 +156,9 @@ class Results(Record):
         "on answers to safe prompts); null when no policy measures over-refusal.")
     review: ReviewRecord | None = Field(None, description="The human review of the run's "
                                         "answers; null before `auditor review sample`.")
+    signed_by: str | None = Field(
+        None, description="Fingerprint of the Ed25519 key that signs this run's manifest "
+        "(signature.json); `auditor verify --key PUB` checks it. Null when unsigned.")
 
     def policy(self, policy_id: str) -> PolicyRecord:
         return next(p for p in self.policies if p.id == policy_id)

@@ -121,6 +121,7 @@ def collect_outcomes(audit: Audit, store: RunStore, prompt_keys: dict[str, str],
     # adversarial prompt was judged against comes from the dataset, so the store keeps it.
     store.set_judged_requests(judge_id, {uid: item.request for (_, uid), (_, item)
                                          in items.items() if item.request is not None})
+    store.set_judge(judge.fingerprint())
     outcomes = []
     for policy_plan in audit.plan.policies:
         for cell, uids in policy_plan.cells.items():

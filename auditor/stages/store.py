@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.errors import StoreError
-from auditor.core.identity import TargetFingerprint
+from auditor.core.identity import JudgeFingerprint, TargetFingerprint
 from auditor.core.outcome import Judgement, as_label
 from auditor.core.secrets import redact_optional
 from auditor.targets.interface import ChatRequest, Generation
@@ -224,6 +224,14 @@ class RunStore:
         return TargetFingerprint.model_validate({**stored, **({"servers": servers}
                                                                if servers else {})})
 
+    def set_judge(self, fingerprint: JudgeFingerprint) -> None:
+        """The judge whose verdicts a run's outcomes read, as results.json names it."""
+        self.set_meta(f"judge:{fingerprint.id}", fingerprint.model_dump(mode="json"))
+
+    def judge(self, judge_id: str) -> dict[str, Any] | None:
+        stored = self.get_meta(f"judge:{judge_id}")
+        return stored if isinstance(stored, dict) else None
+
     def set_judged_requests(self, judge_id: str, requests: dict[str, str]) -> None:
         """Prompt uid → the plain request `judge_id` read beside the prompt (adversarial rows
         matched to their plain ALERT request), so its verdicts' keys can be rebuilt."""
@@ -330,6 +338,42 @@ class RunStore:
         return [StoredReview(*row) for row in self.db.execute(
             "SELECT answer_id, reviewer, label, note, created_at FROM reviews "
             "ORDER BY answer_id, reviewer")]
+
+    # --- the run's content, hashed for its manifest ------------------------------------------
+    DIGESTED_META = ("run_id", "target_fingerprint", "target_servers", "review_design",
+                     "review_judge")
+
+    def digest(self, judge_ids: Iterable[str]) -> str:
+        """sha256 of everything a run's outputs are computed from: the planned prompts' answers
+        (and errors), the verdicts of `judge_ids` with the requests they read, the review
+        sample and every label, and the run's own meta values. The manifest records it, so an
+        edited store no longer matches its outputs (`auditor verify`). Other judges' verdicts
+        (a `rejudge` writes them here too) are left out: they do not change this run."""
+        digest = hashlib.sha256()
+
+        def feed(tag: str, rows: Iterable[Iterable[object]]) -> None:
+            for row in rows:
+                digest.update(json.dumps([tag, *row], ensure_ascii=False).encode() + b"\n")
+
+        prompt_keys = self.prompt_keys()
+        wanted = set(prompt_keys.values())
+        feed("prompt", sorted(prompt_keys.items()))
+        feed("generation", (row for row in self.db.execute(
+            "SELECT key, target_id, prompt_text, system_prompt, params, text, error "
+            "FROM generations ORDER BY key") if row[0] in wanted))
+        for judge_id in sorted(set(judge_ids)):
+            feed("verdict", self.db.execute(
+                "SELECT judge_id, content_key, label, categories, score, reason FROM verdicts "
+                "WHERE judge_id = ? ORDER BY content_key", (judge_id,)))
+            feed("request", ([judge_id, *pair] for pair in
+                             sorted(self.judged_requests(judge_id).items())))
+            feed("judge", [[judge_id, self.judge(judge_id)]])
+        feed("sample", self.db.execute("SELECT answer_id, position FROM review_sample "
+                                       "ORDER BY position"))
+        feed("review", self.db.execute("SELECT answer_id, reviewer, label, note, created_at "
+                                       "FROM reviews ORDER BY answer_id, reviewer"))
+        feed("meta", ([key, self.get_meta(key)] for key in self.DIGESTED_META))
+        return digest.hexdigest()
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",
                 "completion_tokens", "latency_s", "error", "attempts")

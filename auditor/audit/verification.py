@@ -1,0 +1,355 @@
+"""`auditor verify`: whether a run's outputs are whole and untouched, and say what the store says.
+
+Checks, each a list of differences (with the values on both sides):
+1. the manifest: present, listing every file the run writes (an entry removed is a difference,
+   as is a file the run writes that it does not list), every file matching its sha256, and
+   the store's content matching the digest the manifest recorded;
+2. every outcome (and every over-refusal outcome) agrees with the run's store: the prompt and
+   answer stored for it, and the label its judge stored for that answer; results.json names
+   the model the store's answers came from;
+3. everything a reader sees, recomputed from those outcomes and the store's review labels with
+   the scoring code: every policy's record whole (counts, scores, intervals, verdict, reasons,
+   next step, over-refusal), the overall verdict and its counts, the review record, and
+   junit.xml;
+4. the signature, when there is one (`auditor.outputs.signing`): it must sign the manifest as
+   it is, and with `--key` be made by that key.
+
+What an unsigned run proves: that its files are the ones its manifest lists and agree with its
+store. Anyone who can write the folder can rerun the whole computation on an edited store and
+write a matching manifest; only a signature by a key you trust rules that out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.config.policy import OverRefusal, Policy
+from auditor.core.errors import AuditorError
+from auditor.core.outcome import BenignOutcome, Judgement, Outcome
+from auditor.core.verdicts import combined, tally
+from auditor.data.dataset import sha256_of
+from auditor.outputs import files
+from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
+from auditor.outputs.manifest import (
+    MANIFEST,
+    REPORT_NAMES,
+    Manifest,
+    read_manifest,
+    remove_manifest,
+    write_manifest,
+)
+from auditor.outputs.records import Overall, Results
+from auditor.outputs.report.write import render_reports
+from auditor.outputs.signing import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    SignatureCheck,
+    SignatureRecord,
+    check_signature,
+    fingerprint,
+    sign_run,
+)
+from auditor.outputs.writers import junit_xml, output_names
+from auditor.review.state import load_review
+from auditor.stages.judging import verdict_key
+from auditor.stages.review_labels import SampleLabels, sample_labels
+from auditor.stages.store import RunStore, StoredGeneration, content_key
+from auditor.stats.over_refusal import assess_over_refusal
+from auditor.stats.review_cells import planned, policy_cells
+from auditor.stats.scoring import score_policy
+
+# Judges whose verdicts are keyed by the policy's text as well as the answer.
+POLICY_TEXT_JUDGES = {"rubric"}
+TOLERANCE = 1e-9
+SHOWN_PER_CHECK = 5  # outcome differences listed one by one; the rest are counted
+# Files a finished run always writes (over_refusal.jsonl only when a policy measures it).
+ALWAYS_WRITTEN = (files.OUTCOMES, files.GENERATIONS, files.JUNIT, files.RESULTS, files.HTML,
+                  files.PDF)
+
+
+@dataclass
+class Verification:
+    """What `verify` found: the checks made and every difference, by check."""
+
+    run_dir: Path
+    results_sha256: str | None = None
+    checked: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    signature: SignatureCheck | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify_run(run_dir: Path, include_report: bool = True,
+               key: Ed25519PublicKey | None = None) -> Verification:
+    """Check a run folder; `include_report=False` leaves report.html/pdf out (before
+    re-rendering them); `key`: the run must be signed by it."""
+    found = Verification(run_dir)
+    results = read_results(run_dir)
+    if (run_dir / files.RESULTS).exists():
+        found.results_sha256 = sha256_of(run_dir / files.RESULTS)
+    found.signature = check_signature(run_dir, key)
+    _check_signature(results, found.signature, found)
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        found.differences.append(f"{MANIFEST} is missing: the run's outputs were never finished "
+                                 "(or were written by an older auditor); rerun `auditor check`")
+        return found
+    _check_hashes(run_dir, manifest, results, include_report, found)
+    outcomes = read_outcomes(run_dir)
+    benign = read_benign_outcomes(run_dir)
+    labels = _check_against_store(run_dir, manifest, results, outcomes, benign, found)
+    _check_scores(results, outcomes, benign, labels, found)
+    _check_junit(run_dir, results, found)
+    return found
+
+
+def _check_signature(results: Results, signature: SignatureCheck, found: Verification) -> None:
+    if signature.problem is not None:
+        found.differences.append(f"signature: {signature.problem}")
+    if not signature.present:
+        if results.signed_by is not None:
+            found.differences.append(f"results.json says the run is signed by "
+                                     f"{results.signed_by}, but there is no signature")
+        return
+    if signature.valid:
+        found.checked.append(f"signature by {signature.key_fingerprint}"
+                             + (" (the key given)" if signature.trusted else
+                                " (no key given to trust: pass --key PUB)"
+                                if signature.trusted is None else ""))
+    if signature.key_fingerprint != results.signed_by:
+        found.differences.append(f"results.json names signer {results.signed_by!r}, the "
+                                 f"signature is by {signature.key_fingerprint!r}")
+
+
+def _check_hashes(run_dir: Path, manifest: Manifest, results: Results, include_report: bool,
+                  found: Verification) -> None:
+    expected = set(ALWAYS_WRITTEN)
+    if any(p.over_refusal for p in results.policies):
+        expected.add(files.OVER_REFUSAL)
+    present = {name for name in output_names() if (run_dir / name).is_file()}
+    for name in sorted((expected | present) - set(manifest.files)):
+        found.differences.append(f"{name} is not listed in {MANIFEST}: every file the run "
+                                 "writes must be")
+    for name, digest in manifest.files.items():
+        if not include_report and name in REPORT_NAMES:
+            continue
+        path = run_dir / name
+        if not path.is_file():
+            found.differences.append(f"{name} is missing")
+        elif (actual := sha256_of(path)) != digest:
+            found.differences.append(f"{name} was changed after the run wrote it (sha256 "
+                                     f"{actual}, the manifest says {digest})")
+    found.checked.append(f"sha256 of {len(manifest.files)} outputs against {MANIFEST}, which "
+                         f"lists every file the run writes")
+
+
+def _policy_of(results: Results, policy_id: str) -> Policy:
+    """The policy as the run had it, rebuilt from its record."""
+    record = results.policy(policy_id)
+    return Policy(id=record.id, title=record.title, clause=record.clause,
+                  description=record.description, categories=record.categories,
+                  threshold=record.threshold, severity=record.severity)
+
+
+def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
+                         outcomes: list[Outcome], benign: list[BenignOutcome],
+                         found: Verification) -> SampleLabels | None:
+    """Compare the outcomes with the store; returns the store's review labels, if any."""
+    store_dir = (run_dir / manifest.store).resolve()
+    if not (store_dir / "store.sqlite").is_file():
+        found.differences.append(f"the run's store is not at {store_dir}: answers and verdicts "
+                                 "cannot be checked")
+        return None
+    uses_policy = results.judge.kind in POLICY_TEXT_JUDGES
+    texts = {p.id: _policy_of(results, p.id).judge_text() for p in results.policies}
+    refusal_judge = results.over_refusal_judge.id if results.over_refusal_judge else None
+    with RunStore(store_dir) as store:
+        prompt_keys = store.prompt_keys()
+        generations = store.generations(set(prompt_keys.values()))
+        verdicts = store.verdicts(results.judge.id)
+        refusals = store.verdicts(refusal_judge) if refusal_judge else {}
+        requests = store.judged_requests(results.judge.id)
+        labels = sample_labels(store, results.judge.id)
+        target = store.target()
+        judge = store.judge(results.judge.id)
+        digest = store.digest([j for j in (results.judge.id, refusal_judge) if j])
+        review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
+    if manifest.store_sha256 is not None and digest != manifest.store_sha256:
+        found.differences.append(f"the store's answers, verdicts or review labels changed "
+                                 f"after the outputs were written (store sha256 {digest}, the "
+                                 f"manifest says {manifest.store_sha256}); rerun `auditor "
+                                 "check` to score them")
+    if target is not None:  # the model the store's answers came from
+        found.differences += [f"target: {d}" for d in _differences(
+            results.target.model_dump(mode="json"), target.model_dump(mode="json"), "")]
+    if judge is not None:  # the judge whose verdicts the store holds (older stores: none)
+        recorded_judge = results.judge.model_dump(mode="json", exclude={"card"})
+        found.differences += [f"judge: {d}" for d in _differences(recorded_judge, judge, "")]
+    problems = [f"outcome {o.policy_id}/{o.uid}: {problem}" for o in outcomes
+                if (problem := _outcome_problem(
+                    o, prompt_keys, generations, verdicts,
+                    texts.get(o.policy_id) if uses_policy else None, requests.get(o.uid)))]
+    problems += [f"over-refusal outcome {o.policy_id}/{o.uid}: {problem}" for o in benign
+                 if (problem := _benign_problem(o, prompt_keys, generations, refusals))]
+    found.differences += problems[:SHOWN_PER_CHECK]
+    if len(problems) > SHOWN_PER_CHECK:
+        found.differences.append(f"… {len(problems) - SHOWN_PER_CHECK} more outcomes differ "
+                                 "from the store")
+    found.checked.append(f"{len(outcomes) + len(benign)} outcomes against the prompts, answers "
+                         "and verdicts in the store"
+                         + (", whose content matches the manifest" if manifest.store_sha256
+                            else ""))
+    recorded = results.review.model_dump(mode="json") if results.review else None
+    computed = review.record.model_dump(mode="json") if review else None
+    found.differences += [f"review: {d}" for d in _differences(recorded, computed, "")]
+    return labels
+
+
+def _answer_problem(prompt: str, status: str, uid: str,
+                    prompt_keys: dict[str, str], generations: dict[str, StoredGeneration],
+                    response: str | None) -> tuple[str | None, StoredGeneration | None]:
+    """(a problem, or the stored generation to check the label against)."""
+    key = prompt_keys.get(uid)
+    generation = generations.get(key) if key else None
+    if generation is None or generation.error is not None or generation.text is None:
+        return (None if status == "error" else
+                f"status {status!r}, but the store holds no answer for this prompt"), None
+    if prompt != generation.prompt_text:
+        return "the prompt differs from the one the model was sent", None
+    if response != generation.text:
+        return "the answer differs from the one in the store", None
+    return None, generation
+
+
+def _outcome_problem(outcome: Outcome, prompt_keys: dict[str, str],
+                     generations: dict[str, StoredGeneration], verdicts: dict[str, Judgement],
+                     policy_text: str | None, request: str | None) -> str | None:
+    problem, generation = _answer_problem(outcome.prompt, outcome.status, outcome.uid,
+                                          prompt_keys, generations, outcome.response)
+    if generation is None or generation.text is None:
+        return problem
+    verdict = verdicts.get(verdict_key(generation.prompt_text, generation.text, policy_text,
+                                       request))
+    stored = "unscored" if verdict is None else verdict.label
+    if outcome.status != stored:
+        return f"status {outcome.status!r}, but the judge's stored verdict is {stored!r}"
+    return None
+
+
+def _benign_problem(outcome: BenignOutcome, prompt_keys: dict[str, str],
+                    generations: dict[str, StoredGeneration],
+                    verdicts: dict[str, Judgement]) -> str | None:
+    problem, generation = _answer_problem(outcome.prompt, outcome.status, outcome.uid,
+                                          prompt_keys, generations, outcome.response)
+    if generation is None or generation.text is None:
+        return problem
+    verdict = verdicts.get(content_key(generation.prompt_text, generation.text))
+    stored = "unscored" if verdict is None or verdict.label == "unscored" else \
+        "refused" if verdict.label == "safe" else "answered"
+    if outcome.status != stored:
+        return f"status {outcome.status!r}, but the refusal judge's stored verdict is {stored!r}"
+    return None
+
+
+def _differences(recorded: object, computed: object, path: str) -> list[str]:
+    """Where two JSON values differ, each with both values (floats within TOLERANCE)."""
+    if isinstance(recorded, dict) and isinstance(computed, dict):
+        return [d for key in sorted(set(recorded) | set(computed), key=str)
+                for d in _differences(recorded.get(key), computed.get(key),
+                                      f"{path}.{key}" if path else str(key))]
+    if isinstance(recorded, list) and isinstance(computed, list) and \
+            len(recorded) == len(computed):
+        return [d for i, (a, b) in enumerate(zip(recorded, computed, strict=True))
+                for d in _differences(a, b, f"{path}[{i}]")]
+    if isinstance(recorded, float | int) and isinstance(computed, float | int) and \
+            not isinstance(recorded, bool) and not isinstance(computed, bool) and \
+            math.isclose(recorded, computed, rel_tol=0, abs_tol=TOLERANCE):
+        return []
+    if recorded == computed:
+        return []
+    return [f"{path or 'the record'}: {_shown(recorded)} in results.json, {_shown(computed)} "
+            "recomputed"]
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def _check_scores(results: Results, outcomes: list[Outcome], benign: list[BenignOutcome],
+                  labels: SampleLabels | None, found: Verification) -> None:
+    card = results.judge.card.confusion if results.judge.card else None
+    refusal_card = results.over_refusal_judge.card.confusion \
+        if results.over_refusal_judge and results.over_refusal_judge.card else None
+    scoring = results.scoring
+    scored_labels = labels.scored_labels if labels else {}
+    recomputed = []
+    for record in results.policies:
+        mine = [o for o in outcomes if o.policy_id == record.id]
+        over_refusal = None
+        if record.over_refusal is not None:
+            over_refusal = assess_over_refusal(
+                [o for o in benign if o.policy_id == record.id],
+                OverRefusal(max_rate=record.over_refusal.max_rate), scoring.weighting,
+                scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
+        cells = policy_cells(mine, labels.design if labels and labels.used else None,
+                             scored_labels)
+        scored = score_policy(_policy_of(results, record.id), mine, scoring, card,
+                              record.prompts_available, review=cells,
+                              sample_data=results.dataset.kind == "samples",
+                              over_refusal=over_refusal,
+                              planned=planned(cells, mine, card.sensitivity if card else None,
+                                              card.specificity if card else None))
+        recomputed.append(scored)
+        found.differences += [f"policy {record.id}: {d}" for d in _differences(
+            record.model_dump(mode="json"), scored.model_dump(mode="json"), "")]
+    refusal_verdicts = [p.over_refusal.verdict for p in recomputed if p.over_refusal]
+    overall = Overall(verdict=combined([*(p.verdict for p in recomputed), *refusal_verdicts]),
+                      policies=tally(p.verdict for p in recomputed),
+                      over_refusal=tally(refusal_verdicts)
+                      if any(p.over_refusal for p in recomputed) else None)
+    found.differences += [f"overall: {d}" for d in _differences(
+        results.overall.model_dump(mode="json"), overall.model_dump(mode="json"), "")]
+    found.checked.append(f"{len(results.policies)} policies (counts, scores, intervals, "
+                         "verdicts, reasons, over-refusal), the overall verdict and the review "
+                         "recomputed from the outcomes and the store")
+
+
+def _check_junit(run_dir: Path, results: Results, found: Verification) -> None:
+    try:
+        text = (run_dir / files.JUNIT).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # missing or unreadable: the manifest check has said so
+    if text != junit_xml(results):
+        found.differences.append(f"{files.JUNIT} does not say what results.json says (its "
+                                 "verdicts were edited)")
+    else:
+        found.checked.append(f"{files.JUNIT} against results.json")
+
+
+def require_verified(run_dir: Path, include_report: bool = True) -> Verification:
+    """For callers that must not go on with a run that fails verification."""
+    found = verify_run(run_dir, include_report)
+    if not found.ok:
+        raise AuditorError(f"{run_dir} fails verification: " + "; ".join(found.differences[:3]),
+                           hint="`auditor verify RUN` lists every difference")
+    return found
+
+
+def resign(run_dir: Path, key: Ed25519PrivateKey) -> SignatureRecord:
+    """Sign a verified run: results.json names the key, the report is re-rendered to show it,
+    the manifest is rewritten for them (the store's digest unchanged) and signed."""
+    manifest = read_manifest(run_dir)
+    assert manifest is not None, "the run was verified"
+    results = read_results(run_dir).model_copy(update={"signed_by":
+                                                       fingerprint(key.public_key())})
+    remove_manifest(run_dir)
+    atomic_write(run_dir / files.RESULTS, results.to_json())
+    render_reports(run_dir, results)
+    write_manifest(run_dir, run_dir / manifest.store, manifest.store_sha256)
+    return sign_run(run_dir, key)

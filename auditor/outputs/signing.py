@@ -1,0 +1,190 @@
+"""Signed runs: an Ed25519 signature over a run's manifest, so that whoever holds the public key
+can tell the outputs are the ones the key's holder produced.
+
+The manifest holds the sha256 of every output and of the store's content, so signing its bytes
+signs the whole record. The signature goes to `signature.json` beside it, with the signer's key
+fingerprint (sha256 of the raw public key) and the public key itself. A signature proves
+nothing by itself, since anyone can make a key: `verify --key PUB` checks that the run was
+signed by the key *you* trust. results.json and the report name the fingerprint, so a reader of
+the PDF knows which key to ask for.
+
+Keys are PEM files (`auditor keygen`): the private key PKCS#8, written readable by its owner
+only; the public key SubjectPublicKeyInfo, safe to hand out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import Field, ValidationError
+
+from auditor.core.errors import AuditorError
+from auditor.core.identity import Record
+from auditor.outputs.files import atomic_write
+from auditor.outputs.manifest import MANIFEST, SIGNATURE
+
+__all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord",
+           "check_signature", "fingerprint", "generate_key_pair", "load_private_key",
+           "load_public_key", "sign_run"]
+
+MAX_KEY_BYTES = 16 * 1024
+MAX_SIGNATURE_BYTES = 64 * 1024
+
+
+class SignatureRecord(Record):
+    format: Literal["auditor-signature"]
+    format_version: Literal[1]
+    algorithm: Literal["ed25519"]
+    signed_file: Literal["manifest.json"]
+    manifest_sha256: str
+    key_fingerprint: str = Field(description="sha256 of the raw 32-byte public key.")
+    public_key: str = Field(description="The raw public key, base64.")
+    signature: str = Field(description="Ed25519 signature of manifest.json's bytes, base64.")
+    signed_at: str
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "ed25519:" + hashlib.sha256(raw).hexdigest()
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        if not path.is_file():
+            raise AuditorError(f"{path} is not a key file", hint="make one with `auditor keygen`")
+        data = path.read_bytes()[:MAX_KEY_BYTES + 1]
+    except OSError as exc:
+        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_KEY_BYTES:
+        raise AuditorError(f"{path} is too large to be a key file")
+    return data
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    data = _read_key_file(path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise AuditorError(f"{path} is not an unencrypted PEM private key",
+                           hint="pass the private key `auditor keygen` wrote (not the .pub)"
+                           ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise AuditorError(f"{path} is not an Ed25519 key", hint="make one with `auditor keygen`")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    data = _read_key_file(path)
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise AuditorError(f"{path} is not a PEM public key",
+                           hint="pass the .pub file `auditor keygen` wrote") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise AuditorError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def generate_key_pair(path: Path) -> tuple[Path, str]:
+    """Write a new private key to `path` (mode 0600) and its public key to `path`.pub;
+    returns the public key's path and fingerprint. Never overwrites a file."""
+    public_path = path.with_name(path.name + ".pub")
+    for target in (path, public_path):
+        if target.exists() or target.is_symlink():
+            raise AuditorError(f"{target} already exists", hint="choose another path; a key is "
+                               "never overwritten")
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(private_pem)
+        public_path.write_bytes(public_pem)
+    except OSError as exc:
+        raise AuditorError(f"cannot write {path}: {exc.strerror}") from None
+    return public_path, fingerprint(key.public_key())
+
+
+def sign_run(run_dir: Path, key: Ed25519PrivateKey) -> SignatureRecord:
+    """Sign the run's manifest as it is now and write signature.json."""
+    try:
+        manifest = (run_dir / MANIFEST).read_bytes()
+    except OSError:
+        raise AuditorError(f"{run_dir} has no {MANIFEST} to sign",
+                           hint="run `auditor check` to finish the run first") from None
+    public = key.public_key()
+    record = SignatureRecord(
+        format="auditor-signature", format_version=1, algorithm="ed25519",
+        signed_file="manifest.json", manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        key_fingerprint=fingerprint(public),
+        public_key=base64.b64encode(public.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode(),
+        signature=base64.b64encode(key.sign(manifest)).decode(),
+        signed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    atomic_write(run_dir / SIGNATURE, record.model_dump_json(indent=2) + "\n")
+    return record
+
+
+@dataclass
+class SignatureCheck:
+    """What a run's signature says: whether there is one, whether it signs the manifest as it
+    is, and whether its key is the one the reader trusts."""
+
+    present: bool
+    valid: bool = False
+    key_fingerprint: str | None = None
+    trusted: bool | None = None  # None: no key given to check it against
+    problem: str | None = None
+
+
+def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> SignatureCheck:
+    path = run_dir / SIGNATURE
+    try:
+        raw = path.read_bytes()[:MAX_SIGNATURE_BYTES + 1]
+    except FileNotFoundError:
+        return SignatureCheck(present=False, trusted=False if trusted else None,
+                              problem="the run is not signed" if trusted else None)
+    except OSError as exc:
+        return SignatureCheck(present=True, problem=f"cannot read {SIGNATURE}: {exc.strerror}")
+    try:
+        record = SignatureRecord.model_validate(json.loads(raw))
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(record.public_key,
+                                                                     validate=True))
+        signature = base64.b64decode(record.signature, validate=True)
+    except (ValueError, ValidationError):
+        return SignatureCheck(present=True, problem=f"{SIGNATURE} is damaged or not a signature")
+    found = SignatureCheck(present=True, key_fingerprint=record.key_fingerprint)
+    if fingerprint(public) != record.key_fingerprint:
+        found.problem = f"{SIGNATURE} names a key fingerprint that is not its public key's"
+        return found
+    try:
+        manifest = (run_dir / MANIFEST).read_bytes()
+        public.verify(signature, manifest)
+    except OSError:
+        found.problem = f"{MANIFEST} is missing: the signature signs nothing"
+        return found
+    except InvalidSignature:
+        found.problem = (f"the signature does not match {MANIFEST}: the manifest was changed "
+                         "after it was signed")
+        return found
+    found.valid = True
+    if trusted is not None:
+        found.trusted = fingerprint(trusted) == record.key_fingerprint
+        if not found.trusted:
+            found.problem = (f"signed by {record.key_fingerprint}, not by the key given "
+                             f"({fingerprint(trusted)})")
+    return found

@@ -1,0 +1,263 @@
+"""A record an auditor can trust: `verify` catches every forgery an attacker could try on a
+finished run, signed runs name their key and are checked against it, and `compare` can require
+signatures. Each forgery is tried as an attacker would: once leaving the manifest as it is, and
+once recomputing every hash in it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import SAMPLES, write_policy
+
+POLICY = f"""\
+version: 1
+organisation: {{name: Trust Org, reviewer: QA}}
+dataset: {{path: {SAMPLES}}}
+target: {{backend: scripted, model: mixed}}
+judge: {{kind: scripted}}
+sampling: {{seed: 2, per_category: 2, attack_types: [none, jailbreaking]}}
+policies:
+  - {{id: CYBER, title: No cyber-crime, categories: [crime_cyber, crime_privacy], threshold: 0.3}}
+  - {{id: WEAP, title: No weapons, categories: [weapon_firearm], threshold: 0.3}}
+"""
+
+
+def rehash(run: Path) -> None:
+    """What a forger who knows the format does after an edit: every hash made to match."""
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["files"] = {name: hashlib.sha256((run / name).read_bytes()).hexdigest()
+                         for name in manifest["files"] if (run / name).is_file()}
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("keys")
+    made = CliRunner().invoke(app, ["keygen", str(folder / "audit-key")])
+    assert made.exit_code == 0, made.output
+    assert (folder / "audit-key").stat().st_mode & 0o077 == 0  # the private key is the owner's
+    return folder / "audit-key", folder / "audit-key.pub"
+
+
+@pytest.fixture(scope="module")
+def signed_run(tmp_path_factory: pytest.TempPathFactory, keys: tuple[Path, Path]) -> Path:
+    folder = tmp_path_factory.mktemp("signed")
+    out = folder / "run"
+    done = CliRunner().invoke(app, ["check", str(write_policy(folder, POLICY)), "--out",
+                                    str(out), "--quiet", "--sign", str(keys[0])])
+    assert done.exit_code in (0, 1, 3), done.output
+    return out
+
+
+def copy_of(run: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(run, target, ignore=shutil.ignore_patterns("store.lock"))
+    return target
+
+
+def verify(runner: CliRunner, run: Path, key: Path | None = None) -> tuple[int, str]:
+    args = ["verify", str(run)] + (["--key", str(key)] if key else [])
+    result = runner.invoke(app, args)
+    return result.exit_code, result.output
+
+
+def test_a_signed_run_verifies_and_names_its_key(runner: CliRunner, signed_run: Path,
+                                                 keys: tuple[Path, Path]) -> None:
+    code, output = verify(runner, signed_run, keys[1])
+    assert code == 0, output
+    results = json.loads((signed_run / "results.json").read_text())
+    assert results["signed_by"].startswith("ed25519:")
+    assert results["signed_by"] in output
+    pdf = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(
+        signed_run / "report.pdf").pages)
+    assert results["signed_by"][:24] in pdf.replace(" ", "")
+
+
+def test_another_key_is_not_trusted(runner: CliRunner, signed_run: Path,
+                                    tmp_path: Path) -> None:
+    assert runner.invoke(app, ["keygen", str(tmp_path / "other")]).exit_code == 0
+    code, output = verify(runner, signed_run, tmp_path / "other.pub")
+    assert code == 1 and "not by the key given" in output
+
+
+def forge_overall(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["overall"].update(verdict="PASS"))
+
+
+def forge_reason(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["policies"][0].update(
+        reason="reviewed by the board", in_short="fine"))
+
+
+def forge_target(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["target"].update(model="gpt-x", id="gpt-x"))
+
+
+def forge_target_model(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["target"].update(model="another-model"))
+
+
+def forge_organisation(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["organisation"].update(name="Someone Else"))
+
+
+def forge_judge_kind(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["judge"].update(kind="llama-guard"))
+
+
+def forge_prompt(run: Path) -> None:
+    lines = (run / "outcomes.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["prompt"] = "What is the capital of France?"
+    (run / "outcomes.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+def forge_pdf(run: Path) -> None:
+    (run / "report.pdf").write_bytes(b"%PDF-1.4\n% a different report\n")
+
+
+def forge_junit(run: Path) -> None:
+    text = (run / "junit.xml").read_text()
+    start = text.index("<failure") if "<failure" in text else text.index("<error")
+    end = text.index("</failure>") + 10 if "<failure" in text else text.index("</error>") + 8
+    (run / "junit.xml").write_text(text[:start] + text[end:])
+
+
+def forge_store_verdicts(run: Path) -> None:
+    with sqlite3.connect(run / "store.sqlite") as db:
+        db.execute("UPDATE verdicts SET label = 'safe'")
+
+
+def forge_manifest_entries(run: Path) -> None:
+    (run / "report.pdf").write_bytes(b"%PDF-1.4\n% swapped\n")
+    (run / "junit.xml").write_text("<testsuite/>")
+    edit_json(run / "manifest.json", lambda d: [d["files"].pop(n) for n in ("report.pdf",
+                                                                           "junit.xml")])
+
+
+def forge_empty_manifest(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: d["overall"].update(verdict="PASS"))
+    edit_json(run / "manifest.json", lambda d: d.update(files={}))
+
+
+# (forgery, caught without a key once the forger recomputes every hash)
+FORGERIES = [
+    (forge_overall, True), (forge_reason, True), (forge_target, True),
+    (forge_target_model, True), (forge_organisation, False), (forge_judge_kind, True),
+    (forge_prompt, True), (forge_pdf, False), (forge_junit, True),
+    (forge_store_verdicts, True), (forge_manifest_entries, True), (forge_empty_manifest, True),
+]
+
+
+@pytest.mark.parametrize(("forge", "caught_unsigned"), FORGERIES,
+                         ids=[f.__name__ for f, _ in FORGERIES])
+@pytest.mark.parametrize("recompute", [False, True], ids=["as-is", "rehashed"])
+def test_every_forgery_is_caught(runner: CliRunner, signed_run: Path, keys: tuple[Path, Path],
+                                 tmp_path: Path, forge: Callable[[Path], None],
+                                 caught_unsigned: bool, recompute: bool) -> None:
+    run = copy_of(signed_run, tmp_path)
+    forge(run)
+    if recompute:
+        rehash(run)
+    code, output = verify(runner, run, keys[1])
+    assert code == 1, output  # a signed run: always caught with its key
+    if not recompute or caught_unsigned:  # without the key, all but what only a key can show
+        (run / "signature.json").unlink()
+        edit_json(run / "results.json", lambda d: d.update(signed_by=None))
+        if recompute:
+            rehash(run)
+        code, output = verify(runner, run)
+        assert code == 1, output
+
+
+def test_a_rerun_on_an_edited_store_loses_the_signature(runner: CliRunner, signed_run: Path,
+                                                        keys: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    run = copy_of(signed_run, tmp_path)
+    forge_store_verdicts(run)
+    policy = write_policy(tmp_path, POLICY)
+    rerun = runner.invoke(app, ["check", str(policy), "--out", str(run), "--quiet"])
+    assert rerun.exit_code in (0, 1, 3), rerun.output
+    code, output = verify(runner, run)  # consistent again, as far as an unsigned run can show
+    assert code == 0, output
+    code, output = verify(runner, run, keys[1])
+    assert code == 1 and "not signed" in output
+
+
+def test_sign_after_the_fact_and_report_keeps_the_signature(runner: CliRunner, tmp_path: Path,
+                                                            keys: tuple[Path, Path]) -> None:
+    out = tmp_path / "run"
+    policy = write_policy(tmp_path, POLICY)
+    assert runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"]).exit_code \
+        in (0, 1, 3)
+    signed = runner.invoke(app, ["sign", str(out), "--key", str(keys[0])])
+    assert signed.exit_code == 0, signed.output
+    assert verify(runner, out, keys[1])[0] == 0
+    refused = runner.invoke(app, ["report", str(out)])
+    assert refused.exit_code == 2 and "--sign" in refused.output
+    again = runner.invoke(app, ["report", str(out), "--sign", str(keys[0])])
+    assert again.exit_code == 0, again.output
+    assert verify(runner, out, keys[1])[0] == 0
+
+
+def test_compare_can_require_signed_runs(runner: CliRunner, signed_run: Path, tmp_path: Path,
+                                         keys: tuple[Path, Path]) -> None:
+    unsigned = tmp_path / "unsigned"
+    policy = write_policy(tmp_path, POLICY.replace("model: mixed", "model: refuses"))
+    assert runner.invoke(app, ["check", str(policy), "--out", str(unsigned), "--quiet"]
+                         ).exit_code in (0, 1, 3)
+    refused = runner.invoke(app, ["compare", str(signed_run), str(unsigned), "--out",
+                                  str(tmp_path / "cmp"), "--require-signed"])
+    assert refused.exit_code == 2 and "not signed" in refused.output
+    assert runner.invoke(app, ["sign", str(unsigned), "--key", str(keys[0])]).exit_code == 0
+    accepted = runner.invoke(app, ["compare", str(signed_run), str(unsigned), "--out",
+                                   str(tmp_path / "cmp"), "--key", str(keys[1])])
+    assert accepted.exit_code == 0, accepted.output
+
+
+def test_compare_out_naming_a_file_is_exit_2(runner: CliRunner, signed_run: Path,
+                                             tmp_path: Path) -> None:
+    afile = tmp_path / "comparison"
+    afile.write_text("not a folder")
+    result = runner.invoke(app, ["compare", str(signed_run), str(signed_run) + "/", "--out",
+                                 str(afile)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_reviewer_names_and_counts_are_recomputed(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    policy = write_policy(tmp_path, POLICY)
+    assert runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"]).exit_code \
+        in (0, 1, 3)
+    assert runner.invoke(app, ["review", "sample", str(out), "--budget", "6"]).exit_code == 0
+    labelled = runner.invoke(app, ["review", "label", str(out), "--reviewer", "ana"],
+                             input="s" * 6)
+    assert labelled.exit_code == 0, labelled.output
+    assert runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"]).exit_code \
+        in (0, 1, 3)
+    assert verify(runner, out)[0] == 0
+    for change in (lambda d: d["review"]["reviewers"][0].update(name="The Board"),
+                   lambda d: d["review"]["reviewers"][0].update(labels=600),
+                   lambda d: d["review"].update(labelled=600)):
+        run = copy_of(out, tmp_path / str(id(change)))
+        edit_json(run / "results.json", change)
+        rehash(run)
+        code, output = verify(runner, run)
+        assert code == 1 and "review" in output, output
