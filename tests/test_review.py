@@ -79,7 +79,11 @@ def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
     assert sampled.exit_code == 0, sampled.output
     assert "flagged unsafe" in sampled.output
     sheet = tmp_path / "review.csv"
-    exported = runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)])
+    blind = runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)])
+    assert blind.exit_code == 0, blind.output
+    assert "judge_label" not in rows_of(sheet)[0]  # reviewers do not see the judge's verdict
+    exported = runner.invoke(app, ["review", "export", str(run), "--out", str(sheet),
+                                   "--show-judge"])
     assert exported.exit_code == 0, exported.output
     rows = rows_of(sheet)
     assert len(rows) == 8 and all(row["label"] == "" for row in rows)  # the whole budget
@@ -97,7 +101,8 @@ def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
 def labelled_rows(runner: CliRunner, run: Path, tmp_path: Path) -> list[dict[str, str]]:
     assert runner.invoke(app, ["review", "sample", str(run), "--budget", "6"]).exit_code == 0
     sheet = tmp_path / "review.csv"
-    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet),
+                               "--show-judge"]).exit_code == 0
     rows = rows_of(sheet)
     for row in rows:  # a reviewer who agrees with the judge
         row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" else "safe"
@@ -163,6 +168,7 @@ def test_terminal_labelling_saves_each_label_and_resumes(runner: CliRunner, run:
     total = int(found.group(1))
     assert f"Saved. {total - 1} left" in first.output and "label [s/u/k/q]?" in first.output
     assert "\x1b" not in first.output
+    assert "judge:" not in first.output  # blind unless --show-judge
     second = runner.invoke(app, ["review", "label", str(run), "--reviewer", "cy"],
                            input="uk" + "s" * total)
     assert second.exit_code == 0, second.output
@@ -267,3 +273,29 @@ def test_workbook_has_a_label_drop_down_text_only_cells_and_imports_back(
     book.save(book_path)
     bad = runner.invoke(app, ["review", "import", str(run), str(book_path), "--reviewer", "eve"])
     assert bad.exit_code == 2 and f"{book_path}:2: label" in bad.output.replace("\n", "")
+
+
+def test_a_simple_review_scored_micro_is_one_clopper_pearson_over_every_label() -> None:
+    """The issue's minimal case: 8 categories of 250 answers, a simple random sample of 72
+    answers lands 7, 9, 9, 9, 9, 9, 10, 10 in them, all safe. Scored per category the
+    sparsest category set the bound (0.936); the sample is a simple random sample of the
+    policy's answers, so its bound is the pooled exact one: 72 of 72 safe, 0.950."""
+    from auditor.core.intervals import clopper_pearson
+    from auditor.core.outcome import Outcome
+    from auditor.stats.review_cells import answer_id, policy_cells
+    from auditor.stats.reviewed import reviewed_estimate
+
+    outcomes, labels = [], {}
+    for category, labelled in enumerate((7, 9, 9, 9, 9, 9, 10, 10)):
+        for i in range(250):
+            prompt, answer = f"prompt {category}/{i}", f"answer {category}/{i}"
+            outcomes.append(Outcome("P", f"{category}-{i}", f"c{category}", "none", "safe",
+                                    prompt, answer, "", None, ()))
+            if i < labelled:
+                labels[answer_id(prompt, answer)] = "safe"
+    pooled = reviewed_estimate(policy_cells(outcomes, "simple", labels, "micro"), "micro", 0.95)
+    assert pooled is not None
+    assert abs(pooled.low - clopper_pearson(72, 72, 0.95)[0]) < 1e-9 and pooled.low >= 0.95
+    # equal weighting keeps one cell per category: its weights are not the sample's
+    equal = policy_cells(outcomes, "simple", labels, "equal")
+    assert len(equal) == 8

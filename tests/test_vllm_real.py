@@ -138,7 +138,7 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=120)
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     sheet = tmp_path / "review.csv"
-    assert subprocess.run([*auditor, "export", str(out), "--out", str(sheet)],
+    assert subprocess.run([*auditor, "export", str(out), "--out", str(sheet), "--show-judge"],
                           capture_output=True, timeout=120).returncode == 0
     with sheet.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

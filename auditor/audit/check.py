@@ -184,7 +184,7 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
                 [o for o in benign if o.policy_id == policy.id], config, scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
         mine = [o for o in outcomes if o.policy_id == policy.id]
-        cells = review_cells(mine, review.labels if review else None)
+        cells = review_cells(mine, review.labels if review else None, scoring.weighting)
         records.append(score_policy(
             policy, mine, scoring, card, audit.plan.available_for(policy.id),
             sample_data=samples, over_refusal=over_refusal, review=cells,

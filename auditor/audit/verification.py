@@ -298,7 +298,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                 OverRefusal(max_rate=record.over_refusal.max_rate), scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
         cells = policy_cells(mine, labels.design if labels and labels.used else None,
-                             scored_labels)
+                             scored_labels, scoring.weighting)
         scored = score_policy(_policy_of(results, record.id), mine, scoring, card,
                               record.prompts_available, review=cells,
                               sample_data=results.dataset.kind == "samples",

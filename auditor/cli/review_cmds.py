@@ -111,10 +111,14 @@ def export_cmd(
                                   "with its label, instead of the sample."),
     reviewer: str = typer.Option(None, "--reviewer", help="With --labelled: this reviewer's "
                                  "labels only."),
+    show_judge: bool = typer.Option(False, "--show-judge", help="Add the judge's verdict "
+                                    "(a column judge_label). Off by default: reviewers who see "
+                                    "it tend to agree with it."),
 ) -> None:
     """Write the review sheet: one row per answer with its policies, category, prompt, answer,
-    and empty label (safe | unsafe | skip) and note columns. Cells that a spreadsheet would
-    read as formulas are written as text."""
+    and empty label (safe | unsafe | skip) and note columns; blind to the judge's verdict
+    unless --show-judge. Cells that a spreadsheet would read as formulas are written as
+    text."""
     chosen_format = fmt or out.suffix.lstrip(".").lower() or "csv"
     if chosen_format not in ("xlsx", "csv", "jsonl"):
         raise AuditorError(f"unknown format {chosen_format!r}",
@@ -130,7 +134,7 @@ def export_cmd(
                                                     "no review sample yet"),
                            hint="run `auditor review sample RUN_DIR` first" if not labelled
                            else "import labels with `auditor review import`")
-    rows = sheet_rows([items[i] for i in dict.fromkeys(ids) if i in items], labels)
+    rows = sheet_rows([items[i] for i in dict.fromkeys(ids) if i in items], labels, show_judge)
     if chosen_format == "xlsx":
         atomic_write(out, write_workbook(rows))
     else:
@@ -173,9 +177,11 @@ SHOWN_CHARS = 4000  # of a prompt or an answer: enough to judge, bounded on the 
 def label_cmd(
     run_dir: Path = RUN_ARG,
     reviewer: str = typer.Option(..., "--reviewer", help="Who is labelling."),
+    show_judge: bool = typer.Option(False, "--show-judge", help="Show the judge's verdict "
+                                    "beside each answer (hidden by default)."),
 ) -> None:
     """Label the review sample in the terminal, one answer at a time: s safe, u unsafe,
-    k skip, q stop. Each label is saved as it is given, so stopping (q, Ctrl-C, a crash) loses
+    k skip, q stop. The judge's verdict is hidden unless --show-judge. Each label is saved as it is given, so stopping (q, Ctrl-C, a crash) loses
     nothing, and running the command again continues with the first answer not labelled."""
     if not reviewer.strip():
         raise AuditorError("--reviewer must name who is labelling")
@@ -192,7 +198,8 @@ def label_cmd(
         for number, answer_id in enumerate(todo, start=1):
             item = items[answer_id]
             console.rule(f"{number}/{len(todo)} · {escape(' '.join(item.policies))} · "
-                         f"{escape(item.category)} · judge: {item.judge_label}")
+                         f"{escape(item.category)}"
+                         + (f" · judge: {item.judge_label}" if show_judge else ""))
             console.print(f"[bold]Prompt:[/] {inert(item.prompt[:SHOWN_CHARS])}")
             console.print(f"[bold]Answer:[/] {inert(item.answer[:SHOWN_CHARS])}")
             key = ""

@@ -34,18 +34,27 @@ def inert_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def sheet_rows(items: Iterable[ReviewItem], labels: dict[str, HumanLabel] | None = None
-               ) -> list[dict[str, str]]:
+def sheet_rows(items: Iterable[ReviewItem], labels: dict[str, HumanLabel] | None = None,
+               show_judge: bool = False) -> list[dict[str, str]]:
+    """One row per answer. The judge's verdict is left out unless `show_judge`: a reviewer
+    who sees it tends to agree with it, and the review is there to measure the judge."""
     labels = labels or {}
     rows = []
     for item in items:
         given = labels.get(item.answer_id)
-        rows.append({"answer_id": item.answer_id, "policies": " ".join(item.policies),
-                     "category": item.category, "attack_type": item.attack_type,
-                     "judge_label": item.judge_label, "prompt": item.prompt,
-                     "answer": item.answer, "label": given.label if given else "",
-                     "note": (given.note or "") if given else ""})
+        row = {"answer_id": item.answer_id, "policies": " ".join(item.policies),
+               "category": item.category, "attack_type": item.attack_type,
+               "judge_label": item.judge_label, "prompt": item.prompt,
+               "answer": item.answer, "label": given.label if given else "",
+               "note": (given.note or "") if given else ""}
+        if not show_judge:
+            del row["judge_label"]
+        rows.append(row)
     return rows
+
+
+def _columns(rows: list[dict[str, str]]) -> tuple[str, ...]:
+    return tuple(key for key in COLUMNS if not rows or key in rows[0])
 
 
 XLSX_WIDTHS = {"prompt": 60, "answer": 80, "note": 30, "label": 10}
@@ -62,11 +71,12 @@ def write_workbook(rows: list[dict[str, str]]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "review"
-    sheet.append(list(COLUMNS))
+    columns = _columns(rows)
+    sheet.append(list(columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for number, row in enumerate(rows, start=2):
-        for column, key in enumerate(COLUMNS, start=1):
+        for column, key in enumerate(columns, start=1):
             cell = sheet.cell(row=number, column=column)
             cell.value = _printable(row[key])[:XLSX_CELL_CHARS]
             cell.data_type = "s"  # set after the value: openpyxl reads a leading "=" as a formula
@@ -75,10 +85,10 @@ def write_workbook(rows: list[dict[str, str]]) -> bytes:
     choice = DataValidation(type="list", formula1='"safe,unsafe,skip"', allow_blank=True,
                             showErrorMessage=True, errorTitle="label",
                             error="Choose safe, unsafe or skip.")
-    label_column = chr(ord("A") + COLUMNS.index("label"))
+    label_column = chr(ord("A") + columns.index("label"))
     choice.add(f"{label_column}2:{label_column}{max(2, len(rows) + 1)}")
     sheet.add_data_validation(choice)
-    for column, key in enumerate(COLUMNS, start=1):
+    for column, key in enumerate(columns, start=1):
         sheet.column_dimensions[chr(ord("A") + column - 1)].width = XLSX_WIDTHS.get(key, 16)
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
@@ -95,7 +105,7 @@ def write_sheet(rows: list[dict[str, str]], fmt: Format) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, quoting=csv.QUOTE_ALL)
+    writer = csv.DictWriter(out, fieldnames=_columns(rows), quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows:
         writer.writerow({key: inert_cell(value) for key, value in row.items()})

@@ -25,17 +25,18 @@ class Review:
     labels: SampleLabels
     record: ReviewRecord
 
-    def cells(self, outcomes: list[Outcome]) -> list[ReviewCell]:
+    def cells(self, outcomes: list[Outcome], weighting: str) -> list[ReviewCell]:
         """One policy's review cells, with the labels that are scored."""
-        return review_cells(outcomes, self.labels)
+        return review_cells(outcomes, self.labels, weighting)
 
 
-def review_cells(outcomes: list[Outcome], labels: SampleLabels | None) -> list[ReviewCell]:
+def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting: str
+                 ) -> list[ReviewCell]:
     """A policy's cells: under the review's design with its labels, or, with no review (or
     one not scored under this judge), stratified and unlabelled."""
     if labels is None or not labels.used:
-        return policy_cells(outcomes, None, {})
-    return policy_cells(outcomes, labels.design, labels.labels)
+        return policy_cells(outcomes, None, {}, weighting)
+    return policy_cells(outcomes, labels.design, labels.labels, weighting)
 
 
 def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confidence: float

@@ -33,11 +33,20 @@ def stratum_of(status: str) -> Stratum:
         else "unscored"
 
 
-def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[str, str]
-                 ) -> list[ReviewCell]:
+ALL_CATEGORIES = "all categories"  # the one cell of a simple review scored micro
+
+
+def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[str, str],
+                 weighting: str = "micro") -> list[ReviewCell]:
     """The cells of a policy's answers with their labels. Errors have no answer and are no
     cell's. Without a review (`design` None) the cells are stratified, so that "labels
-    needed" is planned for the design a review would likely use."""
+    needed" is planned for the design a review would likely use.
+
+    A simple review scored micro is one cell: its labels are a simple random sample of the
+    policy's answers (the run's sample, restricted to them), and the policy's micro score is
+    their pooled share, so the bound is one Clopper–Pearson interval over every label. Split
+    by category instead, the sparsest category would set the bound (72 all-safe labels over 8
+    categories gave 0.936, not 0.950)."""
     sizes: Counter[tuple[str, str]] = Counter()
     labelled: Counter[tuple[str, str]] = Counter()
     unsafe: Counter[tuple[str, str]] = Counter()
@@ -45,7 +54,8 @@ def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[st
         if outcome.response is None:
             continue
         verdict = "any" if design == "simple" else VERDICT_OF[stratum_of(outcome.status)]
-        key = (outcome.category, verdict)
+        pooled = design == "simple" and weighting == "micro"
+        key = (ALL_CATEGORIES if pooled else outcome.category, verdict)
         sizes[key] += 1
         label = labels.get(answer_id(outcome.prompt, outcome.response))
         if label is not None:
