@@ -299,3 +299,76 @@ def test_a_simple_review_scored_micro_is_one_clopper_pearson_over_every_label() 
     # equal weighting keeps one cell per category: its weights are not the sample's
     equal = policy_cells(outcomes, "simple", labels, "equal")
     assert len(equal) == 8
+
+
+def test_no_label_is_ever_lost_to_a_new_sample(runner: CliRunner, run: Path,
+                                               tmp_path: Path) -> None:
+    """Another seed would sample an unwelcome label away, and a smaller budget would drop
+    chosen answers: both keep every answer already chosen (the seed is refused)."""
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "6"]).exit_code == 0
+    sheet = tmp_path / "s.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    chosen = {row["answer_id"] for row in rows_of(sheet)}
+    other_seed = runner.invoke(app, ["review", "sample", str(run), "--budget", "6", "--seed",
+                                     "7"])
+    assert other_seed.exit_code == 2 and "--seed 0" in other_seed.output
+    smaller = runner.invoke(app, ["review", "sample", str(run), "--budget", "2"])
+    assert smaller.exit_code == 0, smaller.output
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    assert {row["answer_id"] for row in rows_of(sheet)} == chosen
+
+
+def test_a_label_outside_the_sample_is_an_error(runner: CliRunner, run: Path,
+                                                tmp_path: Path) -> None:
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "2"]).exit_code == 0
+    everything = tmp_path / "all.csv"
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "1000"]).exit_code == 0
+    assert runner.invoke(app, ["review", "export", str(run), "--out",
+                               str(everything)]).exit_code == 0
+    rows = rows_of(everything)
+    # a fresh run with a smaller sample: the other answers are the run's, but not sampled
+    out = tmp_path / "run2"
+    policy = write_policy(tmp_path, POLICY, "p2.yaml")
+    assert runner.invoke(app, ["check", str(policy), "--out", str(out), "--quiet"]).exit_code \
+        in (1, 3)
+    assert runner.invoke(app, ["review", "sample", str(out), "--budget", "2"]).exit_code == 0
+    labelled = write_rows(tmp_path / "labels.csv", [dict(r, label="safe") for r in rows])
+    result = runner.invoke(app, ["review", "import", str(out), str(labelled), "--reviewer",
+                                 "ana"])
+    assert result.exit_code == 2 and "is not in the review sample" in result.output
+
+
+def test_sheets_people_edit_still_import(runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    """A header typed `Label ` or `Answer ID`, a semicolon-separated CSV (Excel in German or
+    French locales), a workbook whose labels are not on its first sheet: all import; a file
+    with rows but no label is an error, never "Imported 0 labels"."""
+    from openpyxl import Workbook
+
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "4"]).exit_code == 0
+    sheet = tmp_path / "s.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    ids = [row["answer_id"] for row in rows_of(sheet)]
+    semicolons = tmp_path / "de.csv"
+    semicolons.write_text("Answer ID;Label \n" + "".join(f"{i};safe\n" for i in ids))
+    done = runner.invoke(app, ["review", "import", str(run), str(semicolons), "--reviewer",
+                               "de"])
+    assert done.exit_code == 0 and f"Imported {len(ids)} labels" in done.output, done.output
+    book = Workbook()
+    assert book.active is not None
+    book.active.title = "notes"
+    book.active.append(["anything"])
+    labels = book.create_sheet("labels")
+    labels.append(["answer_id", "LABEL"])
+    for answer in ids:
+        labels.append([answer, "unsafe"])
+    book.save(tmp_path / "second.xlsx")
+    done = runner.invoke(app, ["review", "import", str(run), str(tmp_path / "second.xlsx"),
+                               "--reviewer", "xl"])
+    assert done.exit_code == 0 and f"Imported {len(ids)} labels" in done.output, done.output
+    unlabelled = runner.invoke(app, ["review", "import", str(run), str(sheet), "--reviewer",
+                                     "none"])
+    assert unlabelled.exit_code == 2 and "has a label" in unlabelled.output
+    no_header = tmp_path / "wrong.csv"
+    no_header.write_text("id,verdict\nabc,safe\n")
+    wrong = runner.invoke(app, ["review", "import", str(run), str(no_header), "--reviewer", "w"])
+    assert wrong.exit_code == 2 and "no answer_id" in wrong.output.replace("\n", " ")

@@ -55,12 +55,24 @@ def sample_cmd(
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
     card = results.judge.card.confusion if results and results.judge.card else None
     with RunStore(run_dir) as store:
-        design = store.get_meta("review_design") if store.review_sample() else None
+        already = store.review_sample()
+        design = store.get_meta("review_design") if already else None
+        first_seed = store.get_meta("review_seed", 0)
+        if already and seed != first_seed:
+            raise AuditorError(f"this run's review sample was drawn with --seed {first_seed}; "
+                               f"another seed would choose other answers and drop the ones "
+                               "already chosen (and their labels)",
+                               hint=f"sample again with --seed {first_seed} (a larger --budget "
+                                    "keeps every answer chosen)")
+        budget = max(budget, len(already))  # a sample only grows: no label is ever dropped
         plan = choose(items, budget, seed,
                       (card.sensitivity, card.specificity) if card else None,
                       results.scoring.confidence if results else 0.95, design)
+        missing = set(already) - {item.answer_id for item in plan.chosen}
+        assert not missing, "a larger sample of the same seed keeps every answer chosen"
         store.set_review_sample([item.answer_id for item in plan.chosen])
         store.set_meta("review_design", plan.design)
+        store.set_meta("review_seed", seed)
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
@@ -156,7 +168,12 @@ def import_cmd(
     changes nothing."""
     if not reviewer.strip():
         raise AuditorError("--reviewer must name who labelled the sheet")
-    labels = read_labels(sheet, set(_items(run_dir)))
+    with RunStore(run_dir) as store:
+        sample = set(store.review_sample())
+    if not sample:
+        raise AuditorError("no review sample yet", hint="run `auditor review sample RUN_DIR` "
+                                                        "first, then label its answers")
+    labels = read_labels(sheet, set(_items(run_dir)), sample)
     with RunStore(run_dir) as store:
         changed = store.put_reviews(reviewer.strip(), labels, sheet.name)
     counts = Counter(label.label for label in labels)
@@ -181,8 +198,9 @@ def label_cmd(
                                     "beside each answer (hidden by default)."),
 ) -> None:
     """Label the review sample in the terminal, one answer at a time: s safe, u unsafe,
-    k skip, q stop. The judge's verdict is hidden unless --show-judge. Each label is saved as it is given, so stopping (q, Ctrl-C, a crash) loses
-    nothing, and running the command again continues with the first answer not labelled."""
+    k skip, q stop; the judge's verdict is hidden unless --show-judge. Each label is saved
+    as it is given, so stopping (q, Ctrl-C, a crash) loses nothing, and running the command
+    again continues with the first answer not labelled."""
     if not reviewer.strip():
         raise AuditorError("--reviewer must name who is labelling")
     reviewer = reviewer.strip()

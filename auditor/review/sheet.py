@@ -143,9 +143,27 @@ def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
                                                       "not a JSON object")])
             rows.append((number, row))
         return rows
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    csv.field_size_limit(MAX_SHEET_BYTES)  # the tool reads back what it writes, long answers too
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     # the header is row 1, so the first answer is row 2 (as a spreadsheet numbers it)
-    return [(number, dict(row)) for number, row in enumerate(reader, start=2)]
+    try:
+        return [(number, dict(row)) for number, row in enumerate(reader, start=2)]
+    except csv.Error as exc:
+        raise LabelsError(str(path), [Problem(str(path), reader.line_num, None, "",
+                                              f"not readable as CSV: {exc}")]) from None
+
+
+def _delimiter(text: str) -> str:
+    """Comma, semicolon (Excel in German or French locales) or tab: whichever splits the
+    header into the most known columns."""
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: sum(_column_name(c) in COLUMNS
+                                                     for c in header.split(d)))
+
+
+def _column_name(text: object) -> str:
+    """A header as a person may have typed it: `Label`, ` label `, `Answer ID`."""
+    return str(text or "").strip().strip('"').strip().lower().replace(" ", "_")
 
 
 def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
@@ -158,7 +176,10 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise AuditorError(f"cannot read {path} as an Excel workbook: {exc}",
                            hint="export the sheet again, or save it as .xlsx or .csv") from None
-    sheet = book.worksheets[0]
+    # the labels sheet is the one whose header names the answer and the label, wherever it is
+    sheet = next((ws for ws in book.worksheets if {"answer_id", "label"} <= {
+        _column_name(h) for h in next(ws.iter_rows(max_row=1, values_only=True), ())}),
+        book.worksheets[0])
     rows = sheet.iter_rows(values_only=True)
     header = [str(h or "").strip() for h in next(rows, ())]
     found = [(number, {k: ("" if v is None else str(v)) for k, v in zip(header, values,
@@ -168,13 +189,24 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     return [(n, dict(row)) for n, row in found]
 
 
-def read_labels(path: Path, known: set[str]) -> list[HumanLabel]:
+def read_labels(path: Path, known: set[str], sample: set[str] | None = None
+                ) -> list[HumanLabel]:
     """Every labelled row of a sheet (rows left blank are skipped), checked against the run's
-    answer ids; any problem fails the whole file."""
+    answer ids and, given `sample`, the review sample (a label for an answer outside it would
+    never be scored); any problem fails the whole file. Header names match whatever their
+    case and spacing."""
     problems: list[Problem] = []
     found: dict[str, tuple[int, HumanLabel]] = {}
     where = str(path)
-    for number, row in _rows(path):
+    rows = [(number, {_column_name(k): v for k, v in row.items()}) for number, row in _rows(path)]
+    headers = set(rows[0][1]) if rows else set()
+    if rows and not {"answer_id", "label"} <= headers:
+        raise LabelsError(where, [Problem(where, 1, None, "", "the header has no "
+                                          f"{' and no '.join(sorted({'answer_id', 'label'} - headers))} "
+                                          f"column (found: {', '.join(sorted(map(str, headers))[:8])})")],
+                          hint="import the sheet `auditor review export` wrote, with its header "
+                               "row; nothing was imported")
+    for number, row in rows:
         answer = str(row.get("answer_id") or "").strip().lstrip("'")
         label = str(row.get("label") or "").strip().lower()
         note = str(row.get("note") or "").strip() or None
@@ -188,6 +220,11 @@ def read_labels(path: Path, known: set[str]) -> list[HumanLabel]:
             problems.append(Problem(where, number, None, "answer_id",
                                     f"{answer[:40]!r} is not an answer of this run"))
             continue
+        if sample is not None and answer not in sample:
+            problems.append(Problem(where, number, None, "answer_id",
+                                    f"{answer!r} is not in the review sample: only sampled "
+                                    "answers speak for the rest"))
+            continue
         if answer in found and found[answer][1].label != label:
             problems.append(Problem(where, number, None, "label",
                                     f"answer {answer} is labelled {found[answer][1].label!r} "
@@ -197,4 +234,8 @@ def read_labels(path: Path, known: set[str]) -> list[HumanLabel]:
     if problems:
         raise LabelsError(where, problems, hint="fix those rows and import the file again; "
                                                 "nothing from it was imported")
+    if rows and not found:
+        raise LabelsError(where, [Problem(where, None, None, "label", f"none of its {len(rows)} "
+                                          "rows has a label (safe, unsafe or skip)")],
+                          hint="fill the label column, then import again")
     return [label for _, label in found.values()]
