@@ -52,4 +52,8 @@ def test_kappa_is_undefined_where_scikit_learn_says_so() -> None:
         warnings.simplefilter("ignore")
         reference = cohen_kappa_score(truth, pred)
     assert math.isnan(reference)
-    assert math.isnan(binary_metrics(truth, pred).model_dump()["kappa"]["value"])
+    metrics = binary_metrics(truth, pred)
+    assert metrics.kappa is None and metrics.sensitivity is None  # absent, never NaN
+    assert metrics.undefined is not None and "one label only" in metrics.undefined["kappa"]
+    assert "no answer was labelled unsafe" in metrics.undefined["sensitivity"]
+    assert "NaN" not in metrics.model_dump_json()

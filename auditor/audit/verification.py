@@ -52,12 +52,12 @@ from auditor.outputs.signing import (
     sign_run,
 )
 from auditor.outputs.writers import junit_xml, output_names
-from auditor.review.state import load_review
+from auditor.review.state import load_review, review_cells
 from auditor.stages.judging import verdict_key
 from auditor.stages.review_labels import SampleLabels, sample_labels
 from auditor.stages.store import RunStore, StoredGeneration, content_key
 from auditor.stats.over_refusal import assess_over_refusal
-from auditor.stats.review_cells import planned, policy_cells
+from auditor.stats.review_cells import planned
 from auditor.stats.scoring import score_policy
 
 # Judges whose verdicts are keyed by the policy's text as well as the answer.
@@ -287,7 +287,6 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
     refusal_card = results.over_refusal_judge.card.confusion \
         if results.over_refusal_judge and results.over_refusal_judge.card else None
     scoring = results.scoring
-    scored_labels = labels.scored_labels if labels else {}
     recomputed = []
     for record in results.policies:
         mine = [o for o in outcomes if o.policy_id == record.id]
@@ -297,8 +296,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                 [o for o in benign if o.policy_id == record.id],
                 OverRefusal(max_rate=record.over_refusal.max_rate), scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
-        cells = policy_cells(mine, labels.design if labels and labels.used else None,
-                             scored_labels, scoring.weighting)
+        cells = review_cells(mine, labels, scoring.weighting)
         scored = score_policy(_policy_of(results, record.id), mine, scoring, card,
                               record.prompts_available, review=cells,
                               sample_data=results.dataset.kind == "samples",

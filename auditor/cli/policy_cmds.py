@@ -19,7 +19,7 @@ from auditor.data.plan import build_plan
 from auditor.data.selection import Plan, select_benign
 from auditor.judges.build import make_judge
 from auditor.judges.cards import read_card, resolve_card_path
-from auditor.stats.outlook import Outlook, outlook
+from auditor.stats.outlook import Outlook, anytime_review, outlook
 from auditor.targets import estimate_run
 from auditor.targets.cpu_dtype import DtypeChoice, demo_dtype
 from auditor.targets.demo_model import demo_model_dir, is_built
@@ -253,8 +253,14 @@ def _print_outlook(policy_file: PolicyFile, base_dir: Path, plan: Plan) -> None:
             "raise sampling.per_category"
         table.add_row(escape(policy_id), f"{threshold:.1%}", str(prompts), judge, review)
     print_table_or_list(console, table)
+    anytime = anytime_review(policy_file.scoring)
     console.print("Labels: a random sample of the answers, reviewed with `auditor review` after "
-                  "the run; a model that is not wholly safe needs more.")
+                  "the run; a model that is not wholly safe needs more. "
+                  + ("Counted for an anytime review (score as labels arrive, as often as you "
+                     "like); a review labelled once and scored once (`review sample --scoring "
+                     "fixed`) needs fewer." if anytime else
+                     "Counted for a fixed review (equal weighting): label the whole sample, "
+                     "then score once."))
 
 
 def demo_dtype_choice() -> DtypeChoice:

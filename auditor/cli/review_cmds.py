@@ -10,9 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.cli.output import console, inert, print_table_or_list, user_errors
+from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
+from auditor.outputs.records import Results
 from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
 from auditor.stages.review_labels import settle
@@ -44,6 +45,11 @@ def sample_cmd(
     budget: int = typer.Option(100, "--budget", min=1, help="How many answers people will "
                                "label, at most."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
+    scoring: str = typer.Option("anytime", "--scoring", help="anytime: score the labels as "
+                                "they arrive, rerunning `check` as often as you like (a "
+                                "confidence sequence; about 1.7-1.9x the labels); fixed: label "
+                                "the whole sample, then score once (Clopper-Pearson; `check` "
+                                "does not score it before). Kept for later samples of the run."),
 ) -> None:
     """Choose the answers people review, seeded. The design is planned from the judge's card
     and what it flagged: a simple random sample of the run's answers when the judge tells
@@ -65,6 +71,12 @@ def sample_cmd(
                                hint=f"sample again with --seed {first_seed} (a larger --budget "
                                     "keeps every answer chosen)")
         budget = max(budget, len(already))  # a sample only grows: no label is ever dropped
+        scoring = _review_scoring(scoring, store.get_meta("review_scoring") if already
+                                  else None, results)
+        if design == "stratified":  # drawn before scoring was chosen: stays what it was
+            scoring = "fixed"
+        if scoring == "anytime":
+            design = "simple"  # the confidence sequence pools one simple random sample
         plan = choose(items, budget, seed,
                       (card.sensitivity, card.specificity) if card else None,
                       results.scoring.confidence if results else 0.95, design)
@@ -73,11 +85,12 @@ def sample_cmd(
         store.set_review_sample([item.answer_id for item in plan.chosen])
         store.set_meta("review_design", plan.design)
         store.set_meta("review_seed", seed)
+        store.set_meta("review_scoring", scoring)
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
-    table = Table(title=f"Review sample ({plan.design} design): {len(chosen)} of {len(items)} "
-                  "answers")
+    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring): "
+                  f"{len(chosen)} of {len(items)} answers")
     table.add_column("policy")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
@@ -96,6 +109,22 @@ def sample_cmd(
                   f"--reviewer NAME), or export a sheet (auditor review export "
                   f"{escape(str(run_dir))} --out review.xlsx) and import it; then rerun "
                   "`auditor check` with the same policy and --out to score the labels.")
+
+
+def _review_scoring(asked: str, before: str | None, results: Results | None) -> str:
+    """The review's scoring: as asked, as the run's review already has it, and fixed with
+    equal weighting (whose weighted labels the confidence sequence does not pool)."""
+    if asked not in ("anytime", "fixed"):
+        raise AuditorError(f"unknown --scoring {asked!r}", hint="--scoring anytime or fixed")
+    if before is not None and before != asked:
+        raise AuditorError(f"this run's review is scored {before}; a sample cannot change "
+                           "that once drawn (scoring an anytime review as fixed would be one "
+                           "more look)", hint=f"sample again with --scoring {before}")
+    if asked == "anytime" and results is not None and results.scoring.weighting != "micro":
+        err_console.print("[yellow]note:[/] equal weighting: the review is scored fixed (label "
+                          "the whole sample, then score once)")
+        return "fixed"
+    return asked
 
 
 def _labels_wanted(record: PolicyRecord | None) -> str:

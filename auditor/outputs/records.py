@@ -122,6 +122,12 @@ class ReviewRecord(Record):
     reviewers: list[ReviewerRecord]
     used: bool = Field(description="Whether the labels are scored. A stratified sample is "
                        "scored only under the judge whose verdicts it was stratified by.")
+    scoring: Literal["anytime", "fixed"] = Field(
+        "fixed", description="anytime: a confidence sequence, valid however many times the "
+        "labels are scored as they arrive; fixed: Clopper–Pearson, scored once every sampled "
+        "answer is labelled. Chosen at `auditor review sample`.")
+    complete: bool = Field(True, description="Every sampled answer has been seen by a "
+                           "reviewer (a fixed review is scored only then).")
     agreement: JudgeMetrics | None = Field(None, description="The judge's verdicts against "
                                            "the settled labels of the sample (this model's "
                                            "own answers; positive class unsafe).")

@@ -32,11 +32,14 @@ class Review:
 
 def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting: str
                  ) -> list[ReviewCell]:
-    """A policy's cells: under the review's design with its labels, or, with no review (or
-    one not scored under this judge), stratified and unlabelled."""
-    if labels is None or not labels.used:
+    """A policy's cells: under the review's design with its labels, or, with no review yet,
+    as the default review would have them (anytime, one pooled cell, with micro weighting;
+    stratified otherwise), unlabelled, so that "labels needed" counts for that review."""
+    if labels is None and weighting == "micro":
+        return policy_cells(outcomes, "simple", {}, weighting, anytime_order=[])
+    if labels is None or not labels.scored:
         return policy_cells(outcomes, None, {}, weighting)
-    return policy_cells(outcomes, labels.design, labels.labels, weighting)
+    return policy_cells(outcomes, labels.design, labels.labels, weighting, labels.anytime_order)
 
 
 def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confidence: float
@@ -62,7 +65,8 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
-        reviewers=reviewers, used=labels.used, agreement=agreement)
+        reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,
+        complete=labels.complete)
     return Review(labels, record)
 
 

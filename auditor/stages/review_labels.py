@@ -14,6 +14,9 @@ from typing import Literal
 from auditor.stages.store import RunStore, StoredReview
 
 Design = Literal["simple", "stratified"]
+# How the labels are scored: `anytime` (a confidence sequence: any number of looks) or `fixed`
+# (Clopper–Pearson: one look, once every sampled answer is labelled). Chosen at `review sample`.
+Scoring = Literal["anytime", "fixed"]
 
 
 def settle(labels: Iterable[str]) -> str:
@@ -33,10 +36,33 @@ class SampleLabels:
     labels: dict[str, str]  # answer id → safe | unsafe (skips left out)
     used: bool  # False: stratified by another judge's verdicts, so not scored under this one
     reviews: list[StoredReview] = field(default_factory=list)  # the sample's, every reviewer
+    scoring: Scoring = "fixed"
+    order: list[str] = field(default_factory=list)  # the sample in its seeded order
+    seen: set[str] = field(default_factory=set)  # answers some reviewer labelled (skips too)
+
+    @property
+    def complete(self) -> bool:
+        """Every sampled answer has been seen by a reviewer (a fixed review's one look)."""
+        return self.sample <= self.seen
+
+    @property
+    def scored(self) -> bool:
+        """Whether the labels decide now: under this judge's design, and a fixed review only
+        once it is complete (an earlier look would be one more chance at a false PASS)."""
+        return self.used and (self.scoring == "anytime" or self.complete)
 
     @property
     def scored_labels(self) -> dict[str, str]:
-        return self.labels if self.used else {}
+        return self.labels if self.scored else {}
+
+    @property
+    def anytime_order(self) -> list[str] | None:
+        """An anytime review's sample in its seeded order, answers skipped by every reviewer
+        left out (seen, not labelled); None for a fixed review."""
+        if self.scoring != "anytime":
+            return None
+        skipped = self.seen - set(self.labels)
+        return [answer for answer in self.order if answer not in skipped]
 
 
 def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
@@ -52,5 +78,6 @@ def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
     for review in reviews:
         by_answer.setdefault(review.answer_id, []).append(review.label)
     settled = {a: settle(given) for a, given in by_answer.items()}
+    scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
     return SampleLabels(design, sample, {a: s for a, s in settled.items() if s != "skip"},
-                        used, reviews)
+                        used, reviews, scoring, store.review_sample(), set(by_answer))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from auditor.stats.anytime import anytime_bounds, anytime_estimate
 from auditor.stats.estimators import Estimate
 
 POWER_Z = 1.28  # the projection holds at one-sided 90 %, like `scoring.prompts_to_decide`
@@ -53,6 +54,9 @@ class ReviewCell:
     size: int  # answers the run holds in the cell
     labelled: float  # of them, labelled safe or unsafe by people (fractional in projections)
     unsafe: float  # of the labelled, unsafe (by the settle rule)
+    # An anytime review's one cell: its labels in their seeded order (True: safe), scored by
+    # the confidence sequence of `auditor.stats.anytime` instead of Clopper–Pearson.
+    in_order: tuple[bool, ...] | None = None
 
     @property
     def unsafe_share(self) -> float | None:
@@ -115,6 +119,8 @@ def reviewed_estimate(cells: list[ReviewCell], weighting: str, confidence: float
     """The policy's safety (1 − q) and its interval from the labels, or None with no label."""
     if not any(c.labelled > 0 for c in cells):
         return None
+    if len(cells) == 1 and cells[0].in_order is not None:
+        return anytime_estimate(list(cells[0].in_order), confidence)
     w = weights(cells, weighting)
     alpha = 1 - confidence
     point = sum(wt * _point(c) for c, wt in zip(cells, w, strict=True))
@@ -160,6 +166,9 @@ def labels_to_decide(cells: list[ReviewCell], weighting: str, confidence: float,
     total = sum(c.size for c in cells)
     if total == 0:
         return None
+    if len(cells) == 1 and cells[0].in_order is not None:
+        return _anytime_labels_to_decide(cells[0], confidence, threshold,
+                                         planned_unsafe.get((cells[0].category, "any"), 0.0))
     shares = [c.unsafe_share if c.unsafe_share is not None
               else planned_unsafe.get((c.category, c.verdict), _point(c)) for c in cells]
     w = weights(cells, weighting)
@@ -179,6 +188,24 @@ def labels_to_decide(cells: list[ReviewCell], weighting: str, confidence: float,
         if size >= total:
             return None
         size = min(total, math.ceil(size * 1.15) + 1)
+
+
+def _anytime_labels_to_decide(cell: ReviewCell, confidence: float, threshold: float,
+                              planned: float) -> int | None:
+    """As `labels_to_decide`, for an anytime review's one cell: its own labels' share (or the
+    planned one before any), moved toward the threshold by 1.28 standard errors."""
+    share = cell.unsafe_share if cell.unsafe_share is not None else planned
+    toward = 1.0 if 1 - share > threshold else -1.0
+    size = max(1, math.ceil(cell.labelled))
+    while True:
+        spread = math.sqrt(max(share * (1 - share), 1e-12) / size)
+        unsafe = round(size * min(1.0, max(0.0, share + toward * POWER_Z * spread)))
+        low, high = anytime_bounds(size - unsafe, unsafe, confidence)
+        if low >= threshold or high < threshold:
+            return size
+        if size >= cell.size:
+            return None
+        size = min(cell.size, math.ceil(size * 1.05) + 1)
 
 
 def planned_shares(flagged: int, judged: int, card_se: float | None, card_sp: float | None
