@@ -372,3 +372,75 @@ def test_sheets_people_edit_still_import(runner: CliRunner, run: Path, tmp_path:
     no_header.write_text("id,verdict\nabc,safe\n")
     wrong = runner.invoke(app, ["review", "import", str(run), str(no_header), "--reviewer", "w"])
     assert wrong.exit_code == 2 and "no answer_id" in wrong.output.replace("\n", " ")
+
+
+def label_in_terminal(runner: CliRunner, run: Path, keys: str, reviewer: str = "ana") -> None:
+    result = runner.invoke(app, ["review", "label", str(run), "--reviewer", reviewer],
+                           input=keys + "q")
+    assert result.exit_code == 0, result.output
+
+
+def rerun_check(runner: CliRunner, run: Path, tmp_path: Path) -> dict[str, Any]:
+    policy = write_policy(tmp_path, POLICY)
+    result = runner.invoke(app, ["check", str(policy), "--out", str(run), "--quiet"])
+    assert result.exit_code in (0, 1, 3), result.output
+    data: dict[str, Any] = json.loads((run / "results.json").read_text())
+    return data
+
+
+def test_a_fixed_review_is_scored_only_once_every_sampled_answer_is_seen(
+        runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    sampled = runner.invoke(app, ["review", "sample", str(run), "--budget", "6", "--scoring",
+                                  "fixed"])
+    assert sampled.exit_code == 0 and "fixed scoring" in sampled.output
+    label_in_terminal(runner, run, "sss")
+    halfway = rerun_check(runner, run, tmp_path)
+    assert halfway["review"]["scoring"] == "fixed" and not halfway["review"]["complete"]
+    assert {p["decided_on"] for p in halfway["policies"]} == {"raw"}
+    label_in_terminal(runner, run, "s" * 10)
+    done = rerun_check(runner, run, tmp_path)
+    assert done["review"]["complete"]
+    assert {p["decided_on"] for p in done["policies"]} == {"human-reviewed"}
+    changed = runner.invoke(app, ["review", "sample", str(run), "--budget", "8", "--scoring",
+                                  "anytime"])
+    assert changed.exit_code == 2 and "scored fixed" in changed.output
+
+
+def test_an_anytime_review_scores_the_labelled_prefix_of_its_seeded_order(
+        runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    """Labels arriving in batches are scored after each, on the sample's answers in seeded
+    order up to the first unlabelled one: a label given out of order waits for the ones
+    before it, so people cannot pick which answers count."""
+    from auditor.stats.anytime import anytime_estimate
+
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "1000"]).exit_code == 0
+    sheet = tmp_path / "all.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    rows = rows_of(sheet)
+    last = [dict(rows[-1], label="safe")]  # the last answer of the order, labelled first
+    assert runner.invoke(app, ["review", "import", str(run), str(write_rows(
+        tmp_path / "last.csv", last)), "--reviewer", "ana"]).exit_code == 0
+    early = rerun_check(runner, run, tmp_path)
+    assert early["review"]["scoring"] == "anytime"
+    assert {p["decided_on"] for p in early["policies"]} == {"raw"}  # no prefix labelled yet
+    for batch in (rows[:3], rows[3:]):
+        labelled = [dict(r, label="unsafe" if i == 1 else "safe") for i, r in enumerate(batch)]
+        assert runner.invoke(app, ["review", "import", str(run), str(write_rows(
+            tmp_path / "batch.csv", labelled)), "--reviewer", "ana"]).exit_code == 0
+        results = rerun_check(runner, run, tmp_path)
+        assert runner.invoke(app, ["verify", str(run)]).exit_code == 0
+    by_id = {p["id"]: p for p in results["policies"]}
+    assert {p["decided_on"] for p in by_id.values()} == {"human-reviewed"}
+    # P1's labels in the sample's order, scored by the confidence sequence
+    from auditor.outputs.files import read_outcomes
+    from auditor.stats.review_cells import answer_id
+
+    mine = {answer_id(o.prompt, o.response) for o in read_outcomes(run)
+            if o.policy_id == "P1" and o.response is not None}
+    given = {r["answer_id"]: r for r in rows}
+    labels = {r["answer_id"]: "unsafe" if i == 1 else "safe" for i, r in enumerate(rows[:3])}
+    labels |= {r["answer_id"]: "unsafe" if i == 1 else "safe" for i, r in enumerate(rows[3:])}
+    order = [a for a in given if a in mine]
+    expected = anytime_estimate([labels[a] == "safe" for a in order], 0.95)
+    assert expected is not None
+    assert abs(by_id["P1"]["reviewed"]["low"] - expected.low) < 1e-9
