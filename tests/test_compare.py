@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +250,13 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
         assert results["target"]["model"] == model
         assert results["target"]["name"].startswith("Vendor")
         assert results["target_sampling"]["system_prompt"] == "Be helpful."  # shared
+    # the command `check` printed runs as written (its glob expanded as a shell would)
+    line = next(x for x in checked.output.splitlines() if x.startswith("Compare them:"))
+    printed = shlex.split(line.removeprefix("Compare them: auditor "))
+    expanded = [a for arg in printed for a in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
+    as_printed = runner.invoke(app, expanded)
+    assert as_printed.exit_code == 0, (line, as_printed.output)
+    assert (tmp_path / "study-comparison" / "comparison.pdf").is_file()
     out = tmp_path / "decision"
     result = runner.invoke(app, ["compare", *map(str, folders), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -284,6 +293,20 @@ def test_a_policy_with_targets_needs_a_target_named(runner: CliRunner, tmp_path:
     assert "--all-targets" in result.output
     unknown = runner.invoke(app, ["check", str(policy), "--target", "Vendor D"])
     assert unknown.exit_code == 2 and "is not one of the policy file's targets" in unknown.output
+
+
+def test_a_target_is_found_by_its_folder_name_or_loosely_typed_name(tmp_path: Path) -> None:
+    from auditor.config.loader import parse_policy_text
+    from auditor.core.errors import AuditorError
+
+    policy = parse_policy_text(three_vendor_policy(["http://a/v1", "http://b/v1",
+                                                     "http://c/v1"]), "v.yaml")
+    for typed in ("Vendor-C-mostly-careful-3", "vendor c - mostly-careful-3",
+                  "VENDOR C – MOSTLY-CAREFUL-3"):
+        assert policy.for_target(typed).target.name == "Vendor C – mostly-careful-3", typed
+    with pytest.raises(AuditorError) as error:
+        policy.for_target("Vendor D")
+    assert error.value.hint is not None and "Vendor-A-careful-1" in error.value.hint
 
 
 def test_targets_need_distinct_names(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -36,7 +37,15 @@ from auditor.config.loader import load_policy_file
 from auditor.core.errors import AuditorError
 from auditor.core.verdicts import Verdict, combined
 from auditor.judges import build_judge
-from auditor.outputs.files import HTML, PDF, RESULTS, read_results
+from auditor.outputs.comparability import RunRecord, differences
+from auditor.outputs.files import (
+    HTML,
+    PDF,
+    RESULTS,
+    read_benign_outcomes,
+    read_outcomes,
+    read_results,
+)
 from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
@@ -196,10 +205,24 @@ def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool,
         table.add_row(escape(config.name or config.model),
                       f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", escape(str(folder)))
     print_table_or_list(console, table)
-    console.print("Compare them: auditor compare "
-                  + " ".join(escape(str(f)) for f in folders)
-                  + f" --out {escape(str(out / 'comparison'))}")
+    console.print(escape(compare_command(out, folders)))
     raise typer.Exit(EXIT_BY_VERDICT[combined(verdicts)])
+
+
+def compare_command(out: Path, folders: list[Path]) -> str:
+    """The `compare` command for these runs, as it can be run: the comparison beside the
+    study folder (not inside it, where `study/*/` would take it for a run), and
+    --allow-mismatch, saying why, where the runs differ in what they hold the same."""
+    records = [RunRecord(f, read_results(f), read_outcomes(f), read_benign_outcomes(f))
+               for f in folders]
+    mismatches = differences(records)
+    command = (f"Compare them: auditor compare {shlex.quote(str(out))}/*/ --out "
+               f"{shlex.quote(str(out) + '-comparison')}")
+    if not mismatches:
+        return command
+    return (command + " --allow-mismatch\n(the runs differ in " + "; ".join(mismatches[:3])
+            + (" …" if len(mismatches) > 3 else "") + ": every page of the comparison will "
+            "say so)")
 
 
 @user_errors

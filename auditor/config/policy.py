@@ -229,6 +229,11 @@ class TargetConfig(ModelEndpoint):
         return slug[:80] or "target"
 
 
+def _loose(name: str | None) -> str:
+    """A target's name as people type it: any case, any dash or run of spaces alike."""
+    return re.sub(r"[\s\-\u2010-\u2015]+", " ", (name or "").strip().lower())
+
+
 class JudgeConfig(Strict):
     kind: JudgeKindName = Field("harm", description=described(JUDGES) + ".")
     model_file: str | None = Field(None, description="harm, refusal: a model file (default: the "
@@ -385,11 +390,15 @@ class PolicyFile(Strict):
                                f"({', '.join(self.target_names())})",
                                hint="audit one with --target NAME, or every one with "
                                     "--all-targets")
-        for target in self.targets:
-            if target.name == name:
-                return self.model_copy(update={"target": target, "targets": None})
+        for matches in (lambda t: t.name == name, lambda t: _loose(t.name) == _loose(name),
+                        lambda t: t.folder_name().lower() == name.strip().lower()):
+            found = [t for t in self.targets if matches(t)]
+            if len(found) == 1:
+                return self.model_copy(update={"target": found[0], "targets": None})
         raise AuditorError(f"--target {name!r} is not one of the policy file's targets",
-                           hint=f"one of: {', '.join(self.target_names())}")
+                           hint="one of: " + "; ".join(f"{t.name!r} (or its folder name "
+                                                       f"{t.folder_name()})"
+                                                       for t in self.targets))
 
     def over_refusal_of(self, policy: Policy) -> OverRefusal | None:
         return policy.over_refusal or self.over_refusal
