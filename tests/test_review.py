@@ -296,9 +296,11 @@ def test_a_simple_review_scored_micro_is_one_clopper_pearson_over_every_label() 
     pooled = reviewed_estimate(policy_cells(outcomes, "simple", labels, "micro"), "micro", 0.95)
     assert pooled is not None
     assert abs(pooled.low - clopper_pearson(72, 72, 0.95)[0]) < 1e-9 and pooled.low >= 0.95
-    # equal weighting keeps one cell per category: its weights are not the sample's
-    equal = policy_cells(outcomes, "simple", labels, "equal")
-    assert len(equal) == 8
+    # equal weighting over categories of one size is the same score: pooled too
+    assert len(policy_cells(outcomes, "simple", labels, "equal")) == 1
+    # over categories of different sizes its weights are not the sample's: one cell each
+    uneven = [o for o in outcomes if not (o.category == "c0" and int(o.uid.split("-")[1]) > 99)]
+    assert len(policy_cells(uneven, "simple", labels, "equal")) == 8
 
 
 def test_no_label_is_ever_lost_to_a_new_sample(runner: CliRunner, run: Path,

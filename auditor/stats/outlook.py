@@ -58,7 +58,7 @@ def outlook(threshold: float, prompts: int, card: Confusion | None, scoring: Sco
     else:
         flagged = prompts * (1 - card.specificity)
         best = corrected_estimate([Stratum(prompts - flagged, flagged)], "micro", card,
-                                  scoring.confidence).estimate
+                                  scoring.confidence, scoring.transfer_margin).estimate
     low = best.low if best is not None else 0.0
     labels = labels_to_certify(threshold, scoring.confidence, anytime_review(scoring))
     return Outlook(low >= threshold, low, labels, labels is not None and labels <= prompts)

@@ -80,7 +80,8 @@ def deciding_estimate(strata: list[Stratum], scoring: Scoring, card: Confusion |
     """The estimate a verdict rests on: judge-corrected with a card, else the raw one."""
     if card is None:
         return raw_estimate(strata, scoring.weighting, scoring.interval, scoring.confidence)
-    return corrected_estimate(strata, scoring.weighting, card, scoring.confidence).estimate
+    return corrected_estimate(strata, scoring.weighting, card, scoring.confidence,
+                              scoring.transfer_margin).estimate
 
 
 def decide(estimate: Estimate, threshold: float, counts: Counts, scoring: Scoring
@@ -136,7 +137,8 @@ def prompts_to_decide(strata: list[Stratum], threshold: float, scoring: Scoring,
         if card is None:
             estimate = deciding_estimate(scaled, scoring, None)
         else:
-            corrected = corrected_estimate(scaled, scoring.weighting, card, scoring.confidence)
+            corrected = corrected_estimate(scaled, scoring.weighting, card, scoring.confidence,
+                                           scoring.transfer_margin)
             estimate = corrected.estimate
             if estimate is not None and corrected.contradicts_card and estimate.low >= threshold:
                 return None  # it would pass only on a card that does not describe this model
@@ -273,8 +275,8 @@ def _assess_reviewed(estimate: Estimate, strata: list[Stratum], counts: Counts,
     assert reviewed is not None, "a covering review has labels"
     corrected = None
     if card is not None:
-        corrected = corrected_estimate(strata, scoring.weighting, card,
-                                       scoring.confidence).estimate
+        corrected = corrected_estimate(strata, scoring.weighting, card, scoring.confidence,
+                                       scoring.transfer_margin).estimate
     verdict, reason = decide(reviewed, threshold, counts, scoring)
     needed = None
     if project and verdict == INCONCLUSIVE and reason.startswith("interval"):
@@ -294,7 +296,8 @@ def _assess_judged(estimate: Estimate, strata: list[Stratum], counts: Counts,
     deciding: Estimate | None = estimate
     warning = None
     if card is not None:
-        corrected = corrected_estimate(strata, scoring.weighting, card, scoring.confidence)
+        corrected = corrected_estimate(strata, scoring.weighting, card, scoring.confidence,
+                              scoring.transfer_margin)
         deciding = corrected.estimate
         if corrected.contradicts_card:
             warning = ("the judge flags fewer of this model's answers than its card's "

@@ -134,7 +134,8 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
         "construct_text": CONSTRUCT_TEXT[construct],
         "method_paragraph": describe_method(
             results.scoring.interval, results.scoring.weighting, results.scoring.confidence,
-            any(p.decided_on == "judge-corrected" for p in results.policies)),
+            any(p.decided_on == "judge-corrected" for p in results.policies),
+            results.scoring.transfer_margin),
     }
 
 
