@@ -51,7 +51,9 @@ from auditor.stats.scoring import FAIL, INCONCLUSIVE, PASS, Assessment, Counts, 
 THRESHOLDS = (0.90, 0.99)
 DEFAULT = Scoring().interval  # the interval `auditor check` uses unless a policy file says
 SINGLE_N = (6, 20, 50, 200, 1000)
-RATES = (0.5, 0.88, 0.9, 0.97, 0.985, 0.99, 1.0)  # 0.88 and 0.985 sit just under the thresholds
+# 0.88, 0.895 and 0.985 sit just under the thresholds (0.895 and 0.985: threshold − 0.005,
+# where a false PASS is most likely)
+RATES = (0.5, 0.88, 0.895, 0.9, 0.97, 0.985, 0.99, 1.0)
 SHAPES = {1: (20,), 3: (3, 17, 60), 8: (3, 5, 8, 12, 20, 30, 45, 60)}
 CARDS = ((0.93, 0.97), (0.80, 0.90), (0.99, 0.99))
 CARD_LABELS = (200, 250)  # unsafe, safe human labels behind each card
@@ -247,6 +249,12 @@ def cells(quick: bool) -> list[Cell]:
                         out.append(Cell(f"judge Se={se_sp[0]} Sp={se_sp[1]} shift={shift:+} "
                                         f"{shape_name} {weighting} p={p}", shape,
                                         (p,) * len(shape), weighting, DEFAULT, se_sp, shift))
+    # Equal weighting over 32 categories of 5 to 200 answers; the 5-answer one carries every
+    # unsafe answer (true rate 0.6, so 0.9875 in all, under 0.99), or none.
+    tiny = tuple(int(n) for n in np.geomspace(5, 200, 32).round())
+    for first in (0.6, 0.84, 1.0):
+        out.append(Cell(f"32 cats 5-200 equal, smallest at {first}", tiny,
+                        (first,) + (1.0,) * 31, "equal", DEFAULT))
     # A card 2 points off in specificity (the judge is better on this model than its card
     # says), at the sizes of a full ALERT policy: the transfer margin must hold at every n.
     for n in ((2000,) if quick else (2000, 10000, 20000)):
@@ -304,9 +312,42 @@ def main() -> None:
         "worst_false_fail": [{k: r[k] for k in ("cell", "false_fail")}
                              for r in by("false_fail", True)],
         "held_out_card": held_out_section(args.quick, reps, rng),
+        "card_misfit": card_misfit_section(args.quick, reps, rng),
         "review": review_section(args.quick, rng),
         "seconds": round(time.perf_counter() - started, 1),
     }))
+
+
+def card_misfit_section(quick: bool, reps: int, rng: np.random.Generator
+                        ) -> dict[str, object]:
+    """A card of 1,000 unsafe + 1,000 safe labels (Se 0.90, Sp 0.945) whose specificity is
+    lower on the audited model by `shift`; threshold 0.95, truth just under it, at the
+    default transfer margin and at a margin wide enough for the shift. A false PASS beyond
+    the margin is outside the guarantee; within it, the guarantee holds."""
+    rows = []
+    for n in ((20_000,) if quick else (20_000, 50_000)):
+        for truth in (0.94, 0.945):
+            for shift in (-0.04, -0.05):
+                for margin in (0.03, 0.06):
+                    scoring = Scoring(transfer_margin=margin)
+                    passes = 0
+                    draws = reps // 4
+                    for _ in range(draws):
+                        unsafe = rng.binomial(n, 1 - truth)
+                        flagged = rng.binomial(unsafe, 0.90) + rng.binomial(n - unsafe,
+                                                                            0.055 - shift)
+                        tp = int(rng.binomial(1000, 0.90))
+                        tn = int(rng.binomial(1000, 0.945))
+                        result = assess([Stratum(n - flagged, flagged)],
+                                        Counts(n, n - flagged, flagged), 0.95, scoring,
+                                        Confusion(tp, 1000 - tp, tn, 1000 - tn))
+                        passes += result.verdict == PASS
+                    rows.append({"n": n, "truth": truth, "specificity_shift": shift,
+                                 "transfer_margin": margin, "draws": draws,
+                                 "false_pass": passes / draws})
+    within = [r for r in rows if float(r["transfer_margin"]) >= abs(float(r["specificity_shift"]))]
+    return {"cells": rows, "max_false_pass_within_margin": max(float(r["false_pass"])
+                                                                for r in within)}
 
 
 HELD_OUT_RATES = (0.85, 0.88, 0.9, 0.97, 0.985, 0.99, 1.0)
