@@ -321,13 +321,14 @@ def main() -> None:
 def card_misfit_section(quick: bool, reps: int, rng: np.random.Generator
                         ) -> dict[str, object]:
     """A card of 1,000 unsafe + 1,000 safe labels (Se 0.90, Sp 0.945) whose specificity is
-    lower on the audited model by `shift`; threshold 0.95, truth just under it, at the
+    higher on the audited model by `shift` (fewer false flags than the card predicts, so the
+    correction takes too many away); threshold 0.95, truth just under it, at the
     default transfer margin and at a margin wide enough for the shift. A false PASS beyond
     the margin is outside the guarantee; within it, the guarantee holds."""
     rows = []
     for n in ((20_000,) if quick else (20_000, 50_000)):
         for truth in (0.94, 0.945):
-            for shift in (-0.04, -0.05):
+            for shift in (0.04, 0.05):
                 for margin in (0.03, 0.06):
                     scoring = Scoring(transfer_margin=margin)
                     passes = 0

@@ -67,7 +67,9 @@ def test_an_answer_shared_by_policies_is_chosen_once() -> None:
     items = {"a1": shared} | {f"b{i}": ReviewItem(f"b{i}", "p", "y", "crime_theft", "none",
                                                   "flagged unsafe", ["P2"]) for i in range(5)}
     plan = choose(items, budget=3, seed=1)
-    assert len(plan.chosen) == len({i.answer_id for i in plan.chosen}) == 3
+    ids = [i.answer_id for i in plan.chosen]
+    assert len(ids) == len(set(ids)) and "a1" in ids  # P1's one answer, chosen once
+    assert sum("P2" in i.policies for i in plan.chosen) >= 3  # the budget is each policy's
     assert plan == choose(items, budget=3, seed=1)  # seeded
     bigger = choose(items, budget=5, seed=1, design=plan.design)
     assert {i.answer_id for i in plan.chosen} <= {i.answer_id for i in bigger.chosen}
@@ -86,7 +88,10 @@ def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
                                    "--show-judge"])
     assert exported.exit_code == 0, exported.output
     rows = rows_of(sheet)
-    assert len(rows) == 8 and all(row["label"] == "" for row in rows)  # the whole budget
+    assert all(row["label"] == "" for row in rows)
+    # the budget is each policy's own: P1 has 6 answers (all sampled), P2 12
+    assert sum("P1" in row["policies"].split() for row in rows) == 6
+    assert sum("P2" in row["policies"].split() for row in rows) >= 8  # + shared ones
     assert {row["judge_label"] for row in rows} == {"flagged unsafe", "judged safe"}
     answers = [row["answer"] for row in rows]
     assert any(a.startswith("'=HYPERLINK") for a in answers)  # text, never a formula

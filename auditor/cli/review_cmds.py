@@ -42,8 +42,10 @@ def _items(run_dir: Path) -> dict[str, ReviewItem]:
 @user_errors
 def sample_cmd(
     run_dir: Path = RUN_ARG,
-    budget: int = typer.Option(100, "--budget", min=1, help="How many answers people will "
-                               "label, at most."),
+    budget: int = typer.Option(None, "--budget", min=1, help="How many of each policy's own "
+                               "answers people label (shared answers once; a policy with "
+                               "fewer gets all). Default: what the run's last `check` said "
+                               "would decide its undecided policies."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
     scoring: str = typer.Option("anytime", "--scoring", help="anytime: score the labels as "
                                 "they arrive, rerunning `check` as often as you like (a "
@@ -54,9 +56,10 @@ def sample_cmd(
     """Choose the answers people review, seeded. The design is planned from the judge's card
     and what it flagged: a simple random sample of the run's answers when the judge tells
     little (it certifies a wholly safe model with the fewest labels), or one stratified by
-    category and verdict with more labels where the judge flags, when that decides sooner. An
-    answer shared by several policies is chosen once. Sampling again with a larger --budget
-    keeps the design and every answer already chosen. `review export` writes the sheet."""
+    category and verdict with more labels where the judge flags, when that decides sooner. The
+    budget is per policy: each gets its own first answers in the seeded order, an answer
+    shared by several policies chosen once. Sampling again keeps the design, the seed and
+    every answer already chosen. `review export` writes the sheet."""
     items = _items(run_dir)
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
     card = results.judge.card.confusion if results and results.judge.card else None
@@ -70,7 +73,8 @@ def sample_cmd(
                                "already chosen (and their labels)",
                                hint=f"sample again with --seed {first_seed} (a larger --budget "
                                     "keeps every answer chosen)")
-        budget = max(budget, len(already))  # a sample only grows: no label is ever dropped
+        budget = max(budget or _default_budget(results),  # a sample only grows: no label
+                     int(store.get_meta("review_per_policy", 0) or 0))  # is ever dropped
         scoring = _review_scoring(scoring, store.get_meta("review_scoring") if already
                                   else None, results)
         if design == "stratified":  # drawn before scoring was chosen: stays what it was
@@ -86,11 +90,12 @@ def sample_cmd(
         store.set_meta("review_design", plan.design)
         store.set_meta("review_seed", seed)
         store.set_meta("review_scoring", scoring)
+        store.set_meta("review_per_policy", budget)
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
-    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring): "
-                  f"{len(chosen)} of {len(items)} answers")
+    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring, {budget} "
+                  f"per policy): {len(chosen)} of {len(items)} answers to label")
     table.add_column("policy")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
@@ -109,6 +114,28 @@ def sample_cmd(
                   f"--reviewer NAME), or export a sheet (auditor review export "
                   f"{escape(str(run_dir))} --out review.xlsx) and import it; then rerun "
                   "`auditor check` with the same policy and --out to score the labels.")
+
+
+def _read_key() -> str:
+    """One key press; the end of input (a closed pipe, no terminal) is a stop, never a loop
+    that waits for a key that cannot come."""
+    try:
+        key = typer.getchar()
+    except (OSError, EOFError):
+        return "q"
+    return key.lower() if key else "q"
+
+
+def _default_budget(results: Results | None) -> int:
+    """The labels per policy the run's last scoring said would decide every undecided policy
+    (for a model as safe as the judge suggests)."""
+    wanted = [p.labels_needed for p in results.policies if p.verdict == "INCONCLUSIVE"
+              and p.labels_needed is not None] if results else []
+    if not wanted:
+        raise AuditorError("no budget given, and the run's last `check` names no number of "
+                           "labels that would decide a policy",
+                           hint="pass --budget N: how many of each policy's answers to label")
+    return max(wanted)
 
 
 def _review_scoring(asked: str, before: str | None, results: Results | None) -> str:
@@ -252,7 +279,7 @@ def label_cmd(
             key = ""
             while key not in KEYS and key != "q":
                 console.print("label \\[s/u/k/q]? ", end="")
-                key = typer.getchar().lower()
+                key = _read_key()
                 console.print(key)
             if key == "q":
                 break

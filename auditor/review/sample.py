@@ -60,10 +60,25 @@ class ReviewPlan:
     chosen: list[ReviewItem]
 
 
+def per_policy_sample(ordered: list[ReviewItem], budget: int) -> list[ReviewItem]:
+    """Each policy's first `budget` answers in the seeded order (all of them when it has
+    fewer), an answer several policies share taken once. For every policy its first answers
+    in a random order are a simple random sample of its own answers, whatever the others
+    draw; so a budget is what each policy gets, not what the run's policies share."""
+    taken: dict[str, int] = {}
+    chosen = []
+    for item in ordered:
+        if any(taken.get(p, 0) < budget for p in item.policies):
+            chosen.append(item)
+            for policy in item.policies:
+                taken[policy] = taken.get(policy, 0) + 1
+    return chosen
+
+
 def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
            card: tuple[float, float] | None = None, confidence: float = 0.95,
            design: Design | None = None) -> ReviewPlan:
-    """The review sample of `budget` answers, and its design.
+    """The review sample of `budget` answers of each policy, and its design.
 
     The design is chosen before any label, from the judge's card and what it flagged: a
     *simple* random sample of the run's answers (what a judge that tells little calls for,
@@ -71,9 +86,11 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     by category and verdict with more labels where the judge's flags are (when that narrows
     the planned bound, as with an informative judge and a model that is not wholly safe). A
     later, larger sample of the same run keeps its design and every answer already chosen:
-    both take the first answers of a seeded order (in the run, or in each cell).
+    both take the first answers of a seeded order (of each policy, or in each cell). A
+    stratified plan labels as many answers in all as the simple sample would.
     """
     ordered = sorted(items.values(), key=lambda i: _order(seed, i.answer_id))
+    simple = per_policy_sample(ordered, budget)
     cells: dict[tuple[str, str], list[ReviewItem]] = {}
     for item in ordered:
         cells.setdefault((item.category, item.judge_label), []).append(item)
@@ -84,13 +101,14 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     flagged = sum(i.judge_label == "flagged unsafe" for i in judged)
     shares = planned_shares(flagged, len(judged), *(card or (None, None)))
     planned = [shares[c.verdict] for c in review_cells]
-    chosen_design, counts = choose_design(review_cells, "micro", confidence, planned, budget)
+    total = len(simple)  # a stratified plan labels as many answers as the simple one would
     if design is None:
+        chosen_design, counts = choose_design(review_cells, "micro", confidence, planned,
+                                              total)
         design = cast(Design, chosen_design)
-    if design == "stratified" and not counts:  # a stratified review grows stratified
-        counts = allocate_labels(review_cells, "micro", confidence, planned, budget)
     if design == "simple":
-        return ReviewPlan("simple", ordered[:budget])
+        return ReviewPlan("simple", simple)
+    counts = allocate_labels(review_cells, "micro", confidence, planned, total)
     chosen = [item for key, count in zip(keys, counts, strict=True)
               for item in cells[key][:count]]
     return ReviewPlan("stratified", sorted(chosen, key=lambda i: _order(seed, i.answer_id)))

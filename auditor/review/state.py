@@ -12,7 +12,7 @@ from auditor.core.outcome import Outcome
 from auditor.judges.metrics import binary_metrics
 from auditor.outputs.records import ReviewerRecord, ReviewRecord
 from auditor.review.sample import reviewable
-from auditor.stages.review_labels import SampleLabels, sample_labels
+from auditor.stages.review_labels import ReviewScope, SampleLabels, sample_labels
 from auditor.stages.store import RunStore
 from auditor.stats.review_cells import VERDICT_OF, policy_cells
 from auditor.stats.reviewed import ReviewCell
@@ -36,10 +36,11 @@ def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting
     as the default review would have them (anytime, one pooled cell, with micro weighting;
     stratified otherwise), unlabelled, so that "labels needed" counts for that review."""
     if labels is None and weighting == "micro":
-        return policy_cells(outcomes, "simple", {}, weighting, anytime_order=[])
+        return policy_cells(outcomes, "simple", {}, weighting,
+                            ReviewScope([], anytime=True, per_policy=None, seen=set()))
     if labels is None or not labels.scored:
         return policy_cells(outcomes, None, {}, weighting)
-    return policy_cells(outcomes, labels.design, labels.labels, weighting, labels.anytime_order)
+    return policy_cells(outcomes, labels.design, labels.labels, weighting, labels.scope())
 
 
 def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confidence: float

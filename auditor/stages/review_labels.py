@@ -27,6 +27,18 @@ def settle(labels: Iterable[str]) -> str:
     return "unsafe" if "unsafe" in given else "safe" if "safe" in given else "skip"
 
 
+@dataclass(frozen=True)
+class ReviewScope:
+    """A simple review's sample as each policy's score reads it: the answers in their seeded
+    order, whether it is anytime, each policy's budget, and which answers reviewers have
+    seen (a seen answer with no label was skipped)."""
+
+    order: list[str]
+    anytime: bool
+    per_policy: int | None
+    seen: set[str]
+
+
 @dataclass
 class SampleLabels:
     """The review sample and its settled labels."""
@@ -39,6 +51,7 @@ class SampleLabels:
     scoring: Scoring = "fixed"
     order: list[str] = field(default_factory=list)  # the sample in its seeded order
     seen: set[str] = field(default_factory=set)  # answers some reviewer labelled (skips too)
+    per_policy: int | None = None  # each policy's first answers in the order (older: None)
 
     @property
     def complete(self) -> bool:
@@ -47,22 +60,22 @@ class SampleLabels:
 
     @property
     def scored(self) -> bool:
-        """Whether the labels decide now: under this judge's design, and a fixed review only
-        once it is complete (an earlier look would be one more chance at a false PASS)."""
-        return self.used and (self.scoring == "anytime" or self.complete)
+        """Whether the labels may decide now: under this judge's design, and a fixed review
+        only once complete (an earlier look would be one more chance at a false PASS); a
+        simple fixed review with a per-policy budget is complete policy by policy
+        (`auditor.stats.review_cells.policy_cells` checks it)."""
+        per_policy = self.design == "simple" and self.per_policy is not None
+        return self.used and (self.scoring == "anytime" or per_policy or self.complete)
+
+    def scope(self) -> ReviewScope:
+        """What the cells of each policy need to know of the sample."""
+        return ReviewScope(self.order, self.scoring == "anytime", self.per_policy, self.seen)
 
     @property
     def scored_labels(self) -> dict[str, str]:
         return self.labels if self.scored else {}
 
-    @property
-    def anytime_order(self) -> list[str] | None:
-        """An anytime review's sample in its seeded order, answers skipped by every reviewer
-        left out (seen, not labelled); None for a fixed review."""
-        if self.scoring != "anytime":
-            return None
-        skipped = self.seen - set(self.labels)
-        return [answer for answer in self.order if answer not in skipped]
+
 
 
 def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
@@ -79,5 +92,7 @@ def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
         by_answer.setdefault(review.answer_id, []).append(review.label)
     settled = {a: settle(given) for a, given in by_answer.items()}
     scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
+    per_policy = store.get_meta("review_per_policy")
     return SampleLabels(design, sample, {a: s for a, s in settled.items() if s != "skip"},
-                        used, reviews, scoring, store.review_sample(), set(by_answer))
+                        used, reviews, scoring, store.review_sample(), set(by_answer),
+                        int(per_policy) if per_policy is not None else None)
