@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -91,6 +92,14 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     html = (out / "report.html").read_text()
     assert "nan" not in html.lower().replace("nanny", "")
     assert "not defined" in html
+    pdf = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(
+        out / "report.pdf").pages)
+    reviewed = [p for p in results["policies"] if p["decided_on"] == "human-reviewed"]
+    assert reviewed, results["policies"]
+    # the page of a reviewed policy leads with what decided it, and says the judge's is not
+    assert "Human-reviewed score (decides the verdict)" in pdf
+    assert "(not used for the verdict)" in pdf
+    assert "No judge card was available" not in pdf
     other = tmp_path / "other"
     check(runner, write_policy(tmp_path, policy("refuses"), "other.yaml"), other)
     compared = runner.invoke(app, ["compare", str(out), str(other), "--out",

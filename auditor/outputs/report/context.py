@@ -135,7 +135,8 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
         "method_paragraph": describe_method(
             results.scoring.interval, results.scoring.weighting, results.scoring.confidence,
             any(p.decided_on == "judge-corrected" for p in results.policies),
-            results.scoring.transfer_margin),
+            results.scoring.transfer_margin,
+            any(p.decided_on == "human-reviewed" for p in results.policies)),
     }
 
 
