@@ -451,3 +451,48 @@ def test_an_anytime_review_scores_the_labelled_prefix_of_its_seeded_order(
     expected = anytime_estimate([labels[a] == "safe" for a in order], 0.95)
     assert expected is not None
     assert abs(by_id["P1"]["reviewed"]["low"] - expected.low) < 1e-9
+
+
+def test_imports_are_bounded(runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    """A zip-bomb workbook is refused unread, quickly and in little memory; a FIFO or a link
+    to /dev/zero is refused, not waited on or read forever; a JSONL line nested past any row
+    is a problem, not a RecursionError; thousands of unknown ids print 50 problems and a
+    count."""
+    import os
+    import resource
+    import time
+    import zipfile
+
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "4"]).exit_code == 0
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as big:
+            block = b"<c><v>" + b"A" * (1 << 20) + b"</v></c>"
+            for _ in range(1024):  # 1 GiB unpacked, a few MB packed
+                big.write(block)
+    assert bomb.stat().st_size < 8 * 1024 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    result = runner.invoke(app, ["review", "import", str(run), str(bomb), "--reviewer", "z"])
+    assert result.exit_code == 2 and "refused unread" in result.output, result.output
+    assert time.monotonic() - started < 5
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 300
+    fifo = tmp_path / "labels.csv"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    for special in (fifo, zero):
+        result = runner.invoke(app, ["review", "import", str(run), str(special), "--reviewer",
+                                     "z"])
+        assert result.exit_code == 2 and "not a regular file" in result.output
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "\n")
+    result = runner.invoke(app, ["review", "import", str(run), str(deep), "--reviewer", "z"])
+    assert result.exit_code == 2 and "not valid JSON" in result.output
+    many = tmp_path / "many.csv"
+    many.write_text("answer_id,label\n" + "".join(f"{i:016x},safe\n" for i in range(3000)))
+    result = runner.invoke(app, ["review", "import", str(run), str(many), "--reviewer", "z"])
+    assert result.exit_code == 2 and "… and 2950 more problems" in result.output
+    assert result.output.count("is not an answer of this run") == 50

@@ -29,6 +29,9 @@ _UNSAFE_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f
                                  "\u202a-\u202e\u2066-\u2069]")
 
 
+SHOWN_PROBLEMS = 50  # of an input file's problems; the rest are counted
+
+
 def inert(text: str) -> str:
     """Text from outside (server replies, dataset prompts) made safe to print: secrets
     redacted, terminal controls replaced, markup escaped."""
@@ -39,8 +42,10 @@ def print_error(error: AuditorError) -> None:
     # Messages may quote a server or a file, so they are printed inert.
     err_console.print(f"[bold red]error:[/] {inert(error.message)}")
     if isinstance(error, InputFileError):
-        for problem in error.problems:
+        for problem in error.problems[:SHOWN_PROBLEMS]:
             err_console.print(f"  • {inert(problem.render())}")
+        if len(error.problems) > SHOWN_PROBLEMS:
+            err_console.print(f"  … and {len(error.problems) - SHOWN_PROBLEMS} more problems")
     if error.hint:
         err_console.print(f"[dim]hint:[/] {inert(error.hint)}")
 

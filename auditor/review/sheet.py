@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -112,8 +114,27 @@ def write_sheet(rows: list[dict[str, str]], fmt: Format) -> str:
     return out.getvalue()
 
 
+MAX_ROWS = 200_000  # far more than any run's review sample; a larger sheet is not ours
+MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # what a workbook may unpack to (a zip bomb: far more)
+MAX_SECONDS = 60.0  # reading a sheet that takes longer is abandoned, with a clear error
+
+
+def _regular_file(path: Path) -> None:
+    """A FIFO would block, a device (or a link to /dev/zero) read forever: only files."""
+    try:
+        mode = path.stat().st_mode  # follows links: a link to a device is a device
+    except FileNotFoundError:
+        raise AuditorError(f"{path} not found") from None
+    except OSError as exc:
+        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise AuditorError(f"{path} is not a regular file (a pipe, device or folder)",
+                           hint="export the sheet to a file and import that")
+
+
 def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     """(row number as a person counts it, the row) from a CSV (header first) or JSONL file."""
+    _regular_file(path)
     try:
         if path.stat().st_size > MAX_SHEET_BYTES:
             raise AuditorError(f"{path} is larger than any review sheet")
@@ -135,7 +156,7 @@ def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past any row
                 raise LabelsError(str(path), [Problem(str(path), number, None, "",
                                                       "not valid JSON")]) from None
             if not isinstance(row, dict):
@@ -171,6 +192,7 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     reviewer typed is read as the text of its cached value, never evaluated)."""
     from openpyxl import load_workbook
 
+    _check_unpacked_size(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
@@ -182,11 +204,36 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
         book.worksheets[0])
     rows = sheet.iter_rows(values_only=True)
     header = [str(h or "").strip() for h in next(rows, ())]
-    found = [(number, {k: ("" if v is None else str(v)) for k, v in zip(header, values,
-                                                                         strict=False)})
-             for number, values in enumerate(rows, start=2)]
+    found = []
+    started = time.monotonic()
+    for number, values in enumerate(rows, start=2):
+        if number > MAX_ROWS or time.monotonic() - started > MAX_SECONDS:
+            book.close()
+            raise AuditorError(f"{path} has more rows than a review sheet can "
+                               f"(stopped at row {number})",
+                               hint="import the sheet `auditor review export` wrote")
+        found.append((number, {k: ("" if v is None else str(v))
+                               for k, v in zip(header, values, strict=False)}))
     book.close()
     return [(n, dict(row)) for n, row in found]
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """A workbook is a zip: refuse one that would unpack past any review sheet before a
+    parser unpacks it (a few MB can hold gigabytes of repeated cells)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise AuditorError(f"cannot read {path} as an Excel workbook: {exc}",
+                           hint="export the sheet again, or save it as .xlsx or .csv") from None
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > MAX_XLSX_UNPACKED or len(members) > 10_000:
+        raise AuditorError(f"{path} unpacks to {unpacked / 1e6:.0f} MB in {len(members)} parts, "
+                           "more than any review sheet: refused unread",
+                           hint="import the sheet `auditor review export` wrote")
 
 
 def read_labels(path: Path, known: set[str], sample: set[str] | None = None
