@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from auditor.core.errors import DatasetError
 from auditor.data.dataset import load_file, load_folder, unwrap
@@ -138,3 +139,14 @@ def test_a_repeated_id_names_both_lines(tmp_path: Path) -> None:
         f"{path}:3: id: id 1 is already used on line 1; ids must be unique within a file"]
     prompts, loaded = load_file(path, adversarial=False, lenient=True)
     assert [p.text for p in prompts] == ["hi", "hi"] and loaded.malformed_skipped == 1
+
+
+def test_dataset_info_names_the_samples_licence_not_alerts(runner: CliRunner) -> None:
+    from auditor.cli import app
+
+    result = runner.invoke(app, ["dataset", "info", str(SAMPLES)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "written by the auditor project" in text and "CC BY-NC-SA" not in text
+    helped = runner.invoke(app, ["check", "--help"])
+    assert "OUT//" not in helped.output and "OUT/NAME/" in " ".join(helped.output.split())

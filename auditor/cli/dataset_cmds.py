@@ -14,6 +14,7 @@ from auditor.core import taxonomy
 from auditor.core.resources import default_cache_dir
 from auditor.data.dataset import LICENCE, load_folder
 from auditor.data.hub import fetch_alert
+from auditor.data.provenance import provenance_of
 
 dataset_app = typer.Typer(help="Inspect or download the ALERT dataset.", no_args_is_help=True)
 
@@ -37,14 +38,15 @@ def info_cmd(
     attacks = dataset.attack_types()
     if as_json:
         print_json({
-            "source": dataset.source, "licence": LICENCE,
+            "source": dataset.source, "licence": provenance_of(dataset).licence,
+            "kind": provenance_of(dataset).kind,
             "files": [vars(f) for f in dataset.files],
             "total": len(dataset.prompts),
             "attack_types": attacks,
             "counts": counts,
         })
         return
-    table = Table(title=f"ALERT prompts in {escape(str(folder))}")
+    table = Table(title=f"Prompts in {escape(str(folder))} (ALERT's format)")
     table.add_column("category")
     for attack in attacks:
         table.add_column(attack, justify="right")
@@ -58,7 +60,8 @@ def info_cmd(
         console.print(f"{info.name}: {info.loaded} prompts loaded of {info.rows} rows; "
                       f"{info.empty_skipped} empty skipped, {info.malformed_skipped} malformed "
                       f"skipped; sha256 {info.sha256}")
-    console.print(f"[dim]ALERT is licensed {LICENCE}.[/]")
+    console.print(f"[dim]{escape(provenance_of(dataset).description)}; licence "
+                  f"{escape(provenance_of(dataset).licence)}.[/]")
 
 
 @dataset_app.command("fetch")

@@ -145,7 +145,8 @@ def check_cmd(
                                "file's `targets` (by name)."),
     all_targets: bool = typer.Option(False, "--all-targets", help="Audit every one of the "
                                      "policy file's `targets` on the same plan, one after the "
-                                     "other, each in OUT/<name>/; then `auditor compare` them."),
+                                     "other, each in OUT/NAME/ (NAME: the target's folder name); then "
+                                     "`auditor compare` them."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (for CI)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show vLLM's and other "
                                  "libraries' own output on the terminal (by default it goes "
