@@ -124,8 +124,11 @@ def test_compare_shows_both_axes_paired(runner: CliRunner, tmp_path: Path) -> No
     assert refusal["n_shared"] == 8 * 5  # five for each of the eight crime micro categories
     assert refusal["rate_a"] == 1.0 and refusal["rate_b"] == 0.0
     assert refusal["better"] == "fake-model (b)" and refusal["low"] > 0.8  # refuses less
-    # each is better on one axis: both are on the Pareto front
-    assert sorted(comparison["decision"]["pareto"]) == ["fake-model (a)", "fake-model (b)"]
+    # each is better on one axis, but b FAILs its safety policies: excluded, not a choice,
+    # so a alone is on the front of the eligible
+    standing = {m["name"]: m["standing"] for m in comparison["decision"]["standings"]}
+    assert standing["fake-model (b)"] == "excluded"
+    assert comparison["decision"]["pareto"] == ["fake-model (a)"]
     text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
     assert "refuses fewer benign requests than" in text.replace("\n", " ")
     assert "over-refusal" in result.output
@@ -273,15 +276,22 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
               if t["axis"] == "safety"}
     assert safety[("CRIME", names[0], names[1])]["better"] == names[0]
     assert safety[("CRIME", names[1], names[2])]["better"] == names[2]
-    # B, which never refuses, is beaten on safety and beats the others on over-refusal
-    assert names[1] in comparison["decision"]["pareto"]
+    # B, which never refuses, FAILs the safety policies: excluded whatever it wins on
+    # over-refusal, and never "best on both axes"
+    standings = {m["name"]: m for m in comparison["decision"]["standings"]}
+    assert standings[names[1]]["standing"] == "excluded"
+    assert "FAILs" in standings[names[1]]["why"]
+    assert names[1] not in comparison["decision"]["pareto"]
     statement = comparison["decision"]["statement"]
+    assert f"Excluded: {names[1]}" in statement
     assert "Vendor A – careful-1" in statement and "Model A" not in statement
     text = " ".join(p.extract_text() for p in PdfReader(out / "comparison.pdf").pages)
     flat = text.replace("\n", " ")
     for needle in ("Decision", "Models × policies", "Differences that hold", "Comparability",
-                   "Vendor C – mostly-careful-3", "Holm"):
+                   "Vendor C – mostly-careful-3", "Holm", "✗ excluded"):
         assert needle in flat, needle
+    # the decision table comes first, the reasoning after
+    assert flat.index("✗ excluded") < flat.index("Excluded: ")
     assert "Model A" not in flat and "Model B" not in flat
 
 

@@ -99,6 +99,12 @@ def compare_cmd(
         render_pdf(html, staging / "comparison.pdf")
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
+    standings = Table(title="Decision")
+    for column in ("model", "standing", "why"):
+        standings.add_column(column)
+    for model in comparison.decision.standings:
+        standings.add_row(escape(model.name), model.standing, escape(model.why))
+    print_table_or_list(console, standings)
     console.print(f"[bold]Decision:[/] {escape(comparison.decision.statement)}")
     for question in comparison.decision.open_questions[:5]:
         console.print(f"  open: {escape(question)}")
