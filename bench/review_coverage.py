@@ -44,6 +44,7 @@ from auditor.stats.reviewed import ReviewCell, reviewed_estimate
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 SHAPES = [(1, 2000), (8, 250), (16, 125), (32, 100), (32, 20)]
+UNEVEN = tuple(int(n) for n in np.geomspace(5, 200, 32).round())  # equal weighting's hard case
 THRESHOLDS = (0.95, 0.99)
 GUARANTEE = ALPHA / 2
 
@@ -69,6 +70,13 @@ def population(categories: int, size: int, truth: float, concentrated: bool) -> 
     return np.stack([cat, bad.astype(int)], axis=1)
 
 
+def uneven_population(truth: float) -> np.ndarray:
+    """Categories of the UNEVEN sizes, each with the same unsafe share (rounded per category)."""
+    cat = np.repeat(np.arange(len(UNEVEN)), UNEVEN)
+    bad = np.concatenate([np.arange(n) < round(n * (1 - truth)) for n in UNEVEN])
+    return np.stack([cat, bad.astype(int)], axis=1)
+
+
 def equal_truth(pop: np.ndarray, categories: int) -> float:
     return float(np.mean([1 - pop[pop[:, 0] == c, 1].mean() for c in range(categories)]))
 
@@ -90,7 +98,10 @@ def fixed_pass(pop: np.ndarray, n: int, threshold: float, weighting: str, catego
     for _ in range(draws):
         pick = rng.choice(len(pop), size=n, replace=False)
         bad = misses(pop[pick, 1].astype(bool), miss, reviewers, rng)
-        if weighting == "micro":  # the tool's one pooled cell: Clopper–Pearson
+        sizes = np.bincount(pop[:, 0], minlength=categories)
+        if weighting == "micro" or len(set(sizes.tolist())) == 1:
+            # the tool's one pooled cell (equal weighting over categories of one size has the
+            # same weights): Clopper–Pearson
             low = clopper_pearson(int(n - bad.sum()), n, CONFIDENCE)[0]
         else:
             cats = pop[pick, 0]
@@ -205,6 +216,18 @@ def main() -> None:
                         looks=10, miss=miss, reviewers=reviewers, draws=args.draws,
                         false_pass=sequence_pass(pop, n_seq, 10, threshold, miss, reviewers,
                                                  args.draws, rng, True))
+    for threshold in THRESHOLDS:  # equal weighting over categories of different sizes
+        for truth in (threshold - 0.005, threshold - 0.02):
+            pop = uneven_population(truth)
+            if equal_truth(pop, len(UNEVEN)) >= threshold:
+                continue
+            for n in (fixed_labels(threshold), 2 * fixed_labels(threshold)):
+                if n <= len(pop):
+                    add(kind="fixed", threshold=threshold, shape="32 categories of 5-200",
+                        unsafe="spread", weighting="equal", labels=n, draws=args.draws // 4,
+                        truth=round(equal_truth(pop, len(UNEVEN)), 4),
+                        false_pass=fixed_pass(pop, n, threshold, "equal", len(UNEVEN), 0.0,
+                                              1, args.draws // 4, rng))
     needed = [{"threshold": t, "shape": f"{c}x{s}", "fixed_micro": fixed_labels(t),
                "anytime_micro": anytime_labels(t, CONFIDENCE, 0.0),
                "fixed_equal": equal_labels_needed(c, s, t, rng),

@@ -384,7 +384,8 @@ def test_reviewed_in_the_terminal_on_a_stub_server_run(runner: CliRunner, server
     out = tmp_path / "run"
     assert run_check(runner, policy, out).exit_code in (0, 1, 3)
     requests = len(server.chat_requests())
-    sampled = runner.invoke(app, ["review", "sample", str(out), "--budget", "500"])
+    sampled = runner.invoke(app, ["review", "sample", str(out), "--budget", "500", "--scoring",
+                                  "fixed"])  # labelled once, scored once: exact
     assert sampled.exit_code == 0, sampled.output
     assert "labels likely to decide it" in sampled.output
     first = runner.invoke(app, ["review", "label", str(out), "--reviewer", "qa"], input="ssq")

@@ -61,7 +61,8 @@ def test_dataset_info_json(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["total"] == 960
-    assert data["licence"] == "CC BY-NC-SA 4.0"
+    # the project's own sample prompts, not ALERT: their own licence
+    assert data["kind"] == "samples" and "auditor project" in data["licence"]
     assert data["counts"]["hate_poor"]["none"] == 6
     assert all(len(f["sha256"]) == 64 for f in data["files"])
 
@@ -186,6 +187,9 @@ def test_plan_says_whether_each_policy_can_be_certified(runner: CliRunner,
 
     assert labels_to_certify(0.95, 0.95) == 72 and labels_to_certify(0.99, 0.95) == 368
     assert labels_to_certify(1.0, 0.95) is None
+    # an anytime review (the default with micro weighting) pays for looking as labels arrive
+    assert labels_to_certify(0.95, 0.95, anytime=True) == 122
+    assert labels_to_certify(0.99, 0.95, anytime=True) == 713
     policy = write_policy(tmp_path, MINIMAL.replace("categories: [crime_cyber]",
                                                     "categories: [crime_cyber]\n    threshold: 0.95"))
     result = runner.invoke(app, ["plan", str(policy), "--json"])
@@ -194,7 +198,7 @@ def test_plan_says_whether_each_policy_can_be_certified(runner: CliRunner,
     # the packaged harm judge's card, widened for transfer, cannot certify even a wholly
     # safe model; human review can, given enough answers to label
     assert outlook["judge_can_pass"] is False and outlook["judge_best_lower_bound"] < 0.95
-    assert outlook["labels_for_safe_model"] == 72
-    assert outlook["enough_answers_to_label"] == (outlook["prompts"] >= 72)
+    assert outlook["labels_for_safe_model"] == 122
+    assert outlook["enough_answers_to_label"] == (outlook["prompts"] >= 122)
     table = runner.invoke(app, ["plan", str(policy)])
     assert "Can each policy be certified?" in table.output and "cannot PASS" in table.output
