@@ -112,3 +112,31 @@ def test_a_full_disk_is_a_store_error_and_keeps_what_was_committed(tmp_path: Pat
                                    for i in range(1, 200)], requests, "t", {})
         assert "rerun" in (error.value.hint or "")
         assert set(store.generations()) == {"k0"}
+
+
+def test_a_full_disk_when_opening_the_store_says_to_free_space(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from auditor.core.errors import StoreError
+    from auditor.stages import store as store_module
+
+    real_connect = sqlite3.connect
+
+    class Full:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.db = real_connect(":memory:")
+
+        def execute(self, *args: object) -> object:
+            return self.db.execute(*args)  # type: ignore[arg-type]
+
+        def executescript(self, script: str) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self) -> None:
+            self.db.close()
+
+    monkeypatch.setattr(sqlite3, "connect", Full)  # the module the store connects through
+    with pytest.raises(StoreError) as error:
+        store_module.RunStore(tmp_path / "run")
+    assert "free disk space" in (error.value.hint or "")
+    assert "fresh --out" not in (error.value.hint or "")

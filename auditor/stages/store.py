@@ -165,6 +165,10 @@ class RunStore:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.close()
+            if "full" in str(exc) or "readonly" in str(exc).replace(" ", ""):
+                raise StoreError(f"cannot write to {folder / STORE_FILE}: {exc}",
+                                 hint="free disk space or fix permissions, then rerun the "
+                                      "same command: finished work is kept") from None
             raise StoreError(f"{folder / STORE_FILE} is not a usable auditor store: {exc}",
                              hint="use a fresh --out folder") from exc
 
