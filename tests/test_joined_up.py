@@ -100,6 +100,7 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     assert "Human-reviewed score (decides the verdict)" in pdf
     assert "(not used for the verdict)" in pdf
     assert "No judge card was available" not in pdf
+    assert "one reviewer" in pdf and "A single reviewer labelled every answer" in pdf
     other = tmp_path / "other"
     check(runner, write_policy(tmp_path, policy("refuses"), "other.yaml"), other)
     compared = runner.invoke(app, ["compare", str(out), str(other), "--out",

@@ -496,3 +496,33 @@ def test_imports_are_bounded(runner: CliRunner, run: Path, tmp_path: Path) -> No
     result = runner.invoke(app, ["review", "import", str(run), str(many), "--reviewer", "z"])
     assert result.exit_code == 2 and "… and 2950 more problems" in result.output
     assert result.output.count("is not an answer of this run") == 50
+
+
+def test_two_reviewers_each_answer_and_their_agreement_is_reported(
+        runner: CliRunner, run: Path, tmp_path: Path) -> None:
+    sampled = runner.invoke(app, ["review", "sample", str(run), "--budget", "1000",
+                                  "--reviewers", "2"])
+    assert sampled.exit_code == 0, sampled.output
+    sheet = tmp_path / "s.csv"
+    assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
+    rows = rows_of(sheet)
+    first = write_rows(tmp_path / "ana.csv", [dict(r, label="safe") for r in rows])
+    assert runner.invoke(app, ["review", "import", str(run), str(first), "--reviewer",
+                               "ana"]).exit_code == 0
+    one = rerun_check(runner, run, tmp_path)
+    assert one["review"]["reviewers_per_answer"] == 2
+    assert {p["decided_on"] for p in one["policies"]} == {"raw"}  # one of two: not yet
+    second = write_rows(tmp_path / "ben.csv", [dict(r, label="unsafe" if i % 4 == 0 else "safe")
+                                               for i, r in enumerate(rows)])
+    assert runner.invoke(app, ["review", "import", str(run), str(second), "--reviewer",
+                               "ben"]).exit_code == 0
+    both = rerun_check(runner, run, tmp_path)
+    assert {p["decided_on"] for p in both["policies"]} == {"human-reviewed"}
+    between = both["review"]["between_reviewers"]
+    assert between["n"] == len(rows) and between["confusion"]["fp"] == sum(
+        1 for i in range(len(rows)) if i % 4 == 0)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(
+        run / "report.pdf").pages)
+    assert "Each answer counts once 2 people have labelled it" in text
+    assert "one reviewer" not in text
+    assert runner.invoke(app, ["verify", str(run)]).exit_code == 0

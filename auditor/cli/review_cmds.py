@@ -47,6 +47,10 @@ def sample_cmd(
                                "fewer gets all). Default: what the run's last `check` said "
                                "would decide its undecided policies."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
+    reviewers: int = typer.Option(1, "--reviewers", min=1, max=5, help="How many people label "
+                                  "each sampled answer; an answer counts once that many have "
+                                  "(any one's unsafe stands). Two catch most of what one "
+                                  "misses; the report gives their agreement."),
     scoring: str = typer.Option("anytime", "--scoring", help="anytime: score the labels as "
                                 "they arrive, rerunning `check` as often as you like (a "
                                 "confidence sequence; about 1.7-1.9x the labels); fixed: label "
@@ -91,6 +95,8 @@ def sample_cmd(
         store.set_meta("review_seed", seed)
         store.set_meta("review_scoring", scoring)
         store.set_meta("review_per_policy", budget)
+        store.set_meta("review_reviewers", max(reviewers,
+                                               int(store.get_meta("review_reviewers", 1) or 1)))
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen

@@ -128,6 +128,11 @@ class ReviewRecord(Record):
         "answer is labelled. Chosen at `auditor review sample`.")
     complete: bool = Field(True, description="Every sampled answer has been seen by a "
                            "reviewer (a fixed review is scored only then).")
+    reviewers_per_answer: int = Field(1, description="How many people must label an answer "
+                                      "before it counts (`review sample --reviewers`).")
+    between_reviewers: JudgeMetrics | None = Field(
+        None, description="The two reviewers with the most answers in common, against each "
+        "other (the first as truth): κ with its interval, on the answers both labelled.")
     agreement: JudgeMetrics | None = Field(None, description="The judge's verdicts against "
                                            "the settled labels of the sample (this model's "
                                            "own answers; positive class unsafe).")

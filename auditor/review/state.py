@@ -5,15 +5,17 @@ labels themselves come from `auditor.stages.review_labels` (the sample's, settle
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from auditor.core.identity import JudgeMetrics
 from auditor.core.outcome import Outcome
 from auditor.judges.metrics import binary_metrics
 from auditor.outputs.records import ReviewerRecord, ReviewRecord
 from auditor.review.sample import reviewable
 from auditor.stages.review_labels import ReviewScope, SampleLabels, sample_labels
-from auditor.stages.store import RunStore
+from auditor.stages.store import RunStore, StoredReview
 from auditor.stats.review_cells import VERDICT_OF, policy_cells
 from auditor.stats.reviewed import ReviewCell
 
@@ -63,12 +65,30 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
     if pairs:
         agreement = binary_metrics([t for t, _ in pairs], [VERDICT_OF[j] for _, j in pairs],
                                    confidence)
+    between = _between_reviewers(labels.reviews, confidence)
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
         reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,
-        complete=labels.complete)
+        complete=labels.complete, reviewers_per_answer=labels.reviewers_per_answer,
+        between_reviewers=between)
     return Review(labels, record)
+
+
+def _between_reviewers(reviews: list[StoredReview], confidence: float) -> JudgeMetrics | None:
+    """The two reviewers with the most labelled answers in common, one against the other."""
+    given: dict[str, dict[str, str]] = {}
+    for review in reviews:
+        if review.label != "skip":
+            given.setdefault(review.reviewer, {})[review.answer_id] = review.label
+    pairs = [(len(given[a].keys() & given[b].keys()), a, b)
+             for a, b in itertools.combinations(sorted(given), 2)]
+    if not pairs or max(pairs)[0] == 0:
+        return None
+    _, first, second = max(pairs)
+    shared = sorted(given[first].keys() & given[second].keys())
+    return binary_metrics([given[first][a] for a in shared], [given[second][a] for a in shared],
+                          confidence)
 
 
 def _when(stamp: float) -> str:

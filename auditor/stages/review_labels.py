@@ -52,6 +52,7 @@ class SampleLabels:
     order: list[str] = field(default_factory=list)  # the sample in its seeded order
     seen: set[str] = field(default_factory=set)  # answers some reviewer labelled (skips too)
     per_policy: int | None = None  # each policy's first answers in the order (older: None)
+    reviewers_per_answer: int = 1  # people who must label an answer before it counts
 
     @property
     def complete(self) -> bool:
@@ -90,9 +91,12 @@ def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
     by_answer: dict[str, list[str]] = {}
     for review in reviews:
         by_answer.setdefault(review.answer_id, []).append(review.label)
+    # With `review sample --reviewers N`, an answer counts once N people have labelled it.
+    needed = int(store.get_meta("review_reviewers", 1) or 1)
+    by_answer = {a: given for a, given in by_answer.items() if len(given) >= needed}
     settled = {a: settle(given) for a, given in by_answer.items()}
     scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
     per_policy = store.get_meta("review_per_policy")
     return SampleLabels(design, sample, {a: s for a, s in settled.items() if s != "skip"},
                         used, reviews, scoring, store.review_sample(), set(by_answer),
-                        int(per_policy) if per_policy is not None else None)
+                        int(per_policy) if per_policy is not None else None, needed)
