@@ -105,6 +105,35 @@ def test_an_unreachable_cluster_is_exit_2(tmp_path: Path, address: str) -> None:
     assert not (tmp_path / "run" / "report.pdf").exists()
 
 
+@pytest.mark.parametrize("kind", ["web server", "silent listener"])
+def test_an_address_that_answers_but_is_not_ray_is_exit_2(tmp_path: Path, kind: str) -> None:
+    """A web server's port, or one that accepts and never answers: `ray.init` would wait on
+    either past SIGINT and SIGTERM; the probe ends it with exit 2 and no traceback."""
+    import http.server
+    import socket
+    import threading
+
+    if kind == "web server":
+        server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_port
+    else:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text(policy(f"{{address: '127.0.0.1:{port}'}}"))
+    run = subprocess.run([sys.executable, "-m", "auditor", "check", str(policy_path),
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2, run.stderr[-3000:]
+    text = " ".join((run.stdout + run.stderr).split())
+    assert "Traceback" not in text
+    assert ("not a Ray cluster" in text) if kind == "web server" else \
+        ("cannot reach the Ray cluster" in text)
+
+
 def test_a_malformed_address_names_the_field(tmp_path: Path) -> None:
     policy_path = tmp_path / "policy.yaml"
     policy_path.write_text(policy("{address: 'http://head:10001'}"))

@@ -152,17 +152,39 @@ def _rows(dataset: Any, batch_size: int) -> Iterator[list[dict[str, Any]]]:
         yield batch.to_dict("records")
 
 
+# HTTP/2's client preface and an empty SETTINGS frame: what a gRPC client sends first. Ray's
+# head (GCS) and its client server (ray://) are gRPC servers, which answer with a SETTINGS frame.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_SETTINGS_FRAME = 0x04
+
+
 def check_reachable(address: str) -> None:
-    """Fail in seconds, not minutes, when nothing listens at the cluster's address."""
+    """Fail in seconds, not minutes, when nothing listens at the cluster's address, or what
+    listens is not a gRPC server: `ray.init` would otherwise wait on it past SIGINT and
+    SIGTERM (seen: 590 s on a web server's port)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
+    hint = ("start it (`ray start --head`), check ray.address, or leave ray.address out to "
+            "start a local instance")
     try:
-        with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S):
-            return
+        with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S) as conn:
+            conn.sendall(_HTTP2_PREFACE)
+            header = _read_exactly(conn, 9)
     except OSError as exc:
         raise TargetError(f"cannot reach the Ray cluster at {address}: "
-                          f"{exc.strerror or type(exc).__name__}",
-                          hint="start it (`ray start --head`), check ray.address, or leave "
-                          "ray.address out to start a local instance") from None
+                          f"{exc.strerror or type(exc).__name__}", hint=hint) from None
+    if len(header) < 9 or header[3] != _SETTINGS_FRAME:
+        raise TargetError(f"something answers at {address}, but not a Ray cluster (it does not "
+                          "speak gRPC)", hint=hint)
+
+
+def _read_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _to_generation(row: dict[str, Any], latency: float) -> Generation:
