@@ -101,9 +101,13 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     assert "(not used for the verdict)" in pdf
     assert "No judge card was available" not in pdf
     assert "one reviewer" in pdf and "A single reviewer labelled every answer" in pdf
-    other = tmp_path / "other"
-    check(runner, write_policy(tmp_path, policy("refuses"), "other.yaml"), other)
-    compared = runner.invoke(app, ["compare", str(out), str(other), "--out",
+    others = []
+    for model in ("refuses", "complies"):  # three runs with every attack type, compared
+        other = tmp_path / model
+        check(runner, write_policy(tmp_path, policy(model), f"{model}.yaml"), other)
+        assert runner.invoke(app, ["verify", str(other)]).exit_code == 0
+        others.append(str(other))
+    compared = runner.invoke(app, ["compare", str(out), *others, "--out",
                                    str(tmp_path / "cmp")])
     assert compared.exit_code == 0, compared.output
     assert (tmp_path / "cmp" / "comparison.pdf").is_file()

@@ -261,3 +261,43 @@ def test_reviewer_names_and_counts_are_recomputed(runner: CliRunner, tmp_path: P
         rehash(run)
         code, output = verify(runner, run)
         assert code == 1 and "review" in output, output
+
+
+def test_compare_on_a_loop_of_links_is_exit_2(runner: CliRunner, signed_run: Path,
+                                              tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    result = runner.invoke(app, ["compare", str(signed_run), str(loop), "--out",
+                                 str(tmp_path / "cmp")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_terminated_compare_leaves_the_old_comparison_whole(runner: CliRunner,
+                                                              signed_run: Path,
+                                                              tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    other = tmp_path / "other"
+    policy = write_policy(tmp_path, POLICY.replace("model: mixed", "model: refuses"))
+    assert runner.invoke(app, ["check", str(policy), "--out", str(other), "--quiet"]
+                         ).exit_code in (0, 1, 3)
+    out = tmp_path / "cmp"
+    assert runner.invoke(app, ["compare", str(signed_run), str(other), "--out", str(out)]
+                         ).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for delay in (0.5, 1.5, 3.0):
+        process = subprocess.Popen([sys.executable, "-m", "auditor", "compare", str(signed_run),
+                                    str(other), "--out", str(out)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        after = {p.name: p.read_bytes() for p in out.iterdir()}
+        if process.returncode != 0:  # stopped before the swap: the old comparison, whole
+            assert after == before
+        assert set(after) == {"comparison.json", "comparison.html", "comparison.pdf"}
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cmp.")]

@@ -145,4 +145,7 @@ def read_results(out_dir: Path) -> Results:
                                 "wrote it") from None
     except ValueError as exc:
         raise AuditorError(f"{path} is not valid JSON: {exc}") from None
+    except OSError as exc:  # a loop of links, a folder where the file should be, no permission
+        raise AuditorError(f"cannot read {path}: {exc.strerror or type(exc).__name__}",
+                           hint="pass the --out folder of a finished `auditor check`") from None
     return results
