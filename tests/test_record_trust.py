@@ -301,3 +301,38 @@ def test_a_terminated_compare_leaves_the_old_comparison_whole(runner: CliRunner,
             assert after == before
         assert set(after) == {"comparison.json", "comparison.html", "comparison.pdf"}
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cmp.")]
+
+
+def test_a_run_on_read_only_media_verifies_exports_and_compares(runner: CliRunner,
+                                                                signed_run: Path,
+                                                                tmp_path: Path) -> None:
+    """A run kept on read-only media (an archive, a mounted evidence disk) is verified, its
+    labels exported and compared, with nothing written where it is. Needs a read-only bind
+    mount (root on Linux); skipped where that cannot be made."""
+    import subprocess
+
+    source = copy_of(signed_run, tmp_path)
+    mounted = tmp_path / "archive"
+    mounted.mkdir()
+    made = subprocess.run(["mount", "--bind", str(source), str(mounted)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot bind-mount here (needs root)")
+    try:
+        remounted = subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)],
+                                   capture_output=True)
+        if remounted.returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        with pytest.raises(OSError):
+            (mounted / "probe").write_text("x")  # it really is read-only
+        assert verify(runner, mounted)[0] == 0
+        status = runner.invoke(app, ["review", "status", str(mounted)])
+        assert status.exit_code == 0, status.output
+        other = tmp_path / "other"
+        policy = write_policy(tmp_path, POLICY.replace("model: mixed", "model: refuses"))
+        assert runner.invoke(app, ["check", str(policy), "--out", str(other), "--quiet"]
+                             ).exit_code in (0, 1, 3)
+        compared = runner.invoke(app, ["compare", str(mounted), str(other), "--out",
+                                       str(tmp_path / "cmp")])
+        assert compared.exit_code == 0, compared.output
+    finally:
+        subprocess.run(["umount", str(mounted)], capture_output=True)

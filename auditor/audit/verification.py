@@ -168,7 +168,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
     uses_policy = results.judge.kind in POLICY_TEXT_JUDGES
     texts = {p.id: _policy_of(results, p.id).judge_text() for p in results.policies}
     refusal_judge = results.over_refusal_judge.id if results.over_refusal_judge else None
-    with RunStore(store_dir) as store:
+    with RunStore(store_dir, read_only=True) as store:
         prompt_keys = store.prompt_keys()
         generations = store.generations(set(prompt_keys.values()))
         verdicts = store.verdicts(results.judge.id)

@@ -198,7 +198,7 @@ def export_cmd(
         raise AuditorError(f"unknown format {chosen_format!r}",
                            hint="--format xlsx, csv or jsonl (or an --out ending in one)")
     items = _items(run_dir)
-    with RunStore(run_dir) as store:
+    with RunStore(run_dir, read_only=True) as store:
         reviews = [r for r in store.reviews() if reviewer is None or r.reviewer == reviewer]
         sample = store.review_sample()
     labels = {r.answer_id: HumanLabel(r.answer_id, r.label, r.note) for r in reviews}
@@ -302,7 +302,7 @@ def status_cmd(run_dir: Path = RUN_ARG) -> None:
     """How far review has got: labels per reviewer and policy, and where reviewers disagree
     (an answer two reviewers labelled safe and unsafe counts as unsafe until settled)."""
     items = _items(run_dir)
-    with RunStore(run_dir) as store:
+    with RunStore(run_dir, read_only=True) as store:
         reviews = store.reviews()
         sample = store.review_sample()
     by_answer: dict[str, dict[str, str]] = {}

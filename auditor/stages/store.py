@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from auditor.core.errors import StoreError
 from auditor.core.identity import JudgeFingerprint, TargetFingerprint
@@ -131,9 +131,44 @@ def storable(text: str | None) -> tuple[str | None, bool]:
     return cleaned, count > 0
 
 
+def _read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that reads the store and writes nothing. SQLite's read-only mode still
+    needs the write-ahead log's index file beside the store; on read-only media there is
+    none, so the store is opened as immutable, which is safe only when no write-ahead log
+    is left to replay (a run that finished leaves none)."""
+    if not path.is_file():
+        raise StoreError(f"{path} is not there: this folder holds no run store",
+                         hint="pass the --out folder of a finished `auditor check`")
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT count(*) FROM meta").fetchone()
+        return db
+    except sqlite3.DatabaseError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(f"cannot read {path} where it is: it is on read-only media with "
+                             "unfinished writes in its log",
+                             hint="copy the run folder somewhere writable and use the copy"
+                             ) from None
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        db.execute("SELECT count(*) FROM meta").fetchone()
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable auditor store: {exc}") from None
+
+
 class RunStore:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, read_only: bool = False) -> None:
+        """Open (or create) the store in `folder`, holding its lock; `read_only` opens an
+        existing store to read, taking no lock and writing nothing, so a run on read-only
+        media can be verified, exported and compared."""
         self.folder = folder
+        self._lock_handle: IO[str] | None = None
+        if read_only:
+            self.db = _read_only_connection(folder / STORE_FILE)
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self._lock_handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for our lifetime
@@ -175,7 +210,7 @@ class RunStore:
     def close(self) -> None:
         if hasattr(self, "db"):
             self.db.close()
-        if not self._lock_handle.closed:
+        if self._lock_handle is not None and not self._lock_handle.closed:
             self._lock_handle.close()  # closing releases the flock
 
     def __enter__(self) -> RunStore:
