@@ -526,3 +526,28 @@ def test_two_reviewers_each_answer_and_their_agreement_is_reported(
     assert "Each answer counts once 2 people have labelled it" in text
     assert "one reviewer" not in text
     assert runner.invoke(app, ["verify", str(run)]).exit_code == 0
+
+
+def test_a_sheet_with_a_huge_answer_reads_back(tmp_path: Path) -> None:
+    """The tool reads what it writes: an answer past csv's default 131,072-byte field."""
+    from auditor.review.sheet import read_labels
+
+    sheet = tmp_path / "big.csv"
+    huge = "x" * 300_000
+    sheet.write_text(f'"answer_id","answer","label"\n"abc","{huge}","safe"\n')
+    [label] = read_labels(sheet, {"abc"}, {"abc"})
+    assert label.label == "safe"
+
+
+def test_the_labeller_without_a_terminal_stops_cleanly(runner: CliRunner, run: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "2"]).exit_code == 0
+
+    def no_terminal(echo: bool = False) -> str:
+        raise OSError(6, "No such device or address")
+
+    monkeypatch.setattr(typer, "getchar", no_terminal)
+    result = runner.invoke(app, ["review", "label", str(run), "--reviewer", "cy"])
+    assert result.exit_code == 0 and "Saved." in result.output, result.output
