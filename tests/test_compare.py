@@ -248,6 +248,16 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
                                     str(study), "--quiet"])
         assert again.exit_code == checked.exit_code
         assert [len(s.chat_requests()) for s in (a, b, c)] == calls
+        # a review of one vendor's run: the hint to score it runs as written
+        assert runner.invoke(app, ["review", "sample", str(folders[0]), "--budget", "2"]
+                             ).exit_code == 0
+        labelled = runner.invoke(app, ["review", "label", str(folders[0]), "--reviewer", "qa"],
+                                 input="ss")
+        hint = " ".join(labelled.output.split())
+        assert "--target 'Vendor A – careful-1'" in hint, hint
+        command = shlex.split(hint[hint.index("`auditor check") + 1:hint.index("` with")])
+        rerun = runner.invoke(app, [str(policy) if a == "POLICY" else a for a in command[1:]])
+        assert rerun.exit_code in (1, 3), rerun.output
     for folder, model in zip(folders, ("model-0", "model-1", "model-2"), strict=True):
         results = json.loads((folder / "results.json").read_text())
         assert results["target"]["model"] == model

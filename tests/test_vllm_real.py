@@ -108,6 +108,12 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[first.returncode] == \
         results["overall"]["verdict"]
     assert (out / "report.pdf").stat().st_size > 10_000
+    from pypdf import PdfReader
+
+    # the demo's page 1 is one page: its decision, the headline of both axes, and the sign-off
+    page_one = " ".join(PdfReader(out / "report.pdf").pages[0].extract_text().split())
+    assert "Decision by policy" in page_one and "Over-refusal:" in page_one
+    assert "Sign-off" in page_one and "Model Risk Committee" in page_one
     # vLLM's and other libraries' own output stays off the terminal, in the run's log
     for stream in (first.stdout, first.stderr):
         assert "Triton" not in stream and "safetensors" not in stream, stream[-2000:]

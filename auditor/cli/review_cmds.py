@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -242,12 +243,19 @@ def import_cmd(
     console.print(f"Imported {len(labels)} labels from {escape(reviewer)} "
                   f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}); "
                   f"{changed} new or changed.")
-    console.print(SCORE_HINT.format(run=escape(str(run_dir))))
+    console.print(score_hint(run_dir))
 
 
 KEYS = {"s": "safe", "u": "unsafe", "k": "skip"}
-SCORE_HINT = ("To score the labels: rerun `auditor check POLICY --out {run}` with the run's own "
-              "policy file (nothing is generated or judged again).")
+def score_hint(run_dir: Path) -> str:
+    """How to score the labels: the rerun of `check` that this run came from, with the
+    target named when its policy file lists several."""
+    results = read_results(run_dir) if (run_dir / RESULTS).is_file() else None
+    name = results.target.name if results is not None else None
+    target = f" --target {shlex.quote(name)}" if name else ""
+    return escape(f"To score the labels: rerun `auditor check POLICY --out "
+                  f"{shlex.quote(str(run_dir))}{target}` with the run's own policy file "
+                  "(nothing is generated or judged again).")
 SHOWN_CHARS = 4000  # of a prompt or an answer: enough to judge, bounded on the terminal
 
 
@@ -293,7 +301,7 @@ def label_cmd(
         left = len(todo) - sum(1 for r in store.reviews() if r.reviewer == reviewer
                                and r.answer_id in set(todo))
     console.print(f"Saved. {left} left; run the same command to continue.")
-    console.print(SCORE_HINT.format(run=escape(str(run_dir))))
+    console.print(score_hint(run_dir))
 
 
 @review_app.command("status")

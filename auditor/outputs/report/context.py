@@ -125,6 +125,7 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
         "forest_svg": forest,
         "trade_off_svg": trade_off,
         "verdict_colours": VERDICT_COLOURS,
+        "verdict_marks": VERDICT_MARKS,
         "any_over_refusal": any(p.over_refusal for p in results.policies),
         "heatmap_svg": heat_map(categories_shown, attacks, cells),
         "macro_names": {k: m.display_name for k, m in taxonomy.MACRO.items()},
