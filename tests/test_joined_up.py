@@ -123,3 +123,14 @@ def test_an_earlier_record_with_an_undefined_figure_still_reads() -> None:
            "specificity": {"value": 1.0, "low": 0.44, "high": 1.0, "k": 3, "n": 3}}
     metrics = JudgeMetrics.model_validate(old)
     assert metrics.sensitivity is None and metrics.specificity is not None
+
+
+def test_a_cached_rerun_keeps_the_timing_of_the_run_that_made_the_answers(
+        runner: CliRunner, adversarial_run: tuple[Path, Path]) -> None:
+    path, out = adversarial_run
+    check(runner, path, out)
+    timings = json.loads((out / "results.json").read_text())["timings_s"]
+    assert "generate, when the answers were made" in timings
+    pdf = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(
+        out / "report.pdf").pages)
+    assert "generate, when the answers were made" in pdf

@@ -76,6 +76,11 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         finally:
             model.close()  # free the GPU before a judge model loads
         judges.timings["generate"] = generated.seconds
+        # A cached rerun generates nothing in no time: keep the run that did beside it.
+        if generated.counts.generated:
+            store.set_meta("generate_s_when_generated", generated.seconds)
+        elif (earlier := store.get_meta("generate_s_when_generated")) is not None:
+            judges.timings["generate, when the answers were made"] = float(earlier)
         refuse_if_nothing_answered(store, generated.prompt_keys, generated.counts)
         return judge_and_write(audit, store, out_dir, generated.prompt_keys, judges,
                                generated.counts, progress, signer)
