@@ -302,6 +302,8 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
         assert needle in flat, needle
     # the decision table comes first, the reasoning after
     assert flat.index("✗ excluded") < flat.index("Excluded: ")
+    # the comparability table is in words: no raw JSON, no null
+    assert '{"' not in flat and "null" not in flat and "CRIME ≥" in flat
     assert "Model A" not in flat and "Model B" not in flat
 
 

@@ -30,12 +30,12 @@ class RunRecord:
 
 
 def _card_identity(card: JudgeCard | None) -> str:
+    """The card in words a reader can compare: its labels and its counts."""
     if card is None:
-        return json.dumps({"labels": None, "confusion": None})
-    confusion = card.confusion
-    return json.dumps({"labels": card.source or getattr(card, "labels", None),
-                       "confusion": {"tp": confusion.tp, "fp": confusion.fp,
-                                     "fn": confusion.fn, "tn": confusion.tn}}, sort_keys=True)
+        return "no card"
+    c = card.confusion
+    source = card.source or getattr(card, "labels", None) or "labels not named"
+    return f"{source}: TP {c.tp} · FN {c.fn} · TN {c.tn} · FP {c.fp}"
 
 
 def _prompts(rows: list[Outcome] | list[BenignOutcome]) -> dict[str, set[tuple[str, str]]]:
@@ -84,7 +84,16 @@ def settings_table(runs: list[RunRecord]) -> list[Setting]:
 
 
 def _show(value: object) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
+    """A setting in words: no JSON, no null."""
+    if value is None:
+        text = "none"
+    elif isinstance(value, list) and all(isinstance(v, tuple | list) and len(v) == 2
+                                         for v in value):
+        text = ", ".join(f"{k} ≥ {float(t):.1%}" for k, t in value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value)
     return text if len(text) <= 80 else text[:77] + "…"
 
 
