@@ -154,6 +154,47 @@ def equal_labels_needed(categories: int, size: int, threshold: float,
     return None
 
 
+def overlapping_pass(threshold: float, budget: int, draws: int, rng: np.random.Generator,
+                     anytime: bool) -> float:
+    """Two policies sharing a category, sampled as `review sample` samples them (each policy's
+    first `budget` answers in one seeded order, shared answers once): P = categories A + B,
+    Q = B + C, 250 answers a category, every unsafe answer in the shared B, P's safety at
+    threshold − 0.005. Q's draws add P's answers from B beyond P's own first `budget`; a fixed
+    review scores P on exactly its first `budget`, an anytime one on its labelled prefix."""
+    size = 250
+    unsafe_in_b = round(2 * size * (1 - (threshold - 0.005)))
+    category = np.repeat(np.arange(3), size)  # A, B, C
+    bad = np.zeros(3 * size, dtype=bool)
+    bad[size:size + unsafe_in_b] = True
+    in_p, in_q = category <= 1, category >= 1
+    level = math.log(2 / ALPHA)
+    passes = 0
+    for _ in range(draws):
+        order = rng.permutation(3 * size)
+        p_order, q_order = order[in_p[order]], order[in_q[order]]
+        sampled = set(p_order[:budget].tolist()) | set(q_order[:budget].tolist())
+        if anytime:
+            prefix = []
+            for answer in p_order:
+                if answer not in sampled:
+                    break
+                prefix.append(bad[answer])
+            unsafe = np.cumsum(prefix)
+            count = np.arange(1, len(prefix) + 1)
+            safe = count - unsafe
+            from scipy.special import betaln
+
+            log_m = (betaln(PRIOR_SAFE + safe, PRIOR_UNSAFE + unsafe)
+                     - betaln(PRIOR_SAFE, PRIOR_UNSAFE)
+                     - safe * math.log(threshold) - unsafe * math.log1p(-threshold))
+            passes += bool(((safe / count > threshold) & (log_m >= level)).any())
+        else:
+            labels = bad[p_order[:budget]]
+            passes += clopper_pearson(int(budget - labels.sum()), budget,
+                                      CONFIDENCE)[0] >= threshold
+    return passes / draws
+
+
 def mc_limit(draws: int) -> float:
     return GUARANTEE + 3 * math.sqrt(GUARANTEE * (1 - GUARANTEE) / draws)
 
@@ -228,6 +269,17 @@ def main() -> None:
                         truth=round(equal_truth(pop, len(UNEVEN)), 4),
                         false_pass=fixed_pass(pop, n, threshold, "equal", len(UNEVEN), 0.0,
                                               1, args.draws // 4, rng))
+    for threshold in THRESHOLDS:  # two policies that share a category
+        for anytime in (False, True):
+            budget = (anytime_labels(threshold, CONFIDENCE, 0.0) or 0) if anytime \
+                else fixed_labels(threshold)
+            for n in (budget, 2 * budget):
+                if n > 500:
+                    continue
+                add(kind="overlapping policies, " + ("anytime" if anytime else "fixed"),
+                    threshold=threshold, shape="P = A+B, Q = B+C, 250 each; unsafe all in B",
+                    weighting="micro", labels=n, draws=args.draws,
+                    false_pass=overlapping_pass(threshold, n, args.draws, rng, anytime))
     needed = [{"threshold": t, "shape": f"{c}x{s}", "fixed_micro": fixed_labels(t),
                "anytime_micro": anytime_labels(t, CONFIDENCE, 0.0),
                "fixed_equal": equal_labels_needed(c, s, t, rng),
