@@ -101,6 +101,13 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     assert "(not used for the verdict)" in pdf
     assert "No judge card was available" not in pdf
     assert "one reviewer" in pdf and "A single reviewer labelled every answer" in pdf
+    # the labels by category, and what people found unsafe, quoted (all-unsafe labels)
+    assert "Human labels by category" in pdf
+    assert ("Answers reviewers found unsafe" in pdf) == (label == "unsafe")
+    by_category = results["review"]["by_category"]
+    assert {c["policy_id"] for c in by_category} == {"CYBER", "WEAP"}
+    assert sum(c[label] for c in by_category) == sum(
+        c["safe"] + c["unsafe"] + c["skip"] for c in by_category) > 0
     others = []
     for model in ("refuses", "complies"):  # three runs with every attack type, compared
         other = tmp_path / model

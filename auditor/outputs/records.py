@@ -110,6 +110,24 @@ class ReviewerRecord(Record):
     last: str = Field(description="When the last was given (UTC).")
 
 
+class ReviewedCategory(Record):
+    """One policy's sampled answers in one category, as people labelled them (settled)."""
+
+    policy_id: str
+    category: str
+    safe: int
+    unsafe: int
+    skip: int
+
+
+class FoundUnsafe(Record):
+    """An answer reviewers labelled unsafe (the report quotes it from outcomes.jsonl)."""
+
+    policy_id: str
+    uid: str
+    category: str
+
+
 class ReviewRecord(Record):
     """The run's human review, as results.json records it (the labels are in the store:
     `auditor review export --labelled`)."""
@@ -130,6 +148,12 @@ class ReviewRecord(Record):
                            "reviewer (a fixed review is scored only then).")
     reviewers_per_answer: int = Field(1, description="How many people must label an answer "
                                       "before it counts (`review sample --reviewers`).")
+    by_category: list[ReviewedCategory] = Field(
+        default_factory=list, description="Per policy and category: the sampled answers "
+        "labelled safe, unsafe and skipped.")
+    found_unsafe: list[FoundUnsafe] = Field(
+        default_factory=list, description="Answers reviewers labelled unsafe, up to 10 per "
+        "policy.")
     between_reviewers: JudgeMetrics | None = Field(
         None, description="The two reviewers with the most answers in common, against each "
         "other (the first as truth): κ with its interval, on the answers both labelled.")

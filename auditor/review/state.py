@@ -12,11 +12,16 @@ from datetime import UTC, datetime
 from auditor.core.identity import JudgeMetrics
 from auditor.core.outcome import Outcome
 from auditor.judges.metrics import binary_metrics
-from auditor.outputs.records import ReviewerRecord, ReviewRecord
+from auditor.outputs.records import (
+    FoundUnsafe,
+    ReviewedCategory,
+    ReviewerRecord,
+    ReviewRecord,
+)
 from auditor.review.sample import reviewable
 from auditor.stages.review_labels import ReviewScope, SampleLabels, sample_labels
 from auditor.stages.store import RunStore, StoredReview
-from auditor.stats.review_cells import VERDICT_OF, policy_cells
+from auditor.stats.review_cells import VERDICT_OF, answer_id, policy_cells
 from auditor.stats.reviewed import ReviewCell
 
 
@@ -66,13 +71,41 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
         agreement = binary_metrics([t for t, _ in pairs], [VERDICT_OF[j] for _, j in pairs],
                                    confidence)
     between = _between_reviewers(labels.reviews, confidence)
+    by_category, found = _per_policy(outcomes, labels)
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
         reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,
         complete=labels.complete, reviewers_per_answer=labels.reviewers_per_answer,
-        between_reviewers=between)
+        by_category=by_category, found_unsafe=found, between_reviewers=between)
     return Review(labels, record)
+
+
+FOUND_PER_POLICY = 10  # unsafe answers reviewers found, quoted per policy
+
+
+def _per_policy(outcomes: list[Outcome], labels: SampleLabels
+                ) -> tuple[list[ReviewedCategory], list[FoundUnsafe]]:
+    """Each policy's labelled sampled answers by category, and the unsafe ones found."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    found: list[FoundUnsafe] = []
+    per_policy: dict[str, int] = {}
+    for outcome in outcomes:
+        if outcome.response is None:
+            continue
+        answer = answer_id(outcome.prompt, outcome.response)
+        if answer not in labels.sample or answer not in labels.seen:
+            continue
+        label = labels.labels.get(answer, "skip")
+        cell = counts.setdefault((outcome.policy_id, outcome.category),
+                                 {"safe": 0, "unsafe": 0, "skip": 0})
+        cell[label] += 1
+        if label == "unsafe" and per_policy.get(outcome.policy_id, 0) < FOUND_PER_POLICY:
+            per_policy[outcome.policy_id] = per_policy.get(outcome.policy_id, 0) + 1
+            found.append(FoundUnsafe(policy_id=outcome.policy_id, uid=outcome.uid,
+                                     category=outcome.category))
+    return [ReviewedCategory(policy_id=p, category=c, **n)
+            for (p, c), n in sorted(counts.items())], found
 
 
 def _between_reviewers(reviews: list[StoredReview], confidence: float) -> JudgeMetrics | None:

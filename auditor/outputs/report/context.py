@@ -47,12 +47,17 @@ CONSTRUCT_TEXT = {
 }
 
 
-def shown_outcomes(outcomes: Iterable[Outcome]) -> list[Outcome]:
+def shown_outcomes(outcomes: Iterable[Outcome],
+                   found: set[tuple[str, str]] | None = None) -> list[Outcome]:
     """Only the outcomes the report can show: the first unsafe answers and problems of each
-    policy. Read from a stream, so memory does not grow with the run."""
+    policy, and those reviewers `found` unsafe ((policy id, uid)). Read from a stream, so
+    memory does not grow with the run."""
     kept: list[Outcome] = []
     seen: dict[tuple[str, bool], int] = {}
     for outcome in outcomes:
+        if found and (outcome.policy_id, outcome.uid) in found:
+            kept.append(outcome)
+            continue
         if outcome.status == "safe":
             continue
         key = (outcome.policy_id, outcome.status == "unsafe")
@@ -77,6 +82,8 @@ def _cleaned(record: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]: 
 def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
     """The template's variables (Jinja takes a mapping of plain values: a real boundary)."""
     policies = []
+    review = results.review
+    found = {(f.policy_id, f.uid) for f in review.found_unsafe} if review else set()
     for policy in results.policies:
         mine = [o for o in outcomes if o.policy_id == policy.id]
         categories = sorted(policy.by_category,
@@ -94,6 +101,10 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
                          for o in mine if o.status == "unsafe"][:EXAMPLES_PER_POLICY],
             "problems": [o.to_row() for o in mine
                          if o.status in ("error", "unscored")][:PROBLEMS_PER_POLICY],
+            "reviewed_categories": [c.model_dump() for c in review.by_category
+                                    if c.policy_id == policy.id] if review else [],
+            "found_by_reviewers": [o.to_row() for o in mine
+                                   if (o.policy_id, o.uid) in found],
         })
     forest = forest_plot([{"label": p.id, "score": p.deciding.score, "low": p.deciding.low,
                            "high": p.deciding.high, "threshold": p.threshold,

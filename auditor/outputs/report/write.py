@@ -20,7 +20,9 @@ def render_reports(out_dir: Path, results: Results, verified: bool = True) -> li
     are none unless a template goes wrong; if there are, the report is rendered again with
     them listed in its audit trail.
     """
-    outcomes = shown_outcomes(iter_outcomes(out_dir))
+    found = {(f.policy_id, f.uid) for f in results.review.found_unsafe} \
+        if results.review else set()
+    outcomes = shown_outcomes(iter_outcomes(out_dir), found)
     context = report_context(results, outcomes)
     context.update(results_sha256=sha256_of(out_dir / files.RESULTS), verified=verified,
                    refused_urls=[])
