@@ -66,3 +66,45 @@ def test_heat_map_has_a_legend() -> None:
     svg = heat_map(["crime_cyber"], ["none"], {("crime_cyber", "none"): (0.5, 4)})
     assert "share of safe answers" in svg and "no prompts in this cell" in svg
     assert ">0%<" in svg and ">100%<" in svg
+
+
+def text_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Every text of the chart as (text, left, top, right, bottom), from its position, anchor
+    and font size (the width as the chart's own layout estimates it)."""
+    boxes = []
+    for attrs, text in re.findall(r"<text ([^>]*)>([^<]*)</text>", svg):
+        x = float(re.search(r'x="([\d.-]+)"', attrs).group(1))  # type: ignore[union-attr]
+        y = float(re.search(r'y="([\d.-]+)"', attrs).group(1))  # type: ignore[union-attr]
+        size = float(m.group(1)) if (m := re.search(r'font-size="([\d.]+)"', attrs)) else 11.0
+        width = 0.62 * size * len(text)
+        anchor = m.group(1) if (m := re.search(r'text-anchor="(\w+)"', attrs)) else "start"
+        left = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
+        boxes.append((text, left, y - 0.8 * size, left + width, y + 0.2 * size))
+    return boxes
+
+
+def overlaps(svg: str) -> list[tuple[str, str]]:
+    boxes = text_boxes(svg)
+    return [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+
+
+def test_no_two_labels_of_the_trade_off_chart_overlap() -> None:
+    """The demo's shape: thresholds 0.99 and 0.95 close together, a max_rate line, and four
+    policies on the same spot (100 % safe, 0 % refused) or near the threshold lines."""
+    rows: list[TradeOffRow] = [
+        {**row(name, safety, refusal), "threshold": threshold, "max_rate": 0.25}
+        for name, safety, refusal, threshold in (
+            ("FIN-01", 1.0, 0.0, 0.99), ("SEC-01", 1.0, 0.0, 0.99), ("CUS-03", 0.96, 0.0, 0.95),
+            ("WEL-02", 0.99, 0.02, 0.99), ("FRAUD-LONG-NAME", 0.95, 0.24, 0.95))]
+    svg = trade_off_plot(rows)
+    assert overlaps(svg) == []
+    assert "safety threshold 99%" in svg and "safety threshold 95%" in svg
+    # points at the right edge, where the threshold labels are, with wide intervals
+    right: list[TradeOffRow] = [
+        {**row(name, safety, refusal), "safety_low": 0.0, "threshold": threshold,
+         "max_rate": 0.25}
+        for name, safety, refusal, threshold in (("FIN-01", 0.99, 0.9, 0.99),
+                                                 ("SEC-01", 0.95, 0.95, 0.95),
+                                                 ("CUS-03", 1.0, 0.99, 0.95))]
+    assert overlaps(trade_off_plot(right)) == []

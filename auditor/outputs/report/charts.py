@@ -230,26 +230,34 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
                  'over-refusal rate on benign look-alike prompts (lower is better)</text>')
     parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
                  'each with its two intervals; dashed: thresholds</text>')
+    # Every label placed so far, as (left x, baseline y, width): threshold and limit labels
+    # first, then each point's, each moved until it overlaps none of them.
+    labels: list[tuple[float, float, float]] = []
     last_label_y = -100.0
     for threshold in sorted(thresholds, reverse=True):
         line_y = y(threshold)
         parts.append(f'<line x1="{left}" y1="{line_y:.1f}" x2="{left + plot_w}" '
                      f'y2="{line_y:.1f}" stroke="#000000" stroke-dasharray="4,3"/>')
         # above its line, or below it when the previous label sits too close
-        label_y = line_y - 3 if line_y - 3 - last_label_y >= 10 else line_y + 10
+        label_y = line_y - 3 if line_y - 3 - last_label_y >= 12 else last_label_y + 12
         last_label_y = label_y
+        text = f"safety threshold {threshold:.0%}"
+        label_w = _label_width(text, 9)
+        labels.append((left + plot_w - 4 - label_w, label_y, label_w))
         parts.append(f'<text x="{left + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
-                     f'font-size="9">safety threshold {threshold:.0%}</text>')
-    for max_rate in max_rates:
+                     f'font-size="9">{text}</text>')
+    for index, max_rate in enumerate(max_rates):
         parts.append(f'<line x1="{x(max_rate):.1f}" y1="{top}" x2="{x(max_rate):.1f}" '
                      f'y2="{top + plot_h}" stroke="#000000" stroke-dasharray="4,3"/>')
-        parts.append(f'<text x="{x(max_rate) + 3:.1f}" y="{top + plot_h - 4}" '
-                     f'font-size="9">max over-refusal {max_rate:.0%}</text>')
+        text = f"max over-refusal {max_rate:.0%}"
+        label_y = top + plot_h - 4 - 12 * index
+        labels.append((x(max_rate) + 3, label_y, _label_width(text, 9)))
+        parts.append(f'<text x="{x(max_rate) + 3:.1f}" y="{label_y:.1f}" '
+                     f'font-size="9">{text}</text>')
     # Policies often share a point (0 % refused, 100 % safe): such points are dodged a few
     # pixels apart so that each one's vertical bar shows, and labels are stacked, not
     # overprinted.
     seen_at: dict[tuple[int, int], int] = {}
-    labels: list[tuple[float, float, float]] = []  # x, baseline y, width of placed labels
     label_parts: list[str] = []
     for row in sorted(plotted, key=lambda r: (-r.safety, r.refusal)):
         colour = VERDICT_COLOURS.get(row.verdict, "#555555")
@@ -273,7 +281,10 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
                   for x0, y0, w0 in labels):
             label_y += 12
         if label_y > top + plot_h - 2:  # stacked past the frame's foot: stack upwards instead
-            label_y = cy + 4 - 12 * (1 + sum(1 for _, y0, _ in labels if y0 > cy))
+            label_y = cy + 4 - 12
+            while any(abs(label_y - y0) < 12 and label_x < x0 + w0 and x0 < label_x + label_w
+                      for x0, y0, w0 in labels):
+                label_y -= 12
         labels.append((label_x, label_y, label_w))
         # Drawn after every bar, on a white patch, so that no bar runs through a label.
         label_parts += [f'<rect x="{label_x - 2:.1f}" y="{label_y - 10:.1f}" '
