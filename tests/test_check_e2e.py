@@ -401,3 +401,15 @@ def test_reviewed_in_the_terminal_on_a_stub_server_run(runner: CliRunner, server
     assert {p["decided_on"] for p in results["policies"]} == {"human-reviewed"}
     assert all(p["reviewed"]["score"] == 1.0 for p in results["policies"])
     assert results["review"]["reviewers"][0]["name"] == "qa"
+
+
+def test_a_server_run_shows_the_bars_it_has(runner: CliRunner, server: FakeOpenAIServer,
+                                            tmp_path: Path) -> None:
+    """A remote server is checked, not loaded; a stage with nothing to do shows no 0/0 bar."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    result = runner.invoke(app, ["check", str(policy), "--out", str(tmp_path / "run")])
+    assert result.exit_code in (1, 3), result.output
+    assert "Checking the server" in result.output
+    assert "Loading the model" not in result.output
+    assert "Judging benign answers" not in result.output  # no policy measures over-refusal

@@ -20,7 +20,8 @@ from auditor.core.progress import ProgressFn
 from auditor.targets.run_estimate import DEMO_BUILD_MINUTES
 
 LABELS = {"build": f"Building demo model (~{DEMO_BUILD_MINUTES})",
-          "load": "Loading the model", "generate": "Generating answers",
+          "load": "Loading the model", "connect": "Checking the server",
+          "generate": "Generating answers",
           "judge": "Judging answers",
           "over-refusal": "Judging benign answers"}
 
@@ -42,6 +43,8 @@ def progress_bars(quiet: bool) -> Iterator[ProgressFn]:
         start_done: dict[str, int] = {}
 
         def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks and total == 0:
+                return  # nothing to do in this stage: no empty 0/0 bar
             if stage not in tasks:
                 if stage == "build":
                     bars.console.print("First run: building the demo model from its packaged "

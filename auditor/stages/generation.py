@@ -100,9 +100,9 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
     todo = [r for key, r in unique.items() if key not in finished]
     generated = tokens = 0
     if todo:  # the loading line comes first, so it shows above the generation bar
-        progress("load", 0, 1)
+        progress(target.start_stage, 0, 1)
         target.start()
-        progress("load", 1, 1)
+        progress(target.start_stage, 1, 1)
     progress("generate", len(finished), len(unique))
     if todo:
         decoding = decoding_of(audit.policy_file)

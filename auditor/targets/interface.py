@@ -56,6 +56,10 @@ class Generation:
 class Target(abc.ABC):
     """A model under test (or a judge model). Subclasses must never log API keys."""
 
+    # The progress stage `start` is shown as: "load" (a model loaded here) or "connect" (a
+    # server reached and probed).
+    start_stage = "load"
+
     def needs_build(self) -> bool:
         """Whether `build` has one-off work to do first (the demo model on its first run)."""
         return False

@@ -68,6 +68,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}  # "time to hand over what h
 
 
 class OpenAITarget(Target):
+    start_stage = "connect"  # nothing is loaded here: the servers are reached and probed
     def __init__(self, endpoint: ModelEndpoint, backoff_base_s: float = BACKOFF_BASE_S) -> None:
         assert endpoint.base_urls, "validated by the policy model"
         self.endpoint = endpoint
