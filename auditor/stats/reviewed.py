@@ -196,16 +196,22 @@ def _anytime_labels_to_decide(cell: ReviewCell, confidence: float, threshold: fl
     planned one before any), moved toward the threshold by 1.28 standard errors."""
     share = cell.unsafe_share if cell.unsafe_share is not None else planned
     toward = 1.0 if 1 - share > threshold else -1.0
-    size = max(1, math.ceil(cell.labelled))
-    while True:
+
+    def decides(size: int) -> bool:
         spread = math.sqrt(max(share * (1 - share), 1e-12) / size)
         unsafe = round(size * min(1.0, max(0.0, share + toward * POWER_Z * spread)))
         low, high = anytime_bounds(size - unsafe, unsafe, confidence)
-        if low >= threshold or high < threshold:
-            return size
+        return low >= threshold or high < threshold
+
+    size = previous = max(1, math.ceil(cell.labelled))
+    while not decides(size):
         if size >= cell.size:
             return None
-        size = min(cell.size, math.ceil(size * 1.05) + 1)
+        previous, size = size, min(cell.size, math.ceil(size * 1.05) + 1)
+    # the grid overshoots: the fewest labels that decide, so every figure quotes one number
+    while size > previous and decides(size - 1):
+        size -= 1
+    return size
 
 
 def planned_shares(flagged: int, judged: int, card_se: float | None, card_sp: float | None
