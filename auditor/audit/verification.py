@@ -54,7 +54,7 @@ from auditor.outputs.signing import (
 from auditor.outputs.writers import junit_xml, output_names
 from auditor.review.state import load_review, review_cells
 from auditor.stages.judging import verdict_key
-from auditor.stages.review_labels import SampleLabels, sample_labels
+from auditor.stages.review_labels import SampleLabels
 from auditor.stages.store import RunStore, StoredGeneration, content_key
 from auditor.stats.over_refusal import assess_over_refusal
 from auditor.stats.review_cells import planned
@@ -144,8 +144,8 @@ def _check_hashes(run_dir: Path, manifest: Manifest, results: Results, include_r
         elif (actual := sha256_of(path)) != digest:
             found.differences.append(f"{name} was changed after the run wrote it (sha256 "
                                      f"{actual}, the manifest says {digest})")
-    found.checked.append(f"sha256 of {len(manifest.files)} outputs against {MANIFEST}, which "
-                         f"lists every file the run writes")
+    found.checked.append(f"sha256 of {len(manifest.files)} outputs against {MANIFEST}, and "
+                         "that it lists every file the run writes")
 
 
 def _policy_of(results: Results, policy_id: str) -> Policy:
@@ -174,11 +174,11 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         verdicts = store.verdicts(results.judge.id)
         refusals = store.verdicts(refusal_judge) if refusal_judge else {}
         requests = store.judged_requests(results.judge.id)
-        labels = sample_labels(store, results.judge.id)
         target = store.target()
         judge = store.judge(results.judge.id)
         digest = store.digest([j for j in (results.judge.id, refusal_judge) if j])
         review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
+    labels = review.labels if review else None  # the sample and its settled labels
     if manifest.store_sha256 is not None and digest != manifest.store_sha256:
         found.differences.append(f"the store's answers, verdicts or review labels changed "
                                  f"after the outputs were written (store sha256 {digest}, the "
@@ -202,8 +202,8 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
                                  "from the store")
     found.checked.append(f"{len(outcomes) + len(benign)} outcomes against the prompts, answers "
                          "and verdicts in the store"
-                         + (", whose content matches the manifest" if manifest.store_sha256
-                            else ""))
+                         + (", and the store's content against the manifest's digest"
+                            if manifest.store_sha256 else ""))
     recorded = results.review.model_dump(mode="json") if results.review else None
     computed = review.record.model_dump(mode="json") if review else None
     found.differences += [f"review: {d}" for d in _differences(recorded, computed, "")]
