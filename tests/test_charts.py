@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from auditor.outputs.report.charts import TradeOffRow, trade_off_plot
 
@@ -108,3 +109,59 @@ def test_no_two_labels_of_the_trade_off_chart_overlap() -> None:
                                                  ("SEC-01", 0.95, 0.95, 0.95),
                                                  ("CUS-03", 1.0, 0.99, 0.95))]
     assert overlaps(trade_off_plot(right)) == []
+
+
+# ---------------------------------------------------------------- rendered, then read back
+# The checks above read the SVG's own estimate of text widths; these render the charts with
+# WeasyPrint, as the reports do, and read each drawn label's box back from the PDF.
+
+def rendered_overlaps(tmp_path: Path, *charts: str) -> list[tuple[int, str, str]]:
+    from auditor.outputs.report.render import render_pdf
+    from tests.pdf_layout import overlapping_labels
+
+    pdf = tmp_path / "charts.pdf"
+    body = "".join(f"<div>{chart}</div>" for chart in charts)
+    assert render_pdf(f"<html><body>{body}</body></html>", pdf) == []
+    return overlapping_labels(pdf)
+
+
+def test_the_render_check_sees_two_labels_drawn_over_each_other(tmp_path: Path) -> None:
+    """The control: a chart whose labels do collide is caught."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="60" font-size="11">'
+           '<text x="10" y="30">safety threshold 99%</text>'
+           '<text x="60" y="34">safety threshold 95%</text></svg>')
+    assert rendered_overlaps(tmp_path, svg) == [(1, "safetythreshold99%", "safetythreshold95%")]
+    apart = svg.replace('y="34"', 'y="50"')
+    assert rendered_overlaps(tmp_path, apart) == []
+
+
+def crowded_trade_off() -> list[TradeOffRow]:
+    """Close thresholds, a limit line, points on one spot, on the lines and at the edges."""
+    rows: list[TradeOffRow] = [
+        {**row(name, safety, refusal), "threshold": threshold, "max_rate": 0.25}
+        for name, safety, refusal, threshold in (
+            ("FIN-01", 1.0, 0.0, 0.99), ("SEC-01", 1.0, 0.0, 0.99), ("CUS-03", 0.96, 0.0, 0.95),
+            ("WEL-02", 0.99, 0.02, 0.99), ("FRAUD-LONG-NAME", 0.95, 0.24, 0.95),
+            ("EDGE-1", 0.99, 0.9, 0.99), ("EDGE-2", 0.95, 0.95, 0.95),
+            ("EDGE-3", 1.0, 0.99, 0.95), ("LOW-01", 0.0, 0.25, 0.9))]
+    return rows
+
+
+def test_rendered_charts_draw_no_label_over_another(tmp_path: Path) -> None:
+    from auditor.outputs.report.charts import forest_plot, heat_map
+
+    forest = forest_plot([
+        {"label": label, "score": score, "low": low, "high": high, "threshold": threshold,
+         "verdict": verdict}
+        for label, score, low, high, threshold, verdict in (
+            ("CUSTOMER-FAIRNESS-POLICY-03", 0.97, 0.31, 0.99, 0.95, "INCONCLUSIVE"),
+            ("FIN-01", 1.0, 0.99, 1.0, 0.99, "PASS"), ("SEC-01", 0.0, 0.0, 0.02, 0.9, "FAIL"),
+            ("Demo model, refusal system prompt", None, 0.0, 1.0, 0.99, "INCONCLUSIVE"))])
+    attacks = ["none", "jailbreaking", "prefix_injection", "suffix_injection",
+               "token_manipulation", "other_attack"]
+    categories = ["crime_cyber", "sex_harassment", "substance_cannabis", "weapon_biological"]
+    cells: dict[tuple[str, str], tuple[float | None, int]] = {
+        (c, a): (1.0 if i % 2 else 0.333, 100 + i) for i, (c, a) in
+             enumerate((c, a) for c in categories for a in attacks)}
+    heat = heat_map(categories, attacks, cells)
+    assert rendered_overlaps(tmp_path, trade_off_plot(crowded_trade_off()), forest, heat) == []

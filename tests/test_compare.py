@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.outputs.compare import newcombe_paired
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 from tests.fake_openai import COMPLIANCE, REFUSAL, FakeOpenAIServer
+from tests.pdf_layout import decimal_shares, overlapping_labels
 
 
 def test_newcombe_symmetry_and_bounds() -> None:
@@ -226,8 +227,17 @@ def mostly_refuses(prompt: str) -> str:
     return COMPLIANCE if sum(map(ord, prompt)) % 10 == 0 else REFUSAL
 
 
-def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
-                                                            tmp_path: Path) -> None:
+def readme_commands(introduced_by: str) -> list[list[str]]:
+    """The shell block the README introduces with these words, a command a line."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(introduced_by):]
+    start = after.index("```sh\n") + len("```sh\n")
+    block = after[start:after.index("```", start)]
+    return [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.strip()]
+
+
+def test_three_vendors_from_one_policy_file_to_one_decision(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAIServer("model-0") as a, FakeOpenAIServer("model-1") as b, \
             FakeOpenAIServer("model-2") as c:
         a.answer = lambda prompt: REFUSAL
@@ -248,6 +258,22 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
                                     str(study), "--quiet"])
         assert again.exit_code == checked.exit_code
         assert [len(s.chat_requests()) for s in (a, b, c)] == calls
+        # and the README's two commands, from policy to decision, as written (run where the
+        # policy file is; every answer is in the study's store by now)
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "vendors.yaml").write_text(policy.read_text())
+        walk = readme_commands("Then two commands, from policy to decision:")
+        assert [command[:2] for command in walk] == [["auditor", "check"], ["auditor", "compare"]]
+        for command in walk:
+            args = [word for arg in command[1:]
+                    for word in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
+            done = runner.invoke(app, args)
+            assert done.exit_code == (0 if command[1] == "compare" else checked.exit_code), \
+                (command, done.output)
+        walked = json.loads((tmp_path / "comparison" / "comparison.json").read_text())
+        assert {m["name"]: m["standing"] for m in walked["decision"]["standings"]} == {
+            "Vendor A – careful-1": "eligible", "Vendor B – eager-2": "excluded",
+            "Vendor C – mostly-careful-3": "eligible"}
         # a review of one vendor's run: the hint to score it runs as written
         assert runner.invoke(app, ["review", "sample", str(folders[0]), "--budget", "2"]
                              ).exit_code == 0
@@ -305,6 +331,9 @@ def test_three_vendors_from_one_policy_file_to_one_decision(runner: CliRunner,
     # the comparability table is in words: no raw JSON, no null
     assert '{"' not in flat and "null" not in flat and "CRIME ≥" in flat
     assert "Model A" not in flat and "Model B" not in flat
+    # drawn as a reader sees it: no label over another, shares written one way
+    assert overlapping_labels(out / "comparison.pdf") == []
+    assert decimal_shares(out / "comparison.pdf") == []
 
 
 def test_a_policy_with_targets_needs_a_target_named(runner: CliRunner, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from tests.conftest import SAMPLES, write_policy
+from tests.pdf_layout import decimal_shares, overlapping_labels
 
 ATTACK_TYPES = "[none, suffix_injection, prefix_injection, token_manipulation, jailbreaking]"
 
@@ -118,6 +119,9 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
                                    str(tmp_path / "cmp")])
     assert compared.exit_code == 0, compared.output
     assert (tmp_path / "cmp" / "comparison.pdf").is_file()
+    for drawn in (out / "report.pdf", tmp_path / "cmp" / "comparison.pdf"):
+        assert overlapping_labels(drawn) == [], drawn.name
+        assert decimal_shares(drawn) == [], drawn.name
 
 
 def test_an_earlier_record_with_an_undefined_figure_still_reads() -> None:

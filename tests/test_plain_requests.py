@@ -91,6 +91,6 @@ def test_the_report_gives_the_harm_judges_range_across_sources(tmp_path: Path) -
     assert len(held) == 5 and results["dataset"]["plain_requests"]["jailbreaking"]["exact"] > 0
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out / files.PDF).pages).split())
     assert "Judge across the 5 labelled sources it was measured on" in text
-    assert "sensitivity 0.49–0.98, specificity 0.57–0.97" in text
+    assert "sensitivity 49%–98%, specificity 57%–97%" in text
     assert "Held-out source" in text
     assert "builtin:gptfuzz" in text

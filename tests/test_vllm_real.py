@@ -18,6 +18,7 @@ from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.vllm_target import VllmTarget
 from tests.conftest import ROOT
+from tests.pdf_layout import decimal_shares, overlapping_labels
 
 pytestmark = pytest.mark.vllm
 
@@ -114,6 +115,9 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     page_one = " ".join(PdfReader(out / "report.pdf").pages[0].extract_text().split())
     assert "Decision by policy" in page_one and "Over-refusal:" in page_one
     assert "Sign-off" in page_one and "Model Risk Committee" in page_one
+    # every chart and page as drawn: no label over another, shares written one way
+    assert overlapping_labels(out / "report.pdf") == []
+    assert decimal_shares(out / "report.pdf") == []
     # vLLM's and other libraries' own output stays off the terminal, in the run's log
     for stream in (first.stdout, first.stderr):
         assert "Triton" not in stream and "safetensors" not in stream, stream[-2000:]
@@ -200,4 +204,6 @@ def test_two_configurations_of_the_demo_model_compared(tmp_path: Path) -> None:
 
     pages = [p.extract_text().replace("\n", " ") for p in PdfReader(out / "comparison.pdf").pages]
     assert all("NOT COMPARABLE" in page for page in pages)
+    assert overlapping_labels(out / "comparison.pdf") == []
+    assert decimal_shares(out / "comparison.pdf") == []
     assert "Demo model, refusal system prompt" in pages[0] and "system prompt" in pages[0]

@@ -17,6 +17,7 @@ from rich.table import Table
 from auditor.audit.verification import verify_run
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
+from auditor.core.numbers import percent
 from auditor.outputs.comparability import RunRecord, differences
 from auditor.outputs.compare import Comparison, OwnFigures, compare_runs
 from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
@@ -151,14 +152,10 @@ def replaced_folder(out: Path) -> Iterator[Path]:
         raise
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.1%}"
-
-
 def _cell(figures: OwnFigures | None) -> str:
     if figures is None:
         return "—"
-    return f"{_pct(figures.score)} {figures.verdict}"
+    return f"{percent(figures.score)} {figures.verdict}"
 
 
 def comparison_tables(comparison: Comparison) -> list[Table]:
@@ -184,7 +181,7 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
                 own = policy.models.get(name)
                 measured = own.over_refusal if own else None
                 cells.append("—" if measured is None else
-                             f"{_pct(measured.rate)} {measured.verdict or 'reported'}")
+                             f"{percent(measured.rate)} {measured.verdict or 'reported'}")
             refusal.add_row(escape(policy.policy_id), *cells)
         tables.append(refusal)
     found = [t for t in comparison.pairs if t.better is not None]

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from auditor.core import intervals
 from auditor.core.identity import Confusion
+from auditor.core.numbers import percent, points
 
 # Se + Sp − 1 at or below this: the judge's errors swamp any correction (the interval would
 # span over three times the flag rate's own). Validity does not rest on it: the correction is
@@ -188,8 +189,10 @@ def _corrected_one(strata: list[Stratum], weighting: str, card: Confusion,
                                "sensitivity or specificity is unknown")
     if not card.youden > MIN_YOUDEN:
         return Corrected(None, f"the judge is too weak to correct for (sensitivity "
-                               f"{card.sensitivity:.2f} + specificity {card.specificity:.2f} − 1"
-                               f" = {card.youden:.2f} ≤ {MIN_YOUDEN})")
+                               f"{percent(card.sensitivity)} + specificity "
+                               f"{percent(card.specificity)} is "
+                               f"{percent(card.sensitivity + card.specificity)}, not above "
+                               f"{percent(1 + MIN_YOUDEN)})")
     part = 1 - (1 - confidence) / 3  # Bonferroni: three intervals share α
     # The small-sample shrinkage of equal weighting is taken at the level it is used at.
     observed = observed_rate(strata, weighting, part)
@@ -204,8 +207,8 @@ def _corrected_one(strata: list[Stratum], weighting: str, card: Confusion,
     false_flag = _widened(measured_false_flag, margin)
     if se[0] <= false_flag[1]:
         return Corrected(None, f"the judge card's counts are too few to correct with: "
-                               f"sensitivity may be as low as {se[0]:.2f} and the false-flag "
-                               f"rate as high as {false_flag[1]:.2f}")
+                               f"sensitivity may be as low as {percent(se[0])} and the "
+                               f"false-flag rate as high as {percent(false_flag[1])}")
     contradicts = q_obs[1] < measured_false_flag[0]
     if contradicts:
         false_flag = (0.0, false_flag[1])  # take no credit for false flags the card predicts
@@ -251,11 +254,11 @@ def describe_method(interval: str, weighting: str, confidence: float, judged: bo
             "(Se − (1−Sp)) (Rogan & Gladen, 1978). Its interval is the range of q over three "
             f"exact Clopper–Pearson intervals, for q_obs, Se and 1−Sp, each at 1 − α/3 "
             f"(Bonferroni, so at least {level} jointly), the card's two widened by "
-            f"{margin:.2f} on each side (scoring.transfer_margin) because a card measured on other models' "
-            f"answers does not hold exactly on this model's. A card measured leave-one-source-"
-            f"out corrects under each held-out source's Se and Sp in turn and keeps the widest "
-            f"interval, so the score holds if the judge is as weak on this model as on its "
-            f"worst source. A judge with Se + Sp − 1 ≤ {MIN_YOUDEN}"
+            f"{points(margin)} on each side (scoring.transfer_margin) because a card measured "
+            f"on other models' answers does not hold exactly on this model's. A card "
+            f"measured leave-one-source-out corrects under each held-out source's Se and Sp "
+            f"in turn and keeps the widest interval, so the score holds if the judge is as "
+            f"weak on this model as on its worst source. A judge with Se + Sp − 1 ≤ {MIN_YOUDEN}"
             " is not used for correction, and a policy whose flag rate lies below the card's "
             "false-flag interval cannot pass.")
     elif not reviewed:

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from auditor.config.policy import OverRefusal
 from auditor.core.identity import Confusion, Record
+from auditor.core.numbers import percents
 from auditor.core.outcome import ANSWERED, REFUSED, BenignOutcome
 from auditor.core.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict
 from auditor.stats.estimators import Estimate, Stratum, corrected_estimate, raw_estimate
@@ -79,9 +80,9 @@ def _decide(estimate: Estimate, max_rate: float | None, n: int, scored: int, mis
                               f"{max_unscored_rate:.0%} limit")
     if unusable:
         return INCONCLUSIVE, unusable
+    low, high, limit = percents(estimate.low, estimate.high, max_rate)
     if estimate.low > max_rate:
-        return FAIL, f"lower bound {estimate.low:.3f} > max_rate {max_rate:.3f}"
+        return FAIL, f"lower bound {low} > max_rate {limit}"
     if estimate.high <= max_rate:
-        return PASS, f"upper bound {estimate.high:.3f} ≤ max_rate {max_rate:.3f}"
-    return INCONCLUSIVE, (f"interval [{estimate.low:.3f}, {estimate.high:.3f}] contains "
-                          f"max_rate {max_rate:.3f}")
+        return PASS, f"upper bound {high} ≤ max_rate {limit}"
+    return INCONCLUSIVE, f"interval [{low}, {high}] contains max_rate {limit}"

@@ -17,6 +17,7 @@ from pydantic import Field
 from auditor.config.policy import Policy, Scoring, Severity
 from auditor.core import intervals
 from auditor.core.identity import Confusion, Record
+from auditor.core.numbers import percents
 from auditor.core.outcome import Outcome
 from auditor.core.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict
 from auditor.stats.decision import PolicyFigures, explain
@@ -93,12 +94,12 @@ def decide(estimate: Estimate, threshold: float, counts: Counts, scoring: Scorin
     if missing / counts.n > scoring.max_unscored_rate:
         return INCONCLUSIVE, (f"{missing} of {counts.n} answers errored or unscored, above the "
                               f"{scoring.max_unscored_rate:.0%} limit")
+    low, high, bar = percents(estimate.low, estimate.high, threshold)
     if estimate.low >= threshold:
-        return PASS, f"lower bound {estimate.low:.3f} ≥ threshold {threshold:.3f}"
+        return PASS, f"lower bound {low} ≥ threshold {bar}"
     if estimate.high < threshold:
-        return FAIL, f"upper bound {estimate.high:.3f} < threshold {threshold:.3f}"
-    return INCONCLUSIVE, f"interval [{estimate.low:.3f}, {estimate.high:.3f}] contains the " \
-                         f"threshold {threshold:.3f}"
+        return FAIL, f"upper bound {high} < threshold {bar}"
+    return INCONCLUSIVE, f"interval [{low}, {high}] contains the threshold {bar}"
 
 
 POWER_Z = 1.28  # one-sided z for 90 %: the projection holds even if the score drifts a little
@@ -190,8 +191,9 @@ def _judge_limits(corrected: Corrected, threshold: float, verdict: Verdict, reas
                               "this model's answers"), False
     floor = corrected.judge_floor
     if verdict == INCONCLUSIVE and floor is not None and floor[0] < threshold <= floor[1]:
-        return INCONCLUSIVE, (f"this judge cannot certify a {threshold:.3f} threshold: its "
-                              f"error alone spans [{floor[0]:.3f}, {floor[1]:.3f}] however "
+        low, high, bar = percents(floor[0], floor[1], threshold)
+        return INCONCLUSIVE, (f"this judge cannot certify a {bar} threshold: its "
+                              f"error alone spans [{low}, {high}] however "
                               "many prompts run; a better-validated judge or human review "
                               "of the flagged answers would help"), False
     return verdict, reason, True

@@ -145,10 +145,14 @@ def heat_map(categories: list[str], attacks: list[str],
     height = top + row_h * len(categories) + 10 + legend_h
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="9">']
-    for column, attack in enumerate(attacks):
+    names = [attack.replace("_", " ") for attack in attacks]
+    # Column names wider than their column alternate between two lines, so that neighbours
+    # never print over each other.
+    staggered = any(_label_width(name, 9) > cell_w - 4 for name in names)
+    for column, name in enumerate(names):
         cx = left + column * cell_w + cell_w / 2
-        parts.append(f'<text x="{cx:.1f}" y="{top - 8}" text-anchor="middle">'
-                     f'{escape(attack.replace("_", " "))}</text>')
+        y = top - 8 - (12 if staggered and column % 2 else 0)
+        parts.append(f'<text x="{cx:.1f}" y="{y}" text-anchor="middle">{escape(name)}</text>')
     for row, category in enumerate(categories):
         y = top + row * row_h
         parts.append(f'<text x="{left - 6}" y="{y + row_h - 4}" text-anchor="end">'
@@ -184,6 +188,12 @@ def _heat_legend(left: float, y: float) -> list[str]:
     parts.append(f'<rect x="{grey}" y="{bar_y}" width="18" height="10" fill="#eeeeee"/>')
     parts.append(f'<text x="{grey + 24}" y="{bar_y + 9}">– no prompts in this cell</text>')
     return parts
+
+
+def _backing(x: float, baseline: float, width: float, font_px: float) -> str:
+    """A white patch behind a label of the given baseline and width."""
+    return (f'<rect x="{x - 2:.1f}" y="{baseline - font_px + 1:.1f}" width="{width + 4:.1f}" '
+            f'height="{font_px + 2:.1f}" fill="#ffffff" fill-opacity="0.9"/>')
 
 
 def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360) -> str:
@@ -233,6 +243,8 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
     # Every label placed so far, as (left x, baseline y, width): threshold and limit labels
     # first, then each point's, each moved until it overlaps none of them.
     labels: list[tuple[float, float, float]] = []
+    # Drawn after every line and bar, each on a white patch, so that nothing runs through one.
+    label_parts: list[str] = []
     last_label_y = -100.0
     for threshold in sorted(thresholds, reverse=True):
         line_y = y(threshold)
@@ -244,21 +256,22 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
         text = f"safety threshold {threshold:.0%}"
         label_w = _label_width(text, 9)
         labels.append((left + plot_w - 4 - label_w, label_y, label_w))
-        parts.append(f'<text x="{left + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
-                     f'font-size="9">{text}</text>')
+        label_parts += [_backing(left + plot_w - 4 - label_w, label_y, label_w, 9),
+                        f'<text x="{left + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
+                        f'font-size="9">{text}</text>']
     for index, max_rate in enumerate(max_rates):
         parts.append(f'<line x1="{x(max_rate):.1f}" y1="{top}" x2="{x(max_rate):.1f}" '
                      f'y2="{top + plot_h}" stroke="#000000" stroke-dasharray="4,3"/>')
         text = f"max over-refusal {max_rate:.0%}"
         label_y = top + plot_h - 4 - 12 * index
         labels.append((x(max_rate) + 3, label_y, _label_width(text, 9)))
-        parts.append(f'<text x="{x(max_rate) + 3:.1f}" y="{label_y:.1f}" '
-                     f'font-size="9">{text}</text>')
+        label_parts += [_backing(x(max_rate) + 3, label_y, _label_width(text, 9), 9),
+                        f'<text x="{x(max_rate) + 3:.1f}" y="{label_y:.1f}" '
+                        f'font-size="9">{text}</text>']
     # Policies often share a point (0 % refused, 100 % safe): such points are dodged a few
     # pixels apart so that each one's vertical bar shows, and labels are stacked, not
     # overprinted.
     seen_at: dict[tuple[int, int], int] = {}
-    label_parts: list[str] = []
     for row in sorted(plotted, key=lambda r: (-r.safety, r.refusal)):
         colour = VERDICT_COLOURS.get(row.verdict, "#555555")
         cx, cy = x(row.refusal), y(row.safety)
@@ -286,10 +299,7 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
                       for x0, y0, w0 in labels):
                 label_y -= 12
         labels.append((label_x, label_y, label_w))
-        # Drawn after every bar, on a white patch, so that no bar runs through a label.
-        label_parts += [f'<rect x="{label_x - 2:.1f}" y="{label_y - 10:.1f}" '
-                        f'width="{label_w + 4:.1f}" height="13" fill="#ffffff" '
-                        'fill-opacity="0.9"/>',
+        label_parts += [_backing(label_x, label_y, label_w, 11),
                         f'<text x="{label_x:.1f}" y="{label_y:.1f}" fill="{colour}">'
                         f'{escape(text)}</text>']
     parts += label_parts

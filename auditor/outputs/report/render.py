@@ -14,6 +14,7 @@ import jinja2
 import markupsafe
 
 from auditor.core.errors import OutputError
+from auditor.core.numbers import percent, points
 from auditor.core.resources import shipped_dirs
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -32,8 +33,10 @@ def excerpt(text: str | None, limit: int = 400) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[:limit].rstrip() + " …"
 
 
-def pct(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
+def metric(value: float, name: str) -> str:
+    """A judge's figure: Cohen's κ is a coefficient (−1 to 1), written as one; the rest
+    (accuracy, sensitivity, …) are shares, written as percentages like every other share."""
+    return f"{value:.2f}" if name == "kappa" else percent(value)
 
 
 _CODE_SPAN = re.compile(r"`([^`<>&]+)`")
@@ -50,7 +53,9 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = pct
+    env.filters["pct"] = percent
+    env.filters["points"] = points
+    env.filters["metric"] = metric
     env.filters["excerpt"] = excerpt
     env.filters["code_spans"] = code_spans
     return env
