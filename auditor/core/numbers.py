@@ -26,7 +26,10 @@ def percents(*values: float, digits: int = 1) -> tuple[str, ...]:
     return tuple(percent(value, MAX_DIGITS) for value in values)
 
 
-def points(value: float) -> str:
-    """A difference of shares, in percentage points: 0.03 → "3 percentage points"."""
+def points(value: float, short: bool = False) -> str:
+    """A difference of shares, in percentage points: 0.03 → "3 percentage points" ("3 pt"
+    where a table cell has no room)."""
     figure = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+    if short:
+        return f"{figure} pt"
     return f"{figure} percentage point{'' if figure == '1' else 's'}"
