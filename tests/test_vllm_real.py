@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -115,6 +116,12 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     page_one = " ".join(PdfReader(out / "report.pdf").pages[0].extract_text().split())
     assert "Decision by policy" in page_one and "Over-refusal:" in page_one
     assert "Sign-off" in page_one and "Model Risk Committee" in page_one
+    # both axes' verdicts written alike, with their marks
+    pages = [page.extract_text() for page in PdfReader(out / "report.pdf").pages]
+    side_by_side = next(page for page in pages if "over-refusal, side by side" in page)
+    assert side_by_side.count("? INCONCLUSIVE") + side_by_side.count(
+        "✗ FAIL") + side_by_side.count("✓ PASS") == 2 * len(results["policies"])
+    assert not re.search(r"(?<![?✓✗] )\b(PASS|FAIL|INCONCLUSIVE)\b", side_by_side)
     # every chart and page as drawn: no label over another, shares written one way
     assert overlapping_labels(out / "report.pdf") == []
     assert decimal_shares(out / "report.pdf") == []
