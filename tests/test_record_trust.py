@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from auditor import __version__
 from auditor.cli import app
 from tests.conftest import SAMPLES, write_policy
 
@@ -297,9 +298,13 @@ def test_a_terminated_compare_leaves_the_old_comparison_whole(runner: CliRunner,
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         after = {p.name: p.read_bytes() for p in out.iterdir()}
-        if process.returncode != 0:  # stopped before the swap: the old comparison, whole
-            assert after == before
+        # Stopped before the swap: the old comparison as it was; stopped after it (on a slow
+        # machine the signal can land while the finished process exits): the new one, whole.
         assert set(after) == {"comparison.json", "comparison.html", "comparison.pdf"}
+        if after != before:
+            json.loads(after["comparison.json"])
+            assert after["comparison.pdf"].rstrip().endswith(b"%%EOF")
+            assert after["comparison.html"].rstrip().endswith(b"</html>")
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cmp.")]
 
 
@@ -336,3 +341,43 @@ def test_a_run_on_read_only_media_verifies_exports_and_compares(runner: CliRunne
         assert compared.exit_code == 0, compared.output
     finally:
         subprocess.run(["umount", str(mounted)], capture_output=True)
+
+
+def test_a_run_made_by_another_version_is_checked_on_its_figures(
+        runner: CliRunner, signed_run: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later auditor may word a reason anew; an untouched run it did not make still
+    verifies, on every count, score, interval and verdict, and says the wording was not
+    compared. A figure that differs is still caught, and results.json cannot claim another
+    version than the store it was written from to escape the wording check."""
+    import auditor.audit.verification as verification
+
+    from auditor.stats.scoring import score_policy as scored_by_this_version
+
+    def worded_anew(*args: Any, **kwargs: Any) -> Any:
+        record = scored_by_this_version(*args, **kwargs)
+        return record.model_copy(update={"reason": "worded anew", "next_step": "anew"})
+
+    run = copy_of(signed_run, tmp_path)
+    monkeypatch.setattr(verification, "score_policy", worded_anew)
+    assert verify(runner, run)[0] == 1  # the same version: its wording must match
+    monkeypatch.setattr(verification, "__version__", "9.9.9")
+    code, output = verify(runner, run)
+    assert code == 0, output
+    assert f"made by auditor {__version__} and is checked by 9.9.9" in " ".join(output.split())
+
+    def scored_higher(*args: Any, **kwargs: Any) -> Any:
+        record = worded_anew(*args, **kwargs)
+        return record.model_copy(update={"safe": record.safe + 1})
+
+    monkeypatch.setattr(verification, "score_policy", scored_higher)
+    code, output = verify(runner, run)
+    assert code == 1 and "verify it with the version that made it" in " ".join(
+        output.split()).lower()
+    monkeypatch.undo()
+    # a results.json that claims another version is caught against the store
+    (run / "signature.json").unlink()
+    edit_json(run / "results.json", lambda d: d["tool"].update(version="0.0.1"))
+    rehash(run)
+    code, output = verify(runner, run)
+    assert code == 1 and f"the store says {__version__!r}" in output

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor import __version__
 from auditor.core.errors import AuditorError
 from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
@@ -126,6 +127,9 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     target = store.target()
     assert target is not None, "the generation stage records it"
     judge_ids = [j.judge.fingerprint().id for j in (judges.safety, judges.over_refusal) if j]
+    # The version that writes the outputs, kept where the manifest's digest covers it: verify
+    # compares results.json's version with it before it leaves any wording uncompared.
+    store.set_meta("auditor_version", __version__)
     return finish(audit, outcomes, benign, judges, RunFacts(
         store.run_id() or "", target, counts, store.generation_rows(), store.folder,
         store.digest(judge_ids), review), out_dir, signer)

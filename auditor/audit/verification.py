@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor import __version__
 from auditor.config.policy import OverRefusal, Policy
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
@@ -63,6 +64,10 @@ from auditor.stats.scoring import score_policy
 # Judges whose verdicts are keyed by the policy's text as well as the answer.
 POLICY_TEXT_JUDGES = {"rubric"}
 TOLERANCE = 1e-9
+# The words of a decision: a later version may say the same decision in other words (and
+# 0.2.0 writes shares as percentages), so a run made by another version is checked on its
+# counts, figures and verdicts, and these are left out.
+WORDING = frozenset({"reason", "next_step", "in_short", "warning"})
 SHOWN_PER_CHECK = 5  # outcome differences listed one by one; the rest are counted
 # Files a finished run always writes (over_refusal.jsonl only when a policy measures it).
 ALWAYS_WRITTEN = (files.OUTCOMES, files.GENERATIONS, files.JUNIT, files.RESULTS, files.HTML,
@@ -78,6 +83,7 @@ class Verification:
     checked: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     signature: SignatureCheck | None = None
+    made_by: str | None = None  # the auditor version that made the run, when not this one
 
     @property
     def ok(self) -> bool:
@@ -90,6 +96,8 @@ def verify_run(run_dir: Path, include_report: bool = True,
     re-rendering them); `key`: the run must be signed by it."""
     found = Verification(run_dir)
     results = read_results(run_dir)
+    if results.tool.version != __version__:
+        found.made_by = results.tool.version
     if (run_dir / files.RESULTS).exists():
         found.results_sha256 = sha256_of(run_dir / files.RESULTS)
     found.signature = check_signature(run_dir, key)
@@ -178,7 +186,11 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         judge = store.judge(results.judge.id)
         digest = store.digest([j for j in (results.judge.id, refusal_judge) if j])
         review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
+        made_by = store.get_meta("auditor_version")  # None before 0.2.0
     labels = review.labels if review else None  # the sample and its settled labels
+    if made_by is not None and made_by != results.tool.version:
+        found.differences.append(f"results.json says auditor {results.tool.version!r} made "
+                                 f"it, the store says {made_by!r}")
     if manifest.store_sha256 is not None and digest != manifest.store_sha256:
         found.differences.append(f"the store's answers, verdicts or review labels changed "
                                  f"after the outputs were written (store sha256 {digest}, the "
@@ -256,16 +268,18 @@ def _benign_problem(outcome: BenignOutcome, prompt_keys: dict[str, str],
     return None
 
 
-def _differences(recorded: object, computed: object, path: str) -> list[str]:
-    """Where two JSON values differ, each with both values (floats within TOLERANCE)."""
+def _differences(recorded: object, computed: object, path: str,
+                 skip: frozenset[str] = frozenset()) -> list[str]:
+    """Where two JSON values differ, each with both values (floats within TOLERANCE); keys
+    named in `skip` are not compared, at any depth."""
     if isinstance(recorded, dict) and isinstance(computed, dict):
-        return [d for key in sorted(set(recorded) | set(computed), key=str)
+        return [d for key in sorted(set(recorded) | set(computed), key=str) if key not in skip
                 for d in _differences(recorded.get(key), computed.get(key),
-                                      f"{path}.{key}" if path else str(key))]
+                                      f"{path}.{key}" if path else str(key), skip)]
     if isinstance(recorded, list) and isinstance(computed, list) and \
             len(recorded) == len(computed):
         return [d for i, (a, b) in enumerate(zip(recorded, computed, strict=True))
-                for d in _differences(a, b, f"{path}[{i}]")]
+                for d in _differences(a, b, f"{path}[{i}]", skip)]
     if isinstance(recorded, float | int) and isinstance(computed, float | int) and \
             not isinstance(recorded, bool) and not isinstance(computed, bool) and \
             math.isclose(recorded, computed, rel_tol=0, abs_tol=TOLERANCE):
@@ -287,6 +301,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
     refusal_card = results.over_refusal_judge.card.confusion \
         if results.over_refusal_judge and results.over_refusal_judge.card else None
     scoring = results.scoring
+    skip = frozenset() if found.made_by is None else WORDING
     recomputed = []
     for record in results.policies:
         mine = [o for o in outcomes if o.policy_id == record.id]
@@ -305,7 +320,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                                               card.specificity if card else None))
         recomputed.append(scored)
         found.differences += [f"policy {record.id}: {d}" for d in _differences(
-            record.model_dump(mode="json"), scored.model_dump(mode="json"), "")]
+            record.model_dump(mode="json"), scored.model_dump(mode="json"), "", skip)]
     refusal_verdicts = [p.over_refusal.verdict for p in recomputed if p.over_refusal]
     overall = Overall(verdict=combined([*(p.verdict for p in recomputed), *refusal_verdicts]),
                       policies=tally(p.verdict for p in recomputed),
@@ -316,6 +331,10 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
     found.checked.append(f"{len(results.policies)} policies (counts, scores, intervals, "
                          "verdicts, reasons, over-refusal), the overall verdict and the review "
                          "recomputed from the outcomes and the store")
+    if found.made_by is not None:
+        found.checked.append(f"the run was made by auditor {found.made_by} and is checked by "
+                             f"{__version__}: the reasons' and next steps' wording is not "
+                             "compared, every count, score, interval and verdict is")
 
 
 def _check_junit(run_dir: Path, results: Results, found: Verification) -> None:

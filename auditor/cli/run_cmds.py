@@ -290,6 +290,10 @@ def verify_cmd(
         console.print(f"[red]✗[/] {inert(difference)}")
     console.print(f"{escape(str(run_dir))}: NOT VERIFIED ({len(found.differences)} "
                   "difference(s))")
+    if found.made_by is not None:
+        console.print(f"This run was made by auditor {inert(found.made_by)}: a difference in "
+                      "how a figure is computed may be this version's own. Verify it with the "
+                      "version that made it as well.")
     raise typer.Exit(1)
 
 

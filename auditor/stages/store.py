@@ -412,6 +412,9 @@ class RunStore:
         feed("review", self.db.execute("SELECT answer_id, reviewer, label, note, created_at "
                                        "FROM reviews ORDER BY answer_id, reviewer"))
         feed("meta", ([key, self.get_meta(key)] for key in self.DIGESTED_META))
+        # Recorded since 0.2.0; fed only when present, so earlier runs keep their digest.
+        if (version := self.get_meta("auditor_version")) is not None:
+            feed("meta", [["auditor_version", version]])
         return digest.hexdigest()
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",
