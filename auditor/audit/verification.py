@@ -328,8 +328,9 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                       if any(p.over_refusal for p in recomputed) else None)
     found.differences += [f"overall: {d}" for d in _differences(
         results.overall.model_dump(mode="json"), overall.model_dump(mode="json"), "")]
+    compared = "verdicts, reasons" if found.made_by is None else "verdicts"
     found.checked.append(f"{len(results.policies)} policies (counts, scores, intervals, "
-                         "verdicts, reasons, over-refusal), the overall verdict and the review "
+                         f"{compared}, over-refusal), the overall verdict and the review "
                          "recomputed from the outcomes and the store")
     if found.made_by is not None:
         found.checked.append(f"the run was made by auditor {found.made_by} and is checked by "
