@@ -351,7 +351,6 @@ def test_a_run_made_by_another_version_is_checked_on_its_figures(
     compared. A figure that differs is still caught, and results.json cannot claim another
     version than the store it was written from to escape the wording check."""
     import auditor.audit.verification as verification
-
     from auditor.stats.scoring import score_policy as scored_by_this_version
 
     def worded_anew(*args: Any, **kwargs: Any) -> Any:
