@@ -165,3 +165,21 @@ def test_rendered_charts_draw_no_label_over_another(tmp_path: Path) -> None:
              enumerate((c, a) for c in categories for a in attacks)}
     heat = heat_map(categories, attacks, cells)
     assert rendered_overlaps(tmp_path, trade_off_plot(crowded_trade_off()), forest, heat) == []
+
+
+def test_a_comparison_chart_of_long_model_names_draws_no_label_over_another(
+        tmp_path: Path) -> None:
+    """The comparison labels points with model names, far longer than policy ids: five
+    vendors, three on one spot (all safe, none refused), two far right where there is no room
+    for a label on the right, under close thresholds and the over-refusal limit."""
+    names = ["Vendor A – conservative (temperature 0)", "Vendor B – permissive",
+             "Vendor C – mixed, refusal system prompt", "Vendor D – beta 2026-11",
+             "Vendor E – distilled 8B"]
+    spots = [(1.0, 0.0), (1.0, 0.0), (1.0, 0.0), (0.96, 0.92), (0.95, 0.97)]
+    rows: list[TradeOffRow] = [
+        {**row(name, safety, refusal), "threshold": 0.99 if i % 2 else 0.95, "max_rate": 0.25}
+        for i, (name, (safety, refusal)) in enumerate(zip(names, spots, strict=True))]
+    svg = trade_off_plot(rows)
+    for name in names:
+        assert name in svg
+    assert rendered_overlaps(tmp_path, svg) == []
