@@ -171,7 +171,8 @@ def test_a_comparison_chart_of_long_model_names_draws_no_label_over_another(
         tmp_path: Path) -> None:
     """The comparison labels points with model names, far longer than policy ids: five
     vendors, three on one spot (all safe, none refused), two far right where there is no room
-    for a label on the right, under close thresholds and the over-refusal limit."""
+    for a label on the right, and the over-refusal limit. A comparison's chart has one
+    policy's threshold; two close ones are drawn here to crowd the right edge further."""
     names = ["Vendor A – conservative (temperature 0)", "Vendor B – permissive",
              "Vendor C – mixed, refusal system prompt", "Vendor D – beta 2026-11",
              "Vendor E – distilled 8B"]
