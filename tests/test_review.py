@@ -66,12 +66,12 @@ def test_an_answer_shared_by_policies_is_chosen_once() -> None:
     shared = ReviewItem("a1", "p", "x", "crime_cyber", "none", "judged safe", ["P1", "P2"])
     items = {"a1": shared} | {f"b{i}": ReviewItem(f"b{i}", "p", "y", "crime_theft", "none",
                                                   "flagged unsafe", ["P2"]) for i in range(5)}
-    plan = choose(items, budget=3, seed=1)
+    plan = choose(items, {"P1": 3, "P2": 3}, seed=1)
     ids = [i.answer_id for i in plan.chosen]
     assert len(ids) == len(set(ids)) and "a1" in ids  # P1's one answer, chosen once
     assert sum("P2" in i.policies for i in plan.chosen) >= 3  # the budget is each policy's
-    assert plan == choose(items, budget=3, seed=1)  # seeded
-    bigger = choose(items, budget=5, seed=1, design=plan.design)
+    assert plan == choose(items, {"P1": 3, "P2": 3}, seed=1)  # seeded
+    bigger = choose(items, {"P1": 5, "P2": 5}, seed=1, design=plan.design)
     assert {i.answer_id for i in plan.chosen} <= {i.answer_id for i in bigger.chosen}
 
 
@@ -137,7 +137,7 @@ def test_import_is_checked_row_by_row_and_all_or_nothing(runner: CliRunner, run:
     assert f"{path}:3: answer_id: '0123456789abcdef' is not an answer of this run" in text
     assert "is labelled" in text and "nothing from it was imported" in text
     status = runner.invoke(app, ["review", "status", str(run)])
-    assert "0 answers labelled" in status.output
+    assert re.search(r": 0 of the \d+ sampled answers labelled", status.output)
 
 
 def test_import_twice_changes_nothing_and_disagreement_shows(runner: CliRunner, run: Path,
@@ -153,7 +153,8 @@ def test_import_twice_changes_nothing_and_disagreement_shows(runner: CliRunner, 
     assert runner.invoke(app, ["review", "import", str(run), str(other), "--reviewer",
                                "ben"]).exit_code == 0
     status = runner.invoke(app, ["review", "status", str(run)])
-    assert status.exit_code == 0 and f"{len(rows)} answers labelled" in status.output
+    assert status.exit_code == 0 and f"{len(rows)} of the {len(rows)} sampled answers " \
+        "labelled" in status.output
     disagreements = sum(row["label"] == "safe" for row in rows)
     assert disagreements > 0 and "disagreements" in status.output
     labelled = tmp_path / "labelled.jsonl"
@@ -180,7 +181,8 @@ def test_terminal_labelling_saves_each_label_and_resumes(runner: CliRunner, run:
     assert f"{total - 1} answers left to label (1 labelled" in second.output
     assert "Saved. 0 left" in second.output
     status = runner.invoke(app, ["review", "status", str(run)])
-    assert f"{total} answers labelled" in status.output
+    # one answer was skipped: it is seen, not labelled, and the header and table agree
+    assert f"{total - 1} of the {total} sampled answers labelled, 1 skipped" in status.output
 
 
 def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from auditor.review.state import Review, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
 from auditor.stages.store import RunStore
+from auditor.stats.family import scored_family
 from auditor.stats.over_refusal import OverRefusalRecord, assess_over_refusal
 from auditor.stats.review_cells import planned
 from auditor.stats.scoring import PolicyRecord, score_policy
@@ -184,7 +185,7 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
     card = safety.card.confusion if safety.card else None
     refusal_card = refusal.card.confusion if refusal and refusal.card else None
     samples = audit.provenance.kind == "samples"  # the next step then points to ALERT
-    records = []
+    inputs = []
     for policy in policy_file.policies:
         over_refusal: OverRefusalRecord | None = None
         config = policy_file.over_refusal_of(policy)
@@ -194,12 +195,18 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
         mine = [o for o in outcomes if o.policy_id == policy.id]
         cells = review_cells(mine, review.labels if review else None, scoring.weighting)
-        records.append(score_policy(
-            policy, mine, scoring, card, audit.plan.available_for(policy.id),
-            sample_data=samples, over_refusal=over_refusal, review=cells,
+        inputs.append((policy, mine, over_refusal, cells))
+
+    def score_at(index: int, confidence: float) -> PolicyRecord:
+        policy, mine, over_refusal, cells = inputs[index]
+        return score_policy(
+            policy, mine, scoring.model_copy(update={"confidence": confidence}), card,
+            audit.plan.available_for(policy.id), sample_data=samples,
+            over_refusal=over_refusal, review=cells,
             planned=planned(cells, mine, card.sensitivity if card else None,
-                            card.specificity if card else None)))
-    return records
+                            card.specificity if card else None))
+
+    return scored_family(score_at, len(inputs), scoring)
 
 
 def write_outputs(run: RunOutputs, out_dir: Path, store_dir: Path, store_sha256: str) -> None:

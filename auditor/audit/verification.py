@@ -57,9 +57,10 @@ from auditor.review.state import load_review, review_cells
 from auditor.stages.judging import verdict_key
 from auditor.stages.review_labels import SampleLabels
 from auditor.stages.store import RunStore, StoredGeneration, content_key
+from auditor.stats.family import scored_family
 from auditor.stats.over_refusal import assess_over_refusal
 from auditor.stats.review_cells import planned
-from auditor.stats.scoring import score_policy
+from auditor.stats.scoring import PolicyRecord, score_policy
 
 # Judges whose verdicts are keyed by the policy's text as well as the answer.
 POLICY_TEXT_JUDGES = {"rubric"}
@@ -302,7 +303,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
         if results.over_refusal_judge and results.over_refusal_judge.card else None
     scoring = results.scoring
     skip = frozenset() if found.made_by is None else WORDING
-    recomputed = []
+    inputs = []
     for record in results.policies:
         mine = [o for o in outcomes if o.policy_id == record.id]
         over_refusal = None
@@ -311,14 +312,21 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                 [o for o in benign if o.policy_id == record.id],
                 OverRefusal(max_rate=record.over_refusal.max_rate), scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
-        cells = review_cells(mine, labels, scoring.weighting)
-        scored = score_policy(_policy_of(results, record.id), mine, scoring, card,
-                              record.prompts_available, review=cells,
-                              sample_data=results.dataset.kind == "samples",
-                              over_refusal=over_refusal,
-                              planned=planned(cells, mine, card.sensitivity if card else None,
-                                              card.specificity if card else None))
-        recomputed.append(scored)
+        inputs.append((record, mine, over_refusal, review_cells(mine, labels,
+                                                                scoring.weighting)))
+
+    def score_at(index: int, confidence: float) -> PolicyRecord:
+        record, mine, over_refusal, cells = inputs[index]
+        return score_policy(_policy_of(results, record.id), mine,
+                            scoring.model_copy(update={"confidence": confidence}), card,
+                            record.prompts_available, review=cells,
+                            sample_data=results.dataset.kind == "samples",
+                            over_refusal=over_refusal,
+                            planned=planned(cells, mine, card.sensitivity if card else None,
+                                            card.specificity if card else None))
+
+    recomputed = scored_family(score_at, len(inputs), scoring)
+    for record, scored in zip(results.policies, recomputed, strict=True):
         found.differences += [f"policy {record.id}: {d}" for d in _differences(
             record.model_dump(mode="json"), scored.model_dump(mode="json"), "", skip)]
     refusal_verdicts = [p.over_refusal.verdict for p in recomputed if p.over_refusal]

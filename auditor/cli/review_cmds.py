@@ -15,9 +15,9 @@ from auditor.cli.output import console, err_console, inert, print_table_or_list,
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
-from auditor.review.sample import STRATA, ReviewItem, choose, reviewable
+from auditor.review.sample import STRATA, ReviewItem, choose, looked_at, reviewable
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
-from auditor.stages.review_labels import settle
+from auditor.stages.review_labels import review_budgets, settle
 from auditor.stages.store import HumanLabel, RunStore
 from auditor.stats.scoring import PolicyRecord
 
@@ -68,6 +68,7 @@ def sample_cmd(
     items = _items(run_dir)
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
     card = results.judge.card.confusion if results and results.judge.card else None
+    policies = sorted({p for item in items.values() for p in item.policies})
     with RunStore(run_dir) as store:
         already = store.review_sample()
         design = store.get_meta("review_design") if already else None
@@ -78,15 +79,32 @@ def sample_cmd(
                                "already chosen (and their labels)",
                                hint=f"sample again with --seed {first_seed} (a larger --budget "
                                     "keeps every answer chosen)")
-        budget = max(budget or _default_budget(results),  # a sample only grows: no label
-                     int(store.get_meta("review_per_policy", 0) or 0))  # is ever dropped
         scoring = _review_scoring(scoring, store.get_meta("review_scoring") if already
                                   else None, results)
         if design == "stratified":  # drawn before scoring was chosen: stays what it was
             scoring = "fixed"
         if scoring == "anytime":
             design = "simple"  # the confidence sequence pools one simple random sample
-        plan = choose(items, budget, seed,
+        before = review_budgets(store) if already else None
+        had = {p: before.of(p) if before else 0 for p in policies}
+        if already and before is None:  # drawn before budgets were kept: as many as it has
+            had = {p: sum(p in items[a].policies for a in already if a in items)
+                   for p in policies}
+        looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()}) \
+            if already and scoring == "fixed" else []
+        asked = {p: budget for p in policies} if budget else _default_budgets(results, looked)
+        budgets = {p: max(asked.get(p, 0), had[p]) for p in policies}  # a sample only grows:
+        grown = [p for p in looked if budgets[p] > had[p]]  # no label is ever dropped
+        if grown:
+            raise AuditorError(
+                f"{', '.join(grown)}: this fixed review is already complete for "
+                f"{'that policy' if len(grown) == 1 else 'those policies'}, and a fixed "
+                "review is scored once; scoring a larger sample would be a second look at "
+                "the same question, a second chance at a false PASS, so its verdict stands",
+                hint="a review that may need to grow is drawn with `--scoring anytime` "
+                     "(in a new run's --out folder); policies not yet complete may still grow: "
+                     "name them by running `check` first and sampling without --budget")
+        plan = choose(items, budgets, seed,
                       (card.sensitivity, card.specificity) if card else None,
                       results.scoring.confidence if results else 0.95, design)
         missing = set(already) - {item.answer_id for item in plan.chosen}
@@ -95,24 +113,29 @@ def sample_cmd(
         store.set_meta("review_design", plan.design)
         store.set_meta("review_seed", seed)
         store.set_meta("review_scoring", scoring)
-        store.set_meta("review_per_policy", budget)
+        store.set_meta("review_budgets", budgets)
         store.set_meta("review_reviewers", max(reviewers,
                                                int(store.get_meta("review_reviewers", 1) or 1)))
+        target = store.target()
+        if target is not None and store.get_meta("review_target") is None:
+            # the labels are for this model's answers: a check of another model is refused
+            store.set_meta("review_target", target.id)
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
-    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring, {budget} "
-                  f"per policy): {len(chosen)} of {len(items)} answers to label")
+    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring): "
+                  f"{len(chosen)} of {len(items)} answers to label")
     table.add_column("policy")
+    table.add_column("its budget", justify="right")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
     table.add_column("labels likely to decide it")
-    policies = sorted({p for item in items.values() for p in item.policies})
     picked = {item.answer_id for item in chosen}
     records = {p.id: p for p in results.policies} if results else {}
     for policy in policies:
         mine = [i for i in items.values() if policy in i.policies]
-        table.add_row(escape(policy), *(
+        table.add_row(escape(policy), str(budgets[policy]) if budgets[policy] else "not reviewed",
+                      *(
             f"{sum(i.answer_id in picked for i in mine if i.judge_label == s)} / "
             f"{sum(i.judge_label == s for i in mine)}" for s in STRATA),
             _labels_wanted(records.get(policy)))
@@ -133,16 +156,18 @@ def _read_key() -> str:
     return key.lower() if key else "q"
 
 
-def _default_budget(results: Results | None) -> int:
-    """The labels per policy the run's last scoring said would decide every undecided policy
-    (for a model as safe as the judge suggests)."""
-    wanted = [p.labels_needed for p in results.policies if p.verdict == "INCONCLUSIVE"
-              and p.labels_needed is not None] if results else []
+def _default_budgets(results: Results | None, looked: list[str]) -> dict[str, int]:
+    """Each undecided policy's own budget: the labels the run's last scoring said would
+    likely decide it (for a model as safe as the judge suggests). Decided policies, and a
+    fixed review's policies already scored once, get none."""
+    wanted = {p.id: p.labels_needed for p in results.policies if p.verdict == "INCONCLUSIVE"
+              and p.labels_needed is not None and p.id not in looked} if results else {}
     if not wanted:
         raise AuditorError("no budget given, and the run's last `check` names no number of "
-                           "labels that would decide a policy",
+                           "labels that would decide a policy"
+                           + (" (a fixed review's policies are scored once)" if looked else ""),
                            hint="pass --budget N: how many of each policy's answers to label")
-    return max(wanted)
+    return {p: n for p, n in wanted.items() if n is not None}
 
 
 def _review_scoring(asked: str, before: str | None, results: Results | None) -> str:
@@ -189,6 +214,9 @@ def export_cmd(
     show_judge: bool = typer.Option(False, "--show-judge", help="Add the judge's verdict "
                                     "(a column judge_label). Off by default: reviewers who see "
                                     "it tend to agree with it."),
+    skipped: bool = typer.Option(False, "--skipped", help="Only the sampled answers every "
+                                 "reviewer so far skipped, for another reviewer to label (a "
+                                 "skipped answer counts as unsafe for a PASS until then)."),
 ) -> None:
     """Write the review sheet: one row per answer with its policies, category, prompt, answer,
     and empty label (safe | unsafe | skip) and note columns; blind to the judge's verdict
@@ -204,8 +232,12 @@ def export_cmd(
         sample = store.review_sample()
     labels = {r.answer_id: HumanLabel(r.answer_id, r.label, r.note) for r in reviews}
     ids = [r.answer_id for r in reviews] if labelled else sample
+    if skipped:
+        ids = skipped_answers(run_dir)
+        labels = {}
     if not ids:
-        raise AuditorError("nothing to export: " + ("no labels yet" if labelled else
+        raise AuditorError("nothing to export: " + ("no skipped answers" if skipped else
+                                                    "no labels yet" if labelled else
                                                     "no review sample yet"),
                            hint="run `auditor review sample RUN_DIR` first" if not labelled
                            else "import labels with `auditor review import`")
@@ -247,6 +279,16 @@ def import_cmd(
 
 
 KEYS = {"s": "safe", "u": "unsafe", "k": "skip"}
+
+
+def skipped_answers(run_dir: Path) -> list[str]:
+    """Sampled answers that reviewers have seen and none labelled safe or unsafe."""
+    with RunStore(run_dir, read_only=True) as store:
+        sample = store.review_sample()
+        given: dict[str, list[str]] = {}
+        for review in store.reviews():
+            given.setdefault(review.answer_id, []).append(review.label)
+    return [a for a in sample if a in given and settle(given[a]) == "skip"]
 def score_hint(run_dir: Path) -> str:
     """How to score the labels: the rerun of `check` that this run came from, with the
     target named when its policy file lists several."""
@@ -266,6 +308,9 @@ def label_cmd(
     reviewer: str = typer.Option(..., "--reviewer", help="Who is labelling."),
     show_judge: bool = typer.Option(False, "--show-judge", help="Show the judge's verdict "
                                     "beside each answer (hidden by default)."),
+    skipped: bool = typer.Option(False, "--skipped", help="Only the answers every reviewer "
+                                 "so far skipped (each counts as unsafe for a PASS until "
+                                 "someone labels it)."),
 ) -> None:
     """Label the review sample in the terminal, one answer at a time: s safe, u unsafe,
     k skip, q stop; the judge's verdict is hidden unless --show-judge. Each label is saved
@@ -276,8 +321,11 @@ def label_cmd(
     reviewer = reviewer.strip()
     items = _items(run_dir)
     with RunStore(run_dir) as store:
-        done = {r.answer_id for r in store.reviews() if r.reviewer == reviewer}
-        todo = [i for i in store.review_sample() if i in items and i not in done]
+        done = {r.answer_id for r in store.reviews() if r.reviewer == reviewer
+                and (r.label != "skip" or not skipped)}
+        wanted = set(skipped_answers(run_dir)) if skipped else None
+        todo = [i for i in store.review_sample() if i in items and i not in done
+                and (wanted is None or i in wanted)]
         if not store.review_sample():
             raise AuditorError("no review sample yet", hint="run `auditor review sample "
                                                             "RUN_DIR` first")
@@ -313,18 +361,24 @@ def status_cmd(run_dir: Path = RUN_ARG) -> None:
     with RunStore(run_dir, read_only=True) as store:
         reviews = store.reviews()
         sample = store.review_sample()
+    in_run = set(sample) & set(items)  # labels count only for this run's sampled answers
     by_answer: dict[str, dict[str, str]] = {}
     for review in reviews:
-        by_answer.setdefault(review.answer_id, {})[review.reviewer] = review.label
-    table = Table(title=f"Review of {run_dir}: {len(by_answer)} answers labelled, "
-                  f"{len(sample)} in the sample")
-    for column in ("policy", "labelled", "safe", "unsafe", "skip", "disagreements"):
+        if review.answer_id in in_run:
+            by_answer.setdefault(review.answer_id, {})[review.reviewer] = review.label
+    settled_all = {a: settle(given.values()) for a, given in by_answer.items()}
+    labelled = sum(label != "skip" for label in settled_all.values())
+    skipped = len(settled_all) - labelled
+    table = Table(title=f"Review of {run_dir}: {labelled} of the {len(in_run)} sampled answers "
+                  f"labelled" + (f", {skipped} skipped" if skipped else ""))
+    for column in ("policy", "labelled", "safe", "unsafe", "skipped", "disagreements"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     policies = sorted({p for item in items.values() for p in item.policies})
     for policy in policies:
-        mine = [a for a in by_answer if a in items and policy in items[a].policies]
-        settled = [settle(by_answer[a].values()) for a in mine]
-        table.add_row(escape(policy), str(len(mine)), str(settled.count("safe")),
-                      str(settled.count("unsafe")), str(settled.count("skip")),
+        mine = [a for a in by_answer if policy in items[a].policies]
+        settled = [settled_all[a] for a in mine]
+        table.add_row(escape(policy), str(len(settled) - settled.count("skip")),
+                      str(settled.count("safe")), str(settled.count("unsafe")),
+                      str(settled.count("skip")),
                       str(sum(len(set(by_answer[a].values()) - {"skip"}) > 1 for a in mine)))
     print_table_or_list(console, table)

@@ -6,14 +6,20 @@ policies share is one item, labelled once, counted for each.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
 from auditor.core.outcome import Outcome
 from auditor.stages.review_labels import Design
-from auditor.stats.review_cells import STRATA, VERDICT_OF, Stratum, answer_id, stratum_of
+from auditor.stats.review_cells import (
+    STRATA,
+    VERDICT_OF,
+    Stratum,
+    answer_id,
+    seeded_rank,
+    stratum_of,
+)
 from auditor.stats.reviewed import ReviewCell, allocate_labels, choose_design, planned_shares
 
 __all__ = ["STRATA", "Design", "ReviewItem", "ReviewPlan", "Stratum", "answer_id", "choose",
@@ -48,10 +54,6 @@ def reviewable(outcomes: Iterable[Outcome]) -> dict[str, ReviewItem]:
     return items
 
 
-def _order(seed: int, key: str) -> str:
-    return hashlib.sha256(f"{seed}\x00{key}".encode()).hexdigest()
-
-
 @dataclass
 class ReviewPlan:
     """The answers chosen, and the design the score must be computed under."""
@@ -60,25 +62,29 @@ class ReviewPlan:
     chosen: list[ReviewItem]
 
 
-def per_policy_sample(ordered: list[ReviewItem], budget: int) -> list[ReviewItem]:
-    """Each policy's first `budget` answers in the seeded order (all of them when it has
-    fewer), an answer several policies share taken once. For every policy its first answers
-    in a random order are a simple random sample of its own answers, whatever the others
-    draw; so a budget is what each policy gets, not what the run's policies share."""
+def per_policy_sample(ordered: list[ReviewItem], budgets: dict[str, int]) -> list[ReviewItem]:
+    """Each policy's first `budgets[policy]` answers in the seeded order (all of them when it
+    has fewer), an answer several policies share taken once. For every policy its first
+    answers in a random order are a simple random sample of its own answers, whatever the
+    others draw; so a budget is what each policy gets, not what the run's policies share."""
     taken: dict[str, int] = {}
     chosen = []
     for item in ordered:
-        if any(taken.get(p, 0) < budget for p in item.policies):
+        if any(taken.get(p, 0) < budgets.get(p, 0) for p in item.policies):
             chosen.append(item)
             for policy in item.policies:
                 taken[policy] = taken.get(policy, 0) + 1
     return chosen
 
 
-def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
+def in_seeded_order(items: Iterable[ReviewItem], seed: int) -> list[ReviewItem]:
+    return sorted(items, key=lambda i: seeded_rank(seed, i.answer_id))
+
+
+def choose(items: dict[str, ReviewItem], budgets: dict[str, int], seed: int = 0,
            card: tuple[float, float] | None = None, confidence: float = 0.95,
            design: Design | None = None) -> ReviewPlan:
-    """The review sample of `budget` answers of each policy, and its design.
+    """The review sample of `budgets[policy]` answers of each policy, and its design.
 
     The design is chosen before any label, from the judge's card and what it flagged: a
     *simple* random sample of the run's answers (what a judge that tells little calls for,
@@ -89,8 +95,8 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     both take the first answers of a seeded order (of each policy, or in each cell). A
     stratified plan labels as many answers in all as the simple sample would.
     """
-    ordered = sorted(items.values(), key=lambda i: _order(seed, i.answer_id))
-    simple = per_policy_sample(ordered, budget)
+    ordered = in_seeded_order(items.values(), seed)
+    simple = per_policy_sample(ordered, budgets)
     cells: dict[tuple[str, str], list[ReviewItem]] = {}
     for item in ordered:
         cells.setdefault((item.category, item.judge_label), []).append(item)
@@ -111,4 +117,19 @@ def choose(items: dict[str, ReviewItem], budget: int, seed: int = 0,
     counts = allocate_labels(review_cells, "micro", confidence, planned, total)
     chosen = [item for key, count in zip(keys, counts, strict=True)
               for item in cells[key][:count]]
-    return ReviewPlan("stratified", sorted(chosen, key=lambda i: _order(seed, i.answer_id)))
+    return ReviewPlan("stratified", in_seeded_order(chosen, seed))
+
+
+def looked_at(items: dict[str, ReviewItem], seed: int, budgets: dict[str, int],
+              seen: set[str]) -> list[str]:
+    """The policies of a fixed review already scored: every one of their first `budget`
+    answers seen by a reviewer. Their one look is taken; a larger sample would be another."""
+    ordered = in_seeded_order(items.values(), seed)
+    done = []
+    for policy, budget in sorted(budgets.items()):
+        if budget <= 0:
+            continue
+        mine = [i.answer_id for i in ordered if policy in i.policies][:budget]
+        if mine and set(mine) <= seen:
+            done.append(policy)
+    return done

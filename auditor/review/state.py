@@ -44,7 +44,7 @@ def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting
     stratified otherwise), unlabelled, so that "labels needed" counts for that review."""
     if labels is None and weighting == "micro":
         return policy_cells(outcomes, "simple", {}, weighting,
-                            ReviewScope([], anytime=True, per_policy=None, seen=set()))
+                            ReviewScope(set(), 0, anytime=True, budgets=None, seen=set()))
     if labels is None or not labels.scored:
         return policy_cells(outcomes, None, {}, weighting)
     return policy_cells(outcomes, labels.design, labels.labels, weighting, labels.scope())

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from auditor.config.policy import PolicyFile
-from auditor.core.identity import Record
+from auditor.core.errors import AuditorError
+from auditor.core.identity import Record, TargetFingerprint
 from auditor.core.progress import ProgressFn, no_progress
 from auditor.data.plan import Audit
 from auditor.stages.store import RunStore, generation_key
@@ -79,6 +80,26 @@ def stored_counts(store: RunStore, prompt_keys: dict[str, str]) -> GenerateCount
                           errors=error_count(store, prompt_keys))
 
 
+def refuse_another_model(store: RunStore, fingerprint: TargetFingerprint) -> None:
+    """A folder whose answers people reviewed holds labels for that model's answers: checking
+    another model into it would score that model on them (an identical refusal gets the same
+    answer id). Refused before anything is generated; the labels stay as they were."""
+    if not store.review_sample():
+        return
+    before = store.target()
+    reviewed = store.get_meta("review_target") or (before.id if before else None)
+    if reviewed is None or reviewed == fingerprint.id:
+        return
+    name = before.name or before.model if before is not None and before.id == reviewed \
+        else f"fingerprint {reviewed[:12]}"
+    raise AuditorError(
+        f"{store.folder} holds a human review of {name}'s answers; this check is of "
+        f"{fingerprint.name or fingerprint.model} (fingerprint {fingerprint.id[:12]}), which "
+        "those labels do not describe",
+        hint="audit the other model into a new --out folder (its answers get a review of "
+             "their own)")
+
+
 def run_generation(audit: Audit, target: Target, store: RunStore,
                    progress: ProgressFn = no_progress) -> Generated:
     """Generate every planned prompt not already in the store."""
@@ -91,6 +112,7 @@ def run_generation(audit: Audit, target: Target, store: RunStore,
     name = audit.policy_file.target.name
     if name:  # a label, not an identity: the same model under two names shares its cache
         fingerprint = fingerprint.model_copy(update={"name": name})
+    refuse_another_model(store, fingerprint)
     requests = generation_requests(audit, fingerprint.id)
     prompt_keys = {uid: r.key for uid, r in requests.items()}
     store.set_target(fingerprint)

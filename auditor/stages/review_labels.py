@@ -28,14 +28,29 @@ def settle(labels: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class ReviewScope:
-    """A simple review's sample as each policy's score reads it: the answers in their seeded
-    order, whether it is anytime, each policy's budget, and which answers reviewers have
-    seen (a seen answer with no label was skipped)."""
+class Budgets:
+    """How many of each policy's first answers in the seeded order its review sampled (0 for
+    a policy that is not reviewed). `every`: one budget for every policy, as samples drawn by
+    0.2.0 recorded it."""
 
-    order: list[str]
+    per_policy: dict[str, int]
+    every: int | None = None
+
+    def of(self, policy: str) -> int:
+        return self.per_policy.get(policy, self.every or 0)
+
+
+@dataclass(frozen=True)
+class ReviewScope:
+    """A simple review's sample as each policy's score reads it: the sampled answers, the
+    seed of their order, whether it is anytime, each policy's own budget (None: a sample
+    drawn before budgets were recorded), and which answers reviewers have seen (a seen answer
+    with no label was skipped)."""
+
+    sample: set[str]
+    seed: int
     anytime: bool
-    per_policy: int | None
+    budgets: Budgets | None
     seen: set[str]
 
 
@@ -51,8 +66,10 @@ class SampleLabels:
     scoring: Scoring = "fixed"
     order: list[str] = field(default_factory=list)  # the sample in its seeded order
     seen: set[str] = field(default_factory=set)  # answers some reviewer labelled (skips too)
-    per_policy: int | None = None  # each policy's first answers in the order (older: None)
+    budgets: Budgets | None = None  # each policy's own first answers (older: None)
     reviewers_per_answer: int = 1  # people who must label an answer before it counts
+    seed: int = 0  # of the seeded order every policy's answers are sampled in
+    target: str | None = None  # the model whose answers were sampled (its fingerprint id)
 
     @property
     def complete(self) -> bool:
@@ -65,12 +82,18 @@ class SampleLabels:
         only once complete (an earlier look would be one more chance at a false PASS); a
         simple fixed review with a per-policy budget is complete policy by policy
         (`auditor.stats.review_cells.policy_cells` checks it)."""
-        per_policy = self.design == "simple" and self.per_policy is not None
+        per_policy = self.design == "simple" and self.budgets is not None
         return self.used and (self.scoring == "anytime" or per_policy or self.complete)
 
     def scope(self) -> ReviewScope:
         """What the cells of each policy need to know of the sample."""
-        return ReviewScope(self.order, self.scoring == "anytime", self.per_policy, self.seen)
+        return ReviewScope(self.sample, self.seed, self.scoring == "anytime", self.budgets,
+                           self.seen)
+
+    @property
+    def skipped(self) -> set[str]:
+        """Sampled answers reviewers have seen and none labelled safe or unsafe."""
+        return self.seen - set(self.labels)
 
     @property
     def scored_labels(self) -> dict[str, str]:
@@ -78,25 +101,46 @@ class SampleLabels:
 
 
 
-
 def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
     """The run's review sample with its settled labels, or None when none was drawn."""
-    sample = set(store.review_sample())
-    if not sample:
+    order = store.review_sample()
+    if not order:
         return None
     design: Design = "stratified" if store.get_meta("review_design") == "stratified" \
         else "simple"
-    used = design == "simple" or store.get_meta("review_judge") in (None, judge_id)
-    reviews = [r for r in store.reviews() if r.answer_id in sample]
+    scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
+    return settled_sample(
+        order, store.reviews(), design=design, scoring=scoring,
+        used=design == "simple" or store.get_meta("review_judge") in (None, judge_id),
+        needed=int(store.get_meta("review_reviewers", 1) or 1),
+        budgets=review_budgets(store), seed=int(store.get_meta("review_seed", 0) or 0),
+        target=store.get_meta("review_target"))
+
+
+def settled_sample(order: list[str], reviews: list[StoredReview], *, design: Design,
+                   scoring: Scoring, used: bool, needed: int, budgets: Budgets | None,
+                   seed: int, target: str | None = None) -> SampleLabels:
+    """The sample's labels settled across reviewers, as every score reads them: only the
+    sample's answers count, and an answer counts once `needed` people have labelled it
+    (`review sample --reviewers N`; a skip is a look too)."""
+    sample = set(order)
+    mine = [r for r in reviews if r.answer_id in sample]
     by_answer: dict[str, list[str]] = {}
-    for review in reviews:
+    for review in mine:
         by_answer.setdefault(review.answer_id, []).append(review.label)
-    # With `review sample --reviewers N`, an answer counts once N people have labelled it.
-    needed = int(store.get_meta("review_reviewers", 1) or 1)
     by_answer = {a: given for a, given in by_answer.items() if len(given) >= needed}
     settled = {a: settle(given) for a, given in by_answer.items()}
-    scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
-    per_policy = store.get_meta("review_per_policy")
     return SampleLabels(design, sample, {a: s for a, s in settled.items() if s != "skip"},
-                        used, reviews, scoring, store.review_sample(), set(by_answer),
-                        int(per_policy) if per_policy is not None else None, needed)
+                        used, mine, scoring, order, set(by_answer), budgets, needed, seed,
+                        target)
+
+
+def review_budgets(store: RunStore) -> Budgets | None:
+    """Each policy's own budget: how many of its first answers in the seeded order were
+    sampled for it. A sample drawn with one budget for every policy (0.2.0) recorded one
+    number, the same for each; one drawn before that, nothing (None)."""
+    budgets = store.get_meta("review_budgets")
+    if isinstance(budgets, dict):
+        return Budgets({str(p): int(n) for p, n in budgets.items()})
+    every = store.get_meta("review_per_policy")
+    return None if every is None else Budgets({}, int(every))

@@ -65,21 +65,34 @@ def anytime_bounds(safe: int, unsafe: int, confidence: float) -> tuple[float, fl
     return float(low), float(high)
 
 
-def anytime_estimate(labels_in_order: list[bool], confidence: float) -> Estimate | None:
+def anytime_estimate(labels_in_order: list[bool | None], confidence: float
+                     ) -> Estimate | None:
     """The safe share and its anytime-valid interval, from labels in their seeded order
-    (True: safe). The bounds are the tightest over every prefix."""
+    (True: safe, None: skipped). The bounds are the tightest over every prefix. A skipped
+    answer counts as unsafe for the lower bound and as safe for the upper one: each bound is
+    then one that its side's worst case of the skipped answers' labels would give."""
     if not labels_in_order:
         return None
-    low, high = 0.0, 1.0
+    low = _running_bound([label is True for label in labels_in_order], confidence, 0)
+    high = _running_bound([label is not False for label in labels_in_order], confidence, 1)
+    given = [label for label in labels_in_order if label is not None]
+    if not given:
+        return Estimate(None, low, high)
+    point = sum(given) / len(given)
+    # The running intersection can in principle leave the point outside; keep it inside.
+    return Estimate(point, min(low, point), max(high, point))
+
+
+def _running_bound(labels_in_order: list[bool], confidence: float, side: int) -> float:
+    """The tightest lower (side 0) or upper (side 1) bound over every prefix."""
+    bound = 0.0 if side == 0 else 1.0
     safe = unsafe = 0
     for label in labels_in_order:
         safe += label
         unsafe += not label
-        step_low, step_high = anytime_bounds(safe, unsafe, confidence)
-        low, high = max(low, step_low), min(high, step_high)
-    point = safe / (safe + unsafe)
-    # The running intersection can in principle leave the last point outside; keep it inside.
-    return Estimate(point, min(low, point), max(high, point))
+        step = anytime_bounds(safe, unsafe, confidence)[side]
+        bound = max(bound, step) if side == 0 else min(bound, step)
+    return bound
 
 
 def labels_to_certify(threshold: float, confidence: float, unsafe_share: float = 0.0,

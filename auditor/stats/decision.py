@@ -31,6 +31,8 @@ class PolicyFigures:
     labels_needed: int | None = None  # human labels in all that would likely decide it
     decided_on: str = "judge-corrected"
     labels: int = 0  # labels the reviewed score already rests on
+    skipped: int = 0  # answers of the review seen and skipped (unsafe for PASS, safe for FAIL)
+    review_scoring: str = "anytime"  # anytime (may grow) or fixed (scored once)
 
 
 def _review_step(figures: PolicyFigures) -> str | None:
@@ -40,12 +42,25 @@ def _review_step(figures: PolicyFigures) -> str | None:
             f"--budget {figures.labels_needed}, then label or export and import)")
 
 
+SKIPPED_STEP = ("{n} skipped answer{s} count{verb} as unsafe for a PASS and as safe for a "
+                "FAIL until labelled: have another reviewer label {them} (`auditor review "
+                "label RUN --reviewer NAME --skipped`, or `review export RUN --skipped`)")
+
+
 def explain(figures: PolicyFigures) -> Explanation:
     words = _explain(figures)
     review = _review_step(figures)
     if figures.verdict == INCONCLUSIVE and figures.decided_on != "human-reviewed" and review \
             and words.next_step is not None:
         return Explanation(words.in_short, f"{review}; or: {words.next_step}")
+    if figures.verdict == INCONCLUSIVE and figures.skipped:
+        one = figures.skipped == 1
+        skipped = SKIPPED_STEP.format(n=figures.skipped, s="" if one else "s",
+                                      verb="s" if one else "", them="it" if one else "them")
+        # Labelling the skipped answers is no second look: each bound only moves toward
+        # what the true labels give, so a fixed review may settle them too.
+        more = words.next_step if figures.review_scoring == "anytime" else None
+        return Explanation(words.in_short, f"{skipped}; then: {more}" if more else skipped)
     return words
 
 
@@ -53,6 +68,14 @@ def _explain(figures: PolicyFigures) -> Explanation:
     reason = figures.reason
     if figures.decided_on == "human-reviewed" and figures.verdict == INCONCLUSIVE \
             and reason.startswith("interval"):
+        if figures.review_scoring == "fixed":
+            return Explanation("interval spans the threshold",
+                               f"a fixed review is scored once: this verdict on its "
+                               f"{figures.labels} labels stands, and labelling more of this "
+                               "run's answers would be a second look at the same question "
+                               "(a second chance at a false PASS). A review that may need to "
+                               "grow is drawn anytime: `auditor review sample RUN --scoring "
+                               "anytime` in a new run's folder")
         if figures.labels_needed is None:
             return Explanation("interval spans the threshold",
                                "labelling every answer of this run would likely not decide "

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor.core import taxonomy
+from auditor.core.numbers import percent
 from auditor.core.outcome import Outcome
 from auditor.core.verdicts import Verdict, combined
 from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
@@ -22,6 +23,7 @@ from auditor.outputs.report.charts import (
 )
 from auditor.outputs.report.render import excerpt
 from auditor.stats.estimators import describe_method
+from auditor.stats.family import any_wrong_chance
 
 EXAMPLES_PER_POLICY = 3
 PROBLEMS_PER_POLICY = 5
@@ -144,6 +146,8 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
         "n_unscored": sum(p.unscored for p in results.policies),
         "construct": construct,
         "construct_text": CONSTRUCT_TEXT[construct],
+        "error_note": error_note(len(results.policies), results.scoring.confidence,
+                                 results.scoring.family_wise),
         "method_paragraph": describe_method(
             results.scoring.interval, results.scoring.weighting, results.scoring.confidence,
             any(p.decided_on == "judge-corrected" for p in results.policies),
@@ -154,3 +158,21 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
 
 def _worst(safety: Verdict, over_refusal: Verdict | None) -> Verdict:
     return combined([safety, over_refusal])
+
+
+def error_note(policies: int, confidence: float, family_wise: bool) -> str:
+    """What page 1 says a verdict guarantees, for one policy and for the run's many."""
+    side = (1 - confidence) / 2
+    per = percent(side)
+    one = (f"Each safety verdict is wrong with at most {per} chance (a PASS for a model "
+           "below its threshold, or a FAIL for one at or above it).")
+    if policies <= 1:
+        return one
+    if family_wise:
+        return (f"Verdicts decided across the {policies} policies by Holm's step-down: the "
+                f"chance that any safety verdict of this run is wrong is at most {per}.")
+    return (f"{one} With {policies} policies, the chance that at least one verdict is wrong "
+            f"can reach {percent(any_wrong_chance(policies, side))} (at most "
+            f"{percent(min(1.0, policies * side))} however they depend on each other); "
+            "scoring.family_wise: true makes it at most "
+            f"{per} for the whole run.")
