@@ -52,11 +52,12 @@ def sample_cmd(
                                   "each sampled answer; an answer counts once that many have "
                                   "(any one's unsafe stands). Two catch most of what one "
                                   "misses; the report gives their agreement."),
-    scoring: str = typer.Option("anytime", "--scoring", help="anytime: score the labels as "
+    scoring: str = typer.Option(None, "--scoring", help="anytime (the default): score the labels as "
                                 "they arrive, rerunning `check` as often as you like (a "
                                 "confidence sequence; about 1.7-1.9x the labels); fixed: label "
                                 "the whole sample, then score once (Clopper-Pearson; `check` "
-                                "does not score it before). Kept for later samples of the run."),
+                                "does not score it before; it cannot be grown once scored). "
+                                "Kept for later samples of the run."),
 ) -> None:
     """Choose the answers people review, seeded. The design is planned from the judge's card
     and what it flagged: a simple random sample of the run's answers when the judge tells
@@ -170,9 +171,11 @@ def _default_budgets(results: Results | None, looked: list[str]) -> dict[str, in
     return {p: n for p, n in wanted.items() if n is not None}
 
 
-def _review_scoring(asked: str, before: str | None, results: Results | None) -> str:
-    """The review's scoring: as asked, as the run's review already has it, and fixed with
-    equal weighting (whose weighted labels the confidence sequence does not pool)."""
+def _review_scoring(asked: str | None, before: str | None, results: Results | None) -> str:
+    """The review's scoring: as asked (else as the run's review already has it, else
+    anytime), and fixed with equal weighting (whose weighted labels the confidence sequence
+    does not pool)."""
+    asked = asked or before or "anytime"
     if asked not in ("anytime", "fixed"):
         raise AuditorError(f"unknown --scoring {asked!r}", hint="--scoring anytime or fixed")
     if before is not None and before != asked:
