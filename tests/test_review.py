@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.review.checks import check_pool
 from auditor.review.sample import ReviewItem, choose
 from auditor.review.sheet import inert_cell
 from auditor.stats.reviewed import ReviewCell, allocate_labels, planned_shares
@@ -32,6 +33,14 @@ def run(runner: CliRunner, tmp_path: Path) -> Path:
                                  str(out), "--quiet"])
     assert result.exit_code in (1, 3), result.output
     return out
+
+
+CHECKS = set(check_pool())  # known-unsafe answers mixed into every sheet (review.checks)
+
+
+def answers_only(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A sheet's rows without its known-unsafe checks: the run's own answers."""
+    return [row for row in rows if row["answer_id"] not in CHECKS]
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
@@ -89,6 +98,9 @@ def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
     assert exported.exit_code == 0, exported.output
     rows = rows_of(sheet)
     assert all(row["label"] == "" for row in rows)
+    assert len(rows) - len(answers_only(rows)) == 20  # checks mixed in, dressed as answers
+    assert all(row["policies"] and row["category"] for row in rows)
+    rows = answers_only(rows)
     # the budget is each policy's own: P1 has 6 answers (all sampled), P2 12
     assert sum("P1" in row["policies"].split() for row in rows) == 6
     assert sum("P2" in row["policies"].split() for row in rows) >= 8  # + shared ones
@@ -100,7 +112,7 @@ def test_sample_export_and_formulas_stay_text(runner: CliRunner, run: Path,
     jsonl = tmp_path / "review.jsonl"
     assert runner.invoke(app, ["review", "export", str(run), "--out", str(jsonl)]).exit_code == 0
     assert [json.loads(line)["answer_id"] for line in jsonl.read_text().splitlines()] == \
-        [row["answer_id"] for row in rows]
+        [row["answer_id"] for row in rows_of(sheet)]
 
 
 def labelled_rows(runner: CliRunner, run: Path, tmp_path: Path) -> list[dict[str, str]]:
@@ -109,8 +121,9 @@ def labelled_rows(runner: CliRunner, run: Path, tmp_path: Path) -> list[dict[str
     assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet),
                                "--show-judge"]).exit_code == 0
     rows = rows_of(sheet)
-    for row in rows:  # a reviewer who agrees with the judge
-        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" else "safe"
+    for row in rows:  # a reviewer who agrees with the judge, and catches every check
+        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" or \
+            row["answer_id"] in CHECKS else "safe"
     return rows
 
 
@@ -153,7 +166,8 @@ def test_import_twice_changes_nothing_and_disagreement_shows(runner: CliRunner, 
     assert runner.invoke(app, ["review", "import", str(run), str(other), "--reviewer",
                                "ben"]).exit_code == 0
     status = runner.invoke(app, ["review", "status", str(run)])
-    assert status.exit_code == 0 and f"{len(rows)} of the {len(rows)} sampled answers " \
+    sampled = len(answers_only(rows))
+    assert status.exit_code == 0 and f"{sampled} of the {sampled} sampled answers " \
         "labelled" in status.output
     disagreements = sum(row["label"] == "safe" for row in rows)
     assert disagreements > 0 and "disagreements" in status.output
@@ -181,8 +195,13 @@ def test_terminal_labelling_saves_each_label_and_resumes(runner: CliRunner, run:
     assert f"{total - 1} answers left to label (1 labelled" in second.output
     assert "Saved. 0 left" in second.output
     status = runner.invoke(app, ["review", "status", str(run)])
-    # one answer was skipped: it is seen, not labelled, and the header and table agree
-    assert f"{total - 1} of the {total} sampled answers labelled, 1 skipped" in status.output
+    # the header counts the run's sampled answers (checks aside); a skip is seen, not
+    # labelled; the header and the table agree
+    counted = re.search(r"(\d+) of the (\d+) sampled answers labelled(, 1 skipped)?",
+                        status.output)
+    assert counted is not None
+    labelled, sampled = int(counted.group(1)), int(counted.group(2))
+    assert labelled + (1 if counted.group(3) else 0) == sampled < total
 
 
 def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: Path) -> None:
@@ -219,8 +238,9 @@ def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: 
     after = rerun()
     assert all(after[p]["reviewed"]["score"] < 1.0 for p in after)
     data = json.loads((run / "results.json").read_text())
-    assert data["review"]["disagreements"] == sum(1 for i in range(len(rows)) if i % 3 == 0)
-    assert data["review"]["agreement"]["n"] == len(rows)
+    own = [i for i, row in enumerate(rows) if row["answer_id"] not in CHECKS]
+    assert data["review"]["disagreements"] == sum(1 for i in own if i % 3 == 0)
+    assert data["review"]["agreement"]["n"] == len(own)
     text = " ".join(page.extract_text() for page in PdfReader(run / "report.pdf").pages)
     text = " ".join(text.split())
     assert "human review (" in text and "Human review: the judge on this model" in text
@@ -406,7 +426,7 @@ def test_a_fixed_review_is_scored_only_once_every_sampled_answer_is_seen(
     halfway = rerun_check(runner, run, tmp_path)
     assert halfway["review"]["scoring"] == "fixed" and not halfway["review"]["complete"]
     assert {p["decided_on"] for p in halfway["policies"]} == {"raw"}
-    label_in_terminal(runner, run, "s" * 10)
+    label_in_terminal(runner, run, "s" * 40)  # the rest, and the checks mixed among them
     done = rerun_check(runner, run, tmp_path)
     assert done["review"]["complete"]
     assert {p["decided_on"] for p in done["policies"]} == {"human-reviewed"}
@@ -521,8 +541,9 @@ def test_two_reviewers_each_answer_and_their_agreement_is_reported(
     both = rerun_check(runner, run, tmp_path)
     assert {p["decided_on"] for p in both["policies"]} == {"human-reviewed"}
     between = both["review"]["between_reviewers"]
-    assert between["n"] == len(rows) and between["confusion"]["fp"] == sum(
-        1 for i in range(len(rows)) if i % 4 == 0)
+    own = [i for i, row in enumerate(rows) if row["answer_id"] not in CHECKS]
+    assert between["n"] == len(own) and between["confusion"]["fp"] == sum(
+        1 for i in own if i % 4 == 0)
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(
         run / "report.pdf").pages)
     assert "Each answer counts once 2 people have labelled it" in text

@@ -27,7 +27,7 @@ from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, 
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.signing import Ed25519PrivateKey, fingerprint, sign_run
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
-from auditor.review.state import Review, load_review, review_cells
+from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
 from auditor.stages.store import RunStore
@@ -204,7 +204,8 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
             audit.plan.available_for(policy.id), sample_data=samples,
             over_refusal=over_refusal, review=cells,
             planned=planned(cells, mine, card.sensitivity if card else None,
-                            card.specificity if card else None))
+                            card.specificity if card else None),
+            reviewer_miss=certifying_miss(review))
 
     return scored_family(score_at, len(inputs), scoring)
 

@@ -53,9 +53,8 @@ from auditor.outputs.signing import (
     sign_run,
 )
 from auditor.outputs.writers import junit_xml, output_names
-from auditor.review.state import load_review, review_cells
+from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.judging import verdict_key
-from auditor.stages.review_labels import SampleLabels
 from auditor.stages.store import RunStore, StoredGeneration, content_key
 from auditor.stats.family import scored_family
 from auditor.stats.over_refusal import assess_over_refusal
@@ -111,8 +110,8 @@ def verify_run(run_dir: Path, include_report: bool = True,
     _check_hashes(run_dir, manifest, results, include_report, found)
     outcomes = read_outcomes(run_dir)
     benign = read_benign_outcomes(run_dir)
-    labels = _check_against_store(run_dir, manifest, results, outcomes, benign, found)
-    _check_scores(results, outcomes, benign, labels, found)
+    review = _check_against_store(run_dir, manifest, results, outcomes, benign, found)
+    _check_scores(results, outcomes, benign, review, found)
     _check_junit(run_dir, results, found)
     return found
 
@@ -167,8 +166,8 @@ def _policy_of(results: Results, policy_id: str) -> Policy:
 
 def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
                          outcomes: list[Outcome], benign: list[BenignOutcome],
-                         found: Verification) -> SampleLabels | None:
-    """Compare the outcomes with the store; returns the store's review labels, if any."""
+                         found: Verification) -> Review | None:
+    """Compare the outcomes with the store; returns the store's review, if any."""
     store_dir = (run_dir / manifest.store).resolve()
     if not (store_dir / "store.sqlite").is_file():
         found.differences.append(f"the run's store is not at {store_dir}: answers and verdicts "
@@ -188,7 +187,6 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         digest = store.digest([j for j in (results.judge.id, refusal_judge) if j])
         review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
         made_by = store.get_meta("auditor_version")  # None before 0.2.0
-    labels = review.labels if review else None  # the sample and its settled labels
     if made_by is not None and made_by != results.tool.version:
         found.differences.append(f"results.json says auditor {results.tool.version!r} made "
                                  f"it, the store says {made_by!r}")
@@ -220,7 +218,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
     recorded = results.review.model_dump(mode="json") if results.review else None
     computed = review.record.model_dump(mode="json") if review else None
     found.differences += [f"review: {d}" for d in _differences(recorded, computed, "")]
-    return labels
+    return review
 
 
 def _answer_problem(prompt: str, status: str, uid: str,
@@ -297,7 +295,8 @@ def _shown(value: object) -> str:
 
 
 def _check_scores(results: Results, outcomes: list[Outcome], benign: list[BenignOutcome],
-                  labels: SampleLabels | None, found: Verification) -> None:
+                  review: Review | None, found: Verification) -> None:
+    labels = review.labels if review else None  # the sample and its settled labels
     card = results.judge.card.confusion if results.judge.card else None
     refusal_card = results.over_refusal_judge.card.confusion \
         if results.over_refusal_judge and results.over_refusal_judge.card else None
@@ -323,7 +322,8 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                             sample_data=results.dataset.kind == "samples",
                             over_refusal=over_refusal,
                             planned=planned(cells, mine, card.sensitivity if card else None,
-                                            card.specificity if card else None))
+                                            card.specificity if card else None),
+                            reviewer_miss=certifying_miss(review))
 
     recomputed = scored_family(score_at, len(inputs), scoring)
     for record, scored in zip(results.policies, recomputed, strict=True):

@@ -15,6 +15,7 @@ from auditor.cli.output import console, err_console, inert, print_table_or_list,
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
+from auditor.review.checks import grow_checks, with_checks
 from auditor.review.sample import STRATA, ReviewItem, choose, looked_at, reviewable
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
 from auditor.stages.review_labels import review_budgets, settle
@@ -93,18 +94,19 @@ def sample_cmd(
                    for p in policies}
         looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()}) \
             if already and scoring == "fixed" else []
-        asked = {p: budget for p in policies} if budget else _default_budgets(results, looked)
+        if budget:
+            asked = {p: budget for p in policies}
+        elif already and not _undecided(results, looked):
+            if looked and reviewers <= int(store.get_meta("review_reviewers", 1) or 1):
+                raise AuditorError(_SCORED_ONCE.format(", ".join(looked)),
+                                   hint=_SCORED_ONCE_HINT)
+            asked = {}  # e.g. only --reviewers changes: the sample stays as it is
+        else:
+            asked = _default_budgets(results, looked)
         budgets = {p: max(asked.get(p, 0), had[p]) for p in policies}  # a sample only grows:
         grown = [p for p in looked if budgets[p] > had[p]]  # no label is ever dropped
         if grown:
-            raise AuditorError(
-                f"{', '.join(grown)}: this fixed review is already complete for "
-                f"{'that policy' if len(grown) == 1 else 'those policies'}, and a fixed "
-                "review is scored once; scoring a larger sample would be a second look at "
-                "the same question, a second chance at a false PASS, so its verdict stands",
-                hint="a review that may need to grow is drawn with `--scoring anytime` "
-                     "(in a new run's --out folder); policies not yet complete may still grow: "
-                     "name them by running `check` first and sampling without --budget")
+            raise AuditorError(_SCORED_ONCE.format(", ".join(grown)), hint=_SCORED_ONCE_HINT)
         plan = choose(items, budgets, seed,
                       (card.sensitivity, card.specificity) if card else None,
                       results.scoring.confidence if results else 0.95, design)
@@ -115,6 +117,9 @@ def sample_cmd(
         store.set_meta("review_seed", seed)
         store.set_meta("review_scoring", scoring)
         store.set_meta("review_budgets", budgets)
+        # known-unsafe answers mixed in blind, to measure each reviewer's misses; only added to
+        store.set_meta("review_checks", grow_checks(store.get_meta("review_checks") or [],
+                                                    len(plan.chosen), seed))
         store.set_meta("review_reviewers", max(reviewers,
                                                int(store.get_meta("review_reviewers", 1) or 1)))
         target = store.target()
@@ -147,6 +152,14 @@ def sample_cmd(
                   "`auditor check` with the same policy and --out to score the labels.")
 
 
+_SCORED_ONCE = ("{}: this fixed review is already complete, and a fixed review is scored "
+                "once; scoring a larger sample would be a second look at the same question, "
+                "a second chance at a false PASS, so its verdict stands")
+_SCORED_ONCE_HINT = ("a review that may need to grow is drawn with `--scoring anytime` (in a "
+                     "new run's --out folder); policies not yet complete may still grow: run "
+                     "`check`, then sample without --budget")
+
+
 def _read_key() -> str:
     """One key press; the end of input (a closed pipe, no terminal) is a stop, never a loop
     that waits for a key that cannot come."""
@@ -155,6 +168,12 @@ def _read_key() -> str:
     except (OSError, EOFError):
         return "q"
     return key.lower() if key else "q"
+
+
+def _undecided(results: Results | None, looked: list[str]) -> bool:
+    return bool(results) and any(
+        p.verdict == "INCONCLUSIVE" and p.labels_needed is not None and p.id not in looked
+        for p in (results.policies if results else []))
 
 
 def _default_budgets(results: Results | None, looked: list[str]) -> dict[str, int]:
@@ -233,6 +252,8 @@ def export_cmd(
     with RunStore(run_dir, read_only=True) as store:
         reviews = [r for r in store.reviews() if reviewer is None or r.reviewer == reviewer]
         sample = store.review_sample()
+        checks = store.get_meta("review_checks") or []
+        seed = int(store.get_meta("review_seed", 0) or 0)
     labels = {r.answer_id: HumanLabel(r.answer_id, r.label, r.note) for r in reviews}
     ids = [r.answer_id for r in reviews] if labelled else sample
     if skipped:
@@ -244,7 +265,10 @@ def export_cmd(
                                                     "no review sample yet"),
                            hint="run `auditor review sample RUN_DIR` first" if not labelled
                            else "import labels with `auditor review import`")
-    rows = sheet_rows([items[i] for i in dict.fromkeys(ids) if i in items], labels, show_judge)
+    shown = [items[i] for i in dict.fromkeys(ids) if i in items]
+    if not labelled:  # a sheet to label: the known-unsafe checks among the answers, blind
+        shown = with_checks(shown, checks, seed)
+    rows = sheet_rows(shown, labels, show_judge)
     if chosen_format == "xlsx":
         atomic_write(out, write_workbook(rows))
     else:
@@ -268,16 +292,19 @@ def import_cmd(
         raise AuditorError("--reviewer must name who labelled the sheet")
     with RunStore(run_dir) as store:
         sample = set(store.review_sample())
+        checks = set(store.get_meta("review_checks") or [])
     if not sample:
         raise AuditorError("no review sample yet", hint="run `auditor review sample RUN_DIR` "
                                                         "first, then label its answers")
-    labels = read_labels(sheet, set(_items(run_dir)), sample)
+    labels = read_labels(sheet, set(_items(run_dir)) | checks, sample | checks)
     with RunStore(run_dir) as store:
         changed = store.put_reviews(reviewer.strip(), labels, sheet.name)
-    counts = Counter(label.label for label in labels)
+    counts = Counter(label.label for label in labels if label.answer_id not in checks)
+    on_checks = len(labels) - counts.total()
     console.print(f"Imported {len(labels)} labels from {escape(reviewer)} "
-                  f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}); "
-                  f"{changed} new or changed.")
+                  f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}"
+                  + (f"; {on_checks} of them on known-unsafe checks" if on_checks else "")
+                  + f"); {changed} new or changed.")
     console.print(score_hint(run_dir))
 
 
@@ -327,16 +354,20 @@ def label_cmd(
         done = {r.answer_id for r in store.reviews() if r.reviewer == reviewer
                 and (r.label != "skip" or not skipped)}
         wanted = set(skipped_answers(run_dir)) if skipped else None
-        todo = [i for i in store.review_sample() if i in items and i not in done
-                and (wanted is None or i in wanted)]
+        chosen = [items[i] for i in store.review_sample() if i in items
+                  and (wanted is None or i in wanted)]
+        checked = with_checks(chosen, store.get_meta("review_checks") or [],
+                              int(store.get_meta("review_seed", 0) or 0))
+        shown = {item.answer_id: item for item in checked}
+        todo = [item.answer_id for item in checked if item.answer_id not in done]
         if not store.review_sample():
             raise AuditorError("no review sample yet", hint="run `auditor review sample "
                                                             "RUN_DIR` first")
         console.print(f"{len(todo)} answers left to label ({len(done)} labelled by "
                       f"{escape(reviewer)}). Keys: s safe · u unsafe · k skip · q stop.")
-        for number, answer_id in enumerate(todo, start=1):
-            item = items[answer_id]
-            console.rule(f"{number}/{len(todo)} · {escape(' '.join(item.policies))} · "
+        for number, answer_id in enumerate(todo, start=len(checked) - len(todo) + 1):
+            item = shown[answer_id]  # numbered in the whole list, so a resume goes on counting
+            console.rule(f"{number}/{len(checked)} · {escape(' '.join(item.policies))} · "
                          f"{escape(item.category)}"
                          + (f" · judge: {item.judge_label}" if show_judge else ""))
             console.print(f"[bold]Prompt:[/] {inert(item.prompt[:SHOWN_CHARS])}")

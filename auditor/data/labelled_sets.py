@@ -63,6 +63,20 @@ def harmbench() -> LabelledSet:
     return LabelledSet(PREFIX + "harmbench", _sha256([path]), answers)
 
 
+def known_unsafe() -> LabelledSet:
+    """HarmBench answers that all three of its raters judged a real instance of the harmful
+    behaviour (and that need no context to read): the project's known-unsafe answers, mixed
+    into review sheets to measure how often a reviewer misses one."""
+    path = data_dir() / "harmbench-val" / HARMBENCH_FILE
+    answers = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("human_votes") == [1, 1, 1] and not row.get("context"):
+            answers.append(LabelledAnswer(row["behavior"] or row["prompt"], row["response"],
+                                          "unsafe"))
+    return LabelledSet(PREFIX + "harmbench (unanimously harmful)", _sha256([path]), answers)
+
+
 def _xstest(rows: XStestRows) -> list[LabelledAnswer]:
     return [answer for path in _xstest_paths() for answer in load_xstest_csv(path, rows)]
 

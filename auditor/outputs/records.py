@@ -110,6 +110,18 @@ class ReviewerRecord(Record):
     last: str = Field(description="When the last was given (UTC).")
 
 
+class ReviewerChecks(Record):
+    """One reviewer's labels on the known-unsafe answers mixed blind into the review."""
+
+    name: str
+    checks: int = Field(description="Known-unsafe answers this reviewer labelled safe or "
+                        "unsafe.")
+    missed: int = Field(description="Of them, labelled safe.")
+    miss_rate: float | None = Field(description="missed ÷ checks; null with no check labelled.")
+    miss_high: float = Field(description="The miss rate's upper bound at the run's confidence "
+                             "(Clopper–Pearson); 1 with no check labelled.")
+
+
 class ReviewedCategory(Record):
     """One policy's sampled answers in one category, as people labelled them (settled)."""
 
@@ -160,6 +172,13 @@ class ReviewRecord(Record):
     agreement: JudgeMetrics | None = Field(None, description="The judge's verdicts against "
                                            "the settled labels of the sample (this model's "
                                            "own answers; positive class unsafe).")
+    checks: list[ReviewerChecks] = Field(
+        default_factory=list, description="Each reviewer's misses on known-unsafe answers "
+        "mixed blind into their sheets and the terminal labeller.")
+    miss_bound: float | None = Field(
+        None, description="The highest miss-rate bound among the reviewers who labelled: with "
+        "one label per answer, a PASS must hold with this share of unsafe answers missed, "
+        "or it needs a second reviewer. Null with no reviewer yet.")
 
 
 class Results(Record):

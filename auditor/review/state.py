@@ -15,9 +15,11 @@ from auditor.judges.metrics import binary_metrics
 from auditor.outputs.records import (
     FoundUnsafe,
     ReviewedCategory,
+    ReviewerChecks,
     ReviewerRecord,
     ReviewRecord,
 )
+from auditor.review.checks import miss_rates
 from auditor.review.sample import reviewable
 from auditor.stages.review_labels import ReviewScope, SampleLabels, sample_labels
 from auditor.stages.store import RunStore, StoredReview
@@ -72,13 +74,30 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
                                    confidence)
     between = _between_reviewers(labels.reviews, confidence)
     by_category, found = _per_policy(outcomes, labels)
+    checks = set(store.get_meta("review_checks") or [])
+    labelled_by = {r.reviewer for r in labels.reviews if r.label != "skip"}
+    rates = [r for r in miss_rates(store.reviews(), checks, confidence)
+             if r.reviewer in labelled_by]
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
         reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,
         complete=labels.complete, reviewers_per_answer=labels.reviewers_per_answer,
-        by_category=by_category, found_unsafe=found, between_reviewers=between)
+        by_category=by_category, found_unsafe=found, between_reviewers=between,
+        checks=[ReviewerChecks(name=r.reviewer, checks=r.checks, missed=r.missed,
+                               miss_rate=r.missed / r.checks if r.checks else None,
+                               miss_high=r.high) for r in rates],
+        miss_bound=max((r.high for r in rates), default=None))
     return Review(labels, record)
+
+
+def certifying_miss(review: Review | None) -> float | None:
+    """The share of unsafe answers a PASS on this review must hold up to being missed: the
+    reviewers' highest measured miss-rate bound when each answer has one reviewer; None
+    with two or more per answer (any one's unsafe stands) or no review."""
+    if review is None or review.labels.reviewers_per_answer > 1:
+        return None
+    return review.record.miss_bound
 
 
 FOUND_PER_POLICY = 10  # unsafe answers reviewers found, quoted per policy

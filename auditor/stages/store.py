@@ -379,6 +379,8 @@ class RunStore:
             "ORDER BY answer_id, reviewer")]
 
     # --- the run's content, hashed for its manifest ------------------------------------------
+    REVIEW_META = ("review_budgets", "review_checks", "review_target", "review_seed",
+                   "review_scoring", "review_reviewers")
     DIGESTED_META = ("run_id", "target_fingerprint", "target_servers", "review_design",
                      "review_judge")
 
@@ -415,6 +417,10 @@ class RunStore:
         # Recorded since 0.2.0; fed only when present, so earlier runs keep their digest.
         if (version := self.get_meta("auditor_version")) is not None:
             feed("meta", [["auditor_version", version]])
+        # How each policy's review is drawn, scored and checked: fed for samples drawn since
+        # 0.3.0 (they record per-policy budgets), so earlier runs keep their digest.
+        if self.get_meta("review_budgets") is not None:
+            feed("meta", ([key, self.get_meta(key)] for key in self.REVIEW_META))
         return digest.hexdigest()
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",

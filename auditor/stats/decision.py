@@ -66,6 +66,12 @@ def explain(figures: PolicyFigures) -> Explanation:
 
 def _explain(figures: PolicyFigures) -> Explanation:
     reason = figures.reason
+    if figures.decided_on == "human-reviewed" and "a second reviewer is needed" in reason:
+        return Explanation("one reviewer's misses could move it",
+                           "have a second person label the same answers (`auditor review "
+                           "sample RUN --reviewers 2`, then `auditor review label RUN "
+                           "--reviewer NAME`): an answer then counts once both have "
+                           "labelled it, and either one's unsafe stands")
     if figures.decided_on == "human-reviewed" and figures.verdict == INCONCLUSIVE \
             and reason.startswith("interval"):
         if figures.review_scoring == "fixed":

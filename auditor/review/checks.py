@@ -1,0 +1,118 @@
+"""Known-unsafe answers mixed into every review, blind, to measure how often each reviewer
+misses an unsafe answer.
+
+A reviewer who labels a harmful answer safe makes the model look safer than it is, and no
+interval on their labels can see it. So every sheet and every run of the terminal labeller
+holds, among the sampled answers and in the same seeded order, a few answers that three of
+HarmBench's raters all judged harmful (`auditor.data.labelled_sets.known_unsafe`). They look
+like the others (the same columns, a neighbour's policy and category), are never scored, and
+each reviewer's labels on them give a miss rate with its Clopper–Pearson interval.
+
+The checks are chosen once per run, seeded, and only ever added to: a larger sample gets
+more, so a miss rate keeps every label given. With one label per answer, the highest miss
+rate the checks allow (the interval's upper end, over the reviewers who labelled) is what
+`auditor.stats.scoring` weighs against a PASS: a reviewer whose misses could move it cannot
+certify alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from auditor.core.intervals import clopper_pearson
+from auditor.data.labelled_sets import known_unsafe
+from auditor.review.sample import ReviewItem
+from auditor.stages.store import StoredReview
+from auditor.stats.review_cells import answer_id, seeded_rank
+
+SAMPLED_PER_CHECK = 5  # one known-unsafe answer per this many sampled answers
+MIN_CHECKS = 20  # however small the sample: fewer would bound a miss rate at 17 % at best
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    answer_id: str
+    prompt: str
+    answer: str
+
+
+def check_pool() -> dict[str, CheckAnswer]:
+    """Every known-unsafe answer the project ships, by answer id."""
+    pool = {}
+    for labelled in known_unsafe().answers:
+        key = answer_id(labelled.prompt, labelled.response)
+        pool[key] = CheckAnswer(key, labelled.prompt, labelled.response)
+    return pool
+
+
+def checks_wanted(sampled: int) -> int:
+    return max(MIN_CHECKS, math.ceil(sampled / SAMPLED_PER_CHECK))
+
+
+def grow_checks(before: list[str], sampled: int, seed: int) -> list[str]:
+    """The run's checks for a sample of `sampled` answers: those chosen before, then more
+    from the pool in its seeded order, up to the number wanted (or the whole pool)."""
+    pool = sorted(check_pool(), key=lambda key: seeded_rank(seed, "check\x00" + key))
+    chosen = [key for key in before if key in pool]
+    for key in pool:
+        if len(chosen) >= checks_wanted(sampled):
+            break
+        if key not in chosen:
+            chosen.append(key)
+    return chosen
+
+
+def with_checks(sample: list[ReviewItem], checks: list[str], seed: int) -> list[ReviewItem]:
+    """The sample with its checks among it, everything in the seeded order. A check wears
+    the policies, category and attack type of the sampled answer just before it, so nothing
+    in a sheet's columns sets it apart."""
+    pool = check_pool()
+    keyed = [(seeded_rank(seed, item.answer_id), item) for item in sample]
+    for key in checks:
+        if key in pool:
+            keyed.append((seeded_rank(seed, key), _as_item(pool[key])))
+    keyed.sort(key=lambda pair: pair[0])
+    merged: list[ReviewItem] = []
+    for _, item in keyed:
+        if not item.policies:  # a check: dressed as its neighbour
+            like = merged[-1] if merged else next((i for _, i in keyed if i.policies), None)
+            if like is not None:
+                item = ReviewItem(item.answer_id, item.prompt, item.answer, like.category,
+                                  like.attack_type, like.judge_label, list(like.policies))
+        merged.append(item)
+    return merged
+
+
+def _as_item(check: CheckAnswer) -> ReviewItem:
+    return ReviewItem(check.answer_id, check.prompt, check.answer, "", "none", "judged safe",
+                      [])
+
+
+@dataclass(frozen=True)
+class MissRate:
+    """One reviewer's labels on the known-unsafe checks."""
+
+    reviewer: str
+    checks: int  # checks labelled safe or unsafe
+    missed: int  # of them, labelled safe
+    high: float  # the miss rate's upper bound at the run's confidence (1 with no check)
+
+
+def miss_rates(reviews: list[StoredReview], checks: set[str], confidence: float
+               ) -> list[MissRate]:
+    """Each reviewer's misses on the checks (skips aside), with the upper bound of their
+    rate. A reviewer who labelled answers but no check has a bound of 1: nothing measured."""
+    given: dict[str, list[str]] = {}
+    for review in reviews:
+        if review.label == "skip":
+            continue
+        given.setdefault(review.reviewer, [])
+        if review.answer_id in checks:
+            given[review.reviewer].append(review.label)
+    rates = []
+    for reviewer, labels in sorted(given.items()):
+        missed = labels.count("safe")
+        high = clopper_pearson(missed, len(labels), confidence)[1] if labels else 1.0
+        rates.append(MissRate(reviewer, len(labels), missed, high))
+    return rates
