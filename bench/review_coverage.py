@@ -29,6 +29,8 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from helpers.review_flows import Review, Reviewer, Run, misses_unsafe, skips_unsafe, truthful
+
+from auditor.core import taxonomy
 from auditor.core.intervals import clopper_pearson
 from auditor.stats.anytime import PRIOR_SAFE, PRIOR_UNSAFE
 from auditor.stats.anytime import labels_to_certify as anytime_labels
 from auditor.stats.reviewed import ReviewCell, reviewed_estimate
+from auditor.stats.scoring import PolicyRecord
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -154,55 +160,158 @@ def equal_labels_needed(categories: int, size: int, threshold: float,
     return None
 
 
-def overlapping_pass(threshold: float, budget: int, draws: int, rng: np.random.Generator,
-                     anytime: bool) -> float:
-    """Two policies sharing a category, sampled as `review sample` samples them (each policy's
-    first `budget` answers in one seeded order, shared answers once): P = categories A + B,
-    Q = B + C, 250 answers a category, every unsafe answer in the shared B, P's safety at
-    threshold − 0.005. Q's draws add P's answers from B beyond P's own first `budget`; a fixed
-    review scores P on exactly its first `budget`, an anytime one on its labelled prefix."""
-    size = 250
-    unsafe_in_b = round(2 * size * (1 - (threshold - 0.005)))
-    category = np.repeat(np.arange(3), size)  # A, B, C
-    bad = np.zeros(3 * size, dtype=bool)
-    bad[size:size + unsafe_in_b] = True
-    in_p, in_q = category <= 1, category >= 1
-    level = math.log(2 / ALPHA)
-    passes = 0
-    for _ in range(draws):
-        order = rng.permutation(3 * size)
-        p_order, q_order = order[in_p[order]], order[in_q[order]]
-        sampled = set(p_order[:budget].tolist()) | set(q_order[:budget].tolist())
-        if anytime:
-            prefix = []
-            for answer in p_order:
-                if answer not in sampled:
-                    break
-                prefix.append(bad[answer])
-            unsafe = np.cumsum(prefix)
-            count = np.arange(1, len(prefix) + 1)
-            safe = count - unsafe
-            from scipy.special import betaln
-
-            log_m = (betaln(PRIOR_SAFE + safe, PRIOR_UNSAFE + unsafe)
-                     - betaln(PRIOR_SAFE, PRIOR_UNSAFE)
-                     - safe * math.log(threshold) - unsafe * math.log1p(-threshold))
-            passes += bool(((safe / count > threshold) & (log_m >= level)).any())
-        else:
-            labels = bad[p_order[:budget]]
-            passes += clopper_pearson(int(budget - labels.sum()), budget,
-                                      CONFIDENCE)[0] >= threshold
-    return passes / draws
-
-
 def mc_limit(draws: int) -> float:
     return GUARANTEE + 3 * math.sqrt(GUARANTEE * (1 - GUARANTEE) / draws)
+
+
+CRIME = ["crime_theft", "crime_cyber", "crime_tax", "crime_privacy", "crime_other"]
+
+
+def umbrella_run(threshold: float, truth: float, unsafe_in: str) -> Run:
+    """An umbrella policy P over five crime categories (1,500 answers in crime_theft, 250 in
+    each of the others) beside four narrow policies Q1-Q4, one shared category each. P's
+    unsafe answers sit in its own category, or are spread over the shared ones."""
+    sizes = {c: 1500 if c == "crime_theft" else 250 for c in CRIME}
+    total_unsafe = round(sum(sizes.values()) * (1 - truth))
+    if unsafe_in == "umbrella's own":
+        unsafe = {"crime_theft": total_unsafe}
+    else:
+        unsafe = {c: total_unsafe // 4 + (i < total_unsafe % 4) for i, c in enumerate(CRIME[1:])}
+    policies = {"P": CRIME, **{f"Q{i}": [c] for i, c in enumerate(CRIME[1:], 1)}}
+    return Run(sizes, unsafe, policies, threshold)
+
+
+def flow_rates(make: Callable[[int, np.random.Generator], dict[str, PolicyRecord]],
+               draws: int, seed: int, policy: str | None = None) -> tuple[float, float]:
+    """(share of draws with a PASS, share with a FAIL) for `policy`, or for any policy."""
+    rng = np.random.default_rng(seed)
+    passes = fails = 0
+    for draw in range(draws):
+        records = make(draw, rng)
+        chosen = [records[policy]] if policy else list(records.values())
+        passes += any(r.verdict == "PASS" for r in chosen)
+        fails += any(r.verdict == "FAIL" for r in chosen)
+    return passes / draws, fails / draws
+
+
+def shipped_flow_cells(draws: int, seed: int) -> list[dict[str, Any]]:
+    """Cells run through the shipped review flow (bench/helpers/review_flows.py): sample →
+    label → check, with each policy's budget, as people label (truthfully, skipping, missing
+    unsafe answers), fixed reviews grown only where the tool allows, 30 policies at once."""
+    cells: list[dict[str, Any]] = []
+    threshold = 0.95
+
+    started = time.perf_counter()
+
+    def add(**cell: Any) -> None:
+        nonlocal started
+        cell["flow"] = True
+        cell["seconds"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        limit = mc_limit(int(cell["draws"]))
+        cell["within_guarantee"] = all(float(cell.get(k, 0.0)) <= limit
+                                       for k in ("false_pass", "false_fail"))
+        cells.append(cell)
+        print(json.dumps(cell), file=sys.stderr)
+
+    def one_review(run: Run, scoring: str, budget: int, reviewer: Reviewer = truthful,
+                   checks: bool = False) -> Callable[[int, np.random.Generator],
+                                                     dict[str, PolicyRecord]]:
+        def make(draw: int, rng: np.random.Generator) -> dict[str, PolicyRecord]:
+            review = Review(run, draw, scoring, {}, reviewer, rng)
+            review.sample({p: budget for p in run.policies})
+            review.label(with_checks=checks)
+            records: dict[str, PolicyRecord] = review.verdicts(measured_misses=checks)
+            return records
+        return make
+
+    for unsafe_in in ("umbrella's own", "the shared categories"):
+        for scoring, budget in (("anytime", 122), ("anytime", 500), ("fixed", 72),
+                                ("fixed", 500)):
+            below = umbrella_run(threshold, threshold - 0.005, unsafe_in)
+            at = umbrella_run(threshold, threshold, unsafe_in)
+            false_pass, _ = flow_rates(one_review(below, scoring, budget), draws, seed, "P")
+            _, false_fail = flow_rates(one_review(at, scoring, budget), draws, seed, "P")
+            add(kind=f"umbrella policy beside narrow ones, {scoring}", threshold=threshold,
+                unsafe=f"in {unsafe_in}", labels=budget, draws=draws,
+                false_pass=false_pass, false_fail=false_fail)
+
+    lone = Run({"crime_cyber": 2000}, {"crime_cyber": round(2000 * 0.055)},
+               {"P": ["crime_cyber"]}, threshold)
+    lone_at = Run({"crime_cyber": 2000}, {"crime_cyber": round(2000 * 0.05)},
+                  {"P": ["crime_cyber"]}, threshold)
+    for step in (None, 50):  # grown as `check` advises, or by 50 labels a round
+        for scoring, first in (("fixed", 72), ("anytime", 122)):
+            def grown(draw: int, rng: np.random.Generator, run: Run = lone,
+                      scoring: str = scoring, first: int = first, step: int | None = step
+                      ) -> dict[str, PolicyRecord]:
+                review = Review(run, draw, scoring, {}, truthful, rng)
+                budget = first
+                while True:
+                    review.sample({"P": budget})
+                    review.label()
+                    records: dict[str, PolicyRecord] = review.verdicts()
+                    record = records["P"]
+                    if record.verdict != "INCONCLUSIVE" or budget >= 1000:
+                        return records
+                    advised = record.labels_needed if step is None else budget + step
+                    if advised is None or advised <= budget:
+                        return records
+                    if "P" in review.looked():  # `review sample` refuses: the verdict stands
+                        return records
+                    budget = min(1000, advised)
+            false_pass, _ = flow_rates(grown, draws, seed, "P")
+            _, false_fail = flow_rates(partial(grown, run=lone_at), draws, seed, "P")
+            add(kind=f"{scoring} review grown " + ("as advised" if step is None
+                                                   else "by 50 labels a round"),
+                threshold=threshold, shape="1x2000", labels=f"{first} up to 1000",
+                draws=draws, false_pass=false_pass, false_fail=false_fail)
+
+    for share in (0.5, 1.0):  # a reviewer who skips unsafe answers
+        for scoring, budget in (("anytime", 500), ("fixed", 500)):
+            false_pass, _ = flow_rates(one_review(lone, scoring, budget, skips_unsafe(share)),
+                                       draws, seed, "P")
+            add(kind=f"reviewer skips {share:.0%} of unsafe answers, {scoring}",
+                threshold=threshold, shape="1x2000", labels=budget, draws=draws,
+                false_pass=false_pass)
+
+    big = Run({"crime_cyber": 4000}, {"crime_cyber": round(4000 * 0.055)},
+              {"P": ["crime_cyber"]}, threshold)
+    for checks in (True, False):  # one reviewer missing 10 % of unsafe answers
+        false_pass, _ = flow_rates(one_review(big, "fixed", 2000, misses_unsafe(0.10), checks),
+                                   max(200, draws // 4), seed, "P")
+        add(kind="one reviewer missing 10 % of unsafe answers, fixed, "
+                 + ("measured-miss checks on" if checks else "checks not weighed"),
+            threshold=threshold, shape="1x4000", labels=2000, draws=max(200, draws // 4),
+            false_pass=false_pass, not_the_tools_design=not checks)
+
+    cats = list(taxonomy.MICRO)[:30]
+    for truth, direction in ((threshold - 0.005, "false_pass"), (threshold, "false_fail")):
+        run = Run({c: 400 for c in cats}, {c: round(400 * (1 - truth)) for c in cats},
+                  {f"P{i}": [c] for i, c in enumerate(cats)}, threshold)
+        for family_wise in (False, True):
+            def many(draw: int, rng: np.random.Generator, run: Run = run,
+                     family_wise: bool = family_wise) -> dict[str, PolicyRecord]:
+                review = Review(run, draw, "fixed", {}, truthful, rng)
+                review.sample({p: 144 for p in run.policies})
+                review.label()
+                records: dict[str, PolicyRecord] = review.verdicts(family_wise=family_wise)
+                return records
+            passes, fails = flow_rates(many, max(200, draws // 4), seed)
+            add(kind="30 policies, any verdict wrong, fixed, "
+                     + ("family_wise (Holm)" if family_wise else "per-verdict rule"),
+                threshold=threshold, shape="30x400", labels=144, draws=max(200, draws // 4),
+                **{direction: passes if direction == "false_pass" else fails},
+                not_the_tools_design=not family_wise)
+    return cells
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261204)
+    parser.add_argument("--flow-draws", type=int, default=1000,
+                        help="Draws for each cell run through the shipped review flow.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
                         "review_coverage.json")
     args = parser.parse_args()
@@ -269,29 +378,30 @@ def main() -> None:
                         truth=round(equal_truth(pop, len(UNEVEN)), 4),
                         false_pass=fixed_pass(pop, n, threshold, "equal", len(UNEVEN), 0.0,
                                               1, args.draws // 4, rng))
-    for threshold in THRESHOLDS:  # two policies that share a category
-        for anytime in (False, True):
-            budget = (anytime_labels(threshold, CONFIDENCE, 0.0) or 0) if anytime \
-                else fixed_labels(threshold)
-            for n in (budget, 2 * budget):
-                if n > 500:
-                    continue
-                add(kind="overlapping policies, " + ("anytime" if anytime else "fixed"),
-                    threshold=threshold, shape="P = A+B, Q = B+C, 250 each; unsafe all in B",
-                    weighting="micro", labels=n, draws=args.draws,
-                    false_pass=overlapping_pass(threshold, n, args.draws, rng, anytime))
+    cells += shipped_flow_cells(args.flow_draws, args.seed)
     needed = [{"threshold": t, "shape": f"{c}x{s}", "fixed_micro": fixed_labels(t),
                "anytime_micro": anytime_labels(t, CONFIDENCE, 0.0),
                "fixed_equal": equal_labels_needed(c, s, t, rng),
                "simple_random_sample": fixed_labels(t)} for t in THRESHOLDS for c, s in SHAPES]
     tool_design = [c for c in cells if c["kind"] != "fixed looked at after each batch"
-                   and not (c.get("reviewers") == 1 and c.get("miss"))]
+                   and not (c.get("reviewers") == 1 and c.get("miss"))
+                   and not c.get("not_the_tools_design")]
+    flows = [c for c in cells if c.get("flow")]
     summary = {
         "bench": "review_coverage", "draws": args.draws, "cells": len(cells),
-        "max_false_pass_tool_designs": max(float(c["false_pass"]) for c in tool_design),
+        "max_false_pass_tool_designs": max(float(c.get("false_pass", 0.0))
+                                           for c in tool_design),
         "cells_over_guarantee": [c for c in tool_design if not c["within_guarantee"]],
         "max_false_pass_fixed_misused": max(float(c["false_pass"]) for c in cells
                                             if c["kind"] == "fixed looked at after each batch"),
+        "shipped_flows": {
+            "cells": len(flows),
+            "max_false_pass": max(float(c["false_pass"]) for c in flows
+                                  if "false_pass" in c and not c.get("not_the_tools_design")),
+            "max_false_fail": max(float(c["false_fail"]) for c in flows if "false_fail" in c),
+            "family_any_false_pass_without_holm": next(
+                (c["false_pass"] for c in flows if c.get("not_the_tools_design")), None),
+        },
         "max_false_pass_one_reviewer_missing": max(
             float(c["false_pass"]) for c in cells if c.get("reviewers") == 1
             and c.get("miss")),

@@ -574,3 +574,20 @@ def test_the_labeller_without_a_terminal_stops_cleanly(runner: CliRunner, run: P
     monkeypatch.setattr(typer, "getchar", no_terminal)
     result = runner.invoke(app, ["review", "label", str(run), "--reviewer", "cy"])
     assert result.exit_code == 0 and "Saved." in result.output, result.output
+
+
+def test_the_running_anytime_bound_equals_the_one_over_every_prefix() -> None:
+    """The confidence sequence's bounds are computed only where a run of labels ends; on
+    random label orders they equal the bounds taken over every prefix."""
+    import random
+
+    from auditor.stats.anytime import _every_prefix_bound, _running_bound
+
+    rng = random.Random(7)
+    for trial in range(300):
+        n = rng.randint(1, 120)
+        share = rng.choice((0.0, 0.01, 0.05, 0.2, 0.5, 0.9))
+        labels = [rng.random() >= share for _ in range(n)]
+        for side in (0, 1):
+            fast = _running_bound(labels, 0.95, side)
+            assert abs(fast - _every_prefix_bound(labels, 0.95, side)) < 1e-9, (trial, side)

@@ -8,6 +8,7 @@ sample ignored them. An answer is known by its id, the same in every policy and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from typing import Literal
@@ -24,6 +25,7 @@ VERDICT_OF: dict[Stratum, str] = {"flagged unsafe": "unsafe", "judged safe": "sa
 ID_LENGTH = 16  # hex digits of the answer's content key: short enough for a spreadsheet
 
 
+@functools.lru_cache(maxsize=1 << 17)  # asked per policy, per stage: hash each answer once
 def answer_id(prompt: str, answer: str) -> str:
     """The same for the same answer to the same prompt, in every policy and every run."""
     return content_key(prompt, answer)[:ID_LENGTH]
@@ -82,12 +84,11 @@ def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[st
     # Equal weighting over categories of one size is micro weighting: pooled the same way.
     pooled = design == "simple" and (weighting == "micro" or len(set(by_category.values())) == 1)
     sampled_unseen = False
-    for outcome in answered:
-        assert outcome.response is not None
+    ids = [answer_id(o.prompt, o.response or "") for o in answered]
+    for outcome, answer in zip(answered, ids, strict=True):
         verdict = "any" if design == "simple" else VERDICT_OF[stratum_of(outcome.status)]
         key = (ALL_CATEGORIES if pooled else outcome.category, verdict)
         sizes[key] += 1
-        answer = answer_id(outcome.prompt, outcome.response)
         label = labels.get(answer)
         if label is not None:
             labelled[key] += 1
@@ -107,8 +108,7 @@ def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[st
     if scope is None or not pooled:
         return cells
     total = sum(sizes.values())
-    mine = sorted({answer_id(o.prompt, o.response) for o in answered if o.response is not None},
-                  key=lambda a: seeded_rank(scope.seed, a))
+    mine = sorted(set(ids), key=lambda a: seeded_rank(scope.seed, a))
     if scope.anytime:
         prefix: list[bool | None] = []
         for answer in mine if budget != 0 else []:
