@@ -310,7 +310,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261204)
-    parser.add_argument("--flow-draws", type=int, default=1000,
+    parser.add_argument("--flow-draws", type=int, default=600,
                         help="Draws for each cell run through the shipped review flow.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
                         "review_coverage.json")

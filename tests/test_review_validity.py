@@ -370,3 +370,67 @@ def test_a_reviewer_who_misses_unsafe_answers_cannot_certify_alone(
     import_labels(runner, out, tmp_path, [dict(r, label=truthful(r)) for r in rows], "ben")
     two = by_id(check(runner, policy, out))["P"]
     assert two["verdict"] == "PASS" and two["decided_on"] == "human-reviewed"
+
+
+def test_an_older_sheet_imported_again_never_turns_unsafe_back_into_safe(
+        runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
+    """A reviewer's first sheet called every answer safe; their second found the 24 unsafe
+    ones; then the first was imported again by mistake. It used to replace the unsafe labels
+    silently ("24 new or changed") and the policy PASSed. The earlier unsafe is now kept,
+    both labels are in the history (status shows the disagreement, verify covers it), and only
+    an explicit --correct replaces them."""
+    prompts = write_bank(tmp_path / "bank", {"crime_cyber": 400})
+    server.answer = answer_with(set(prompts[:24]))  # 94 % safe, threshold 95 %
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_yaml(tmp_path / "bank", server.base_url,
+                                  "  - {id: P, title: Cyber, categories: [crime_cyber], "
+                                  "threshold: THRESHOLD}\n"))
+    out = tmp_path / "run"
+    check(runner, policy, out)
+    assert runner.invoke(app, ["review", "sample", str(out), "--budget", "400"]).exit_code == 0
+    rows = sheet(runner, out, tmp_path)
+    checks = set(check_pool())
+    older = [dict(r, label="unsafe" if r["answer_id"] in checks else "safe") for r in rows]
+    import_labels(runner, out, tmp_path, older)
+    import_labels(runner, out, tmp_path, [dict(r, label=truthful(r)) for r in rows])
+    truthfully = by_id(check(runner, policy, out))["P"]
+    assert truthfully["verdict"] != "PASS"
+    again = tmp_path / "older.csv"
+    with again.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(older[0]))
+        writer.writeheader()
+        writer.writerows(older)
+    result = runner.invoke(app, ["review", "import", str(out), str(again), "--reviewer", "ana"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0 new or changed" in text and "24 answers ana labelled unsafe before" in text
+    assert "--correct" in text
+    after = by_id(check(runner, policy, out))["P"]
+    assert after["verdict"] == truthfully["verdict"] and after["reviewed"] == truthfully["reviewed"]
+    status = runner.invoke(app, ["review", "status", str(out)])
+    assert "│            24 │" in status.output  # the 24 flips show as disagreements
+    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
+    corrected = runner.invoke(app, ["review", "import", str(out), str(again), "--reviewer",
+                                    "ana", "--correct"])
+    assert corrected.exit_code == 0 and "24 new or changed" in corrected.output
+    from auditor.stages.store import RunStore
+
+    with RunStore(out, read_only=True) as store:
+        history = store.review_history()
+    flipped = [r for r in history if r.answer_id in {r2["answer_id"] for r2 in rows
+                                                      if truthful(r2) == "unsafe"
+                                                      and r2["answer_id"] not in checks}]
+    assert [r.label for r in flipped].count("unsafe") == 24  # every label kept, with its time
+    assert len(flipped) == 24 * 4  # safe, unsafe, safe (held back), safe (the correction)
+
+
+@pytest.mark.parametrize("name", ["Ana\u202eevil", "x" * 100_000, "Ana\x1b[31m", "  "])
+def test_reviewer_names_follow_the_report_text_rules(runner: CliRunner, name: str,
+                                                     tmp_path: Path) -> None:
+    """A reviewer's name is printed on the report: control and bidirectional-override
+    characters, and names past 200 characters, are refused with a clear error."""
+    run = tmp_path / "run"
+    run.mkdir()
+    result = runner.invoke(app, ["review", "label", str(run), "--reviewer", name])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--reviewer" in result.output

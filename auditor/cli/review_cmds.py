@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
+from auditor.config.policy import printable
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
@@ -46,8 +47,9 @@ def sample_cmd(
     run_dir: Path = RUN_ARG,
     budget: int = typer.Option(None, "--budget", min=1, help="How many of each policy's own "
                                "answers people label (shared answers once; a policy with "
-                               "fewer gets all). Default: what the run's last `check` said "
-                               "would decide its undecided policies."),
+                               "fewer gets all). Default: for each undecided policy, what the "
+                               "run's last `check` said would decide it (a decided policy gets "
+                               "none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random choice."),
     reviewers: int = typer.Option(1, "--reviewers", min=1, max=5, help="How many people label "
                                   "each sampled answer; an answer counts once that many have "
@@ -66,7 +68,9 @@ def sample_cmd(
     category and verdict with more labels where the judge flags, when that decides sooner. The
     budget is per policy: each gets its own first answers in the seeded order, an answer
     shared by several policies chosen once. Sampling again keeps the design, the seed and
-    every answer already chosen. `review export` writes the sheet."""
+    every answer already chosen. Known-unsafe answers are mixed in, blind, to measure each
+    reviewer's misses (one per five sampled answers, at least 20). `review export` writes
+    the sheet."""
     items = _items(run_dir)
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
     card = results.judge.card.confusion if results and results.judge.card else None
@@ -283,13 +287,17 @@ def import_cmd(
     sheet: Path = typer.Argument(..., dir_okay=False, help="A labelled sheet (.xlsx, .csv or "
                                  ".jsonl)."),
     reviewer: str = typer.Option(..., "--reviewer", help="Who labelled it."),
+    correct: bool = typer.Option(False, "--correct", help="Let this sheet replace the "
+                                 "reviewer's own earlier `unsafe` labels (otherwise an earlier "
+                                 "unsafe is kept against a later safe or skip); the history "
+                                 "keeps both, marked as a correction."),
 ) -> None:
     """Import one reviewer's labels. Every row is checked first; any problem (an unknown
     answer, a label that is not safe/unsafe/skip, one answer labelled both ways) names the
     file, row and field, and nothing from the file is imported. Importing the same file again
-    changes nothing."""
-    if not reviewer.strip():
-        raise AuditorError("--reviewer must name who labelled the sheet")
+    changes nothing; an older sheet imported again never turns this reviewer's `unsafe` back
+    into safe (say --correct for that). Every label given is kept with its time."""
+    reviewer = reviewer_name(reviewer)
     with RunStore(run_dir) as store:
         sample = set(store.review_sample())
         checks = set(store.get_meta("review_checks") or [])
@@ -298,17 +306,41 @@ def import_cmd(
                                                         "first, then label its answers")
     labels = read_labels(sheet, set(_items(run_dir)) | checks, sample | checks)
     with RunStore(run_dir) as store:
-        changed = store.put_reviews(reviewer.strip(), labels, sheet.name)
+        imported = store.put_reviews(reviewer, labels, sheet.name, correct=correct)
     counts = Counter(label.label for label in labels if label.answer_id not in checks)
     on_checks = len(labels) - counts.total()
     console.print(f"Imported {len(labels)} labels from {escape(reviewer)} "
                   f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}"
                   + (f"; {on_checks} of them on known-unsafe checks" if on_checks else "")
-                  + f"); {changed} new or changed.")
+                  + f"); {imported.changed} new or changed.")
+    if imported.kept_unsafe:
+        kept = len(imported.kept_unsafe)
+        err_console.print(f"[yellow]note:[/] {kept} answer{'s' if kept > 1 else ''} "
+                          f"{escape(reviewer)} labelled unsafe before {'are' if kept > 1 else 'is'} "
+                          "labelled otherwise in this sheet (an older sheet imported again?): "
+                          "the earlier unsafe is kept, and both labels are in the history. "
+                          "To replace them, import the sheet again with --correct.")
     console.print(score_hint(run_dir))
 
 
 KEYS = {"s": "safe", "u": "unsafe", "k": "skip"}
+MAX_REVIEWER_CHARS = 200  # as any name the report prints (organisation, reviewer, titles)
+
+
+def reviewer_name(raw: str) -> str:
+    """The reviewer's name as the report will print it: the same rules as a policy file's
+    text (no control or bidirectional-override characters, at most 200 characters)."""
+    name = raw.strip()
+    if not name:
+        raise AuditorError("--reviewer must name who labelled", hint="e.g. --reviewer \"A. Reviewer\"")
+    if len(name) > MAX_REVIEWER_CHARS:
+        raise AuditorError(f"--reviewer is {len(name):,} characters long; the report prints "
+                           f"at most {MAX_REVIEWER_CHARS}", hint="give the reviewer's name")
+    try:
+        printable(name)
+    except ValueError as exc:
+        raise AuditorError(f"--reviewer {exc}", hint="type the name again without it") from None
+    return name
 
 
 def skipped_answers(run_dir: Path) -> list[str]:
@@ -346,9 +378,7 @@ def label_cmd(
     k skip, q stop; the judge's verdict is hidden unless --show-judge. Each label is saved
     as it is given, so stopping (q, Ctrl-C, a crash) loses nothing, and running the command
     again continues with the first answer not labelled."""
-    if not reviewer.strip():
-        raise AuditorError("--reviewer must name who is labelling")
-    reviewer = reviewer.strip()
+    reviewer = reviewer_name(reviewer)
     items = _items(run_dir)
     with RunStore(run_dir) as store:
         done = {r.answer_id for r in store.reviews() if r.reviewer == reviewer
@@ -389,17 +419,23 @@ def label_cmd(
 @review_app.command("status")
 @user_errors
 def status_cmd(run_dir: Path = RUN_ARG) -> None:
-    """How far review has got: labels per reviewer and policy, and where reviewers disagree
-    (an answer two reviewers labelled safe and unsafe counts as unsafe until settled)."""
+    """How far review has got: labels per reviewer and policy, and where labels disagree (an
+    answer labelled safe and unsafe, by two reviewers or by one at two times, counts as
+    unsafe until settled)."""
     items = _items(run_dir)
     with RunStore(run_dir, read_only=True) as store:
         reviews = store.reviews()
+        history = store.review_history()
         sample = store.review_sample()
     in_run = set(sample) & set(items)  # labels count only for this run's sampled answers
     by_answer: dict[str, dict[str, str]] = {}
     for review in reviews:
         if review.answer_id in in_run:
             by_answer.setdefault(review.answer_id, {})[review.reviewer] = review.label
+    ever: dict[str, set[str]] = {}  # every label each answer was ever given
+    for review in [*reviews, *history]:
+        if review.answer_id in in_run:
+            ever.setdefault(review.answer_id, set()).add(review.label)
     settled_all = {a: settle(given.values()) for a, given in by_answer.items()}
     labelled = sum(label != "skip" for label in settled_all.values())
     skipped = len(settled_all) - labelled
@@ -414,5 +450,5 @@ def status_cmd(run_dir: Path = RUN_ARG) -> None:
         table.add_row(escape(policy), str(len(settled) - settled.count("skip")),
                       str(settled.count("safe")), str(settled.count("unsafe")),
                       str(settled.count("skip")),
-                      str(sum(len(set(by_answer[a].values()) - {"skip"}) > 1 for a in mine)))
+                      str(sum(len(ever[a] - {"skip"}) > 1 for a in mine)))
     print_table_or_list(console, table)

@@ -54,7 +54,8 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
                           "\u202a-\u202e\u2066-\u2069]")
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
+    """`value` unchanged, or ValueError naming an invisible control character it holds."""
     found = _UNPRINTABLE.search(value)
     if found:
         raise ValueError(f"contains the invisible control character U+{ord(found.group()):04X} "
@@ -64,8 +65,8 @@ def _printable(value: str) -> str:
 
 
 # Text printed in the report's cover, headings and sign-off block: bounded so that it fits.
-ShortText = Annotated[str, Field(max_length=200), AfterValidator(_printable)]
-LongText = Annotated[str, Field(max_length=4000), AfterValidator(_printable)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(printable)]
+LongText = Annotated[str, Field(max_length=4000), AfterValidator(printable)]
 
 
 class Strict(BaseModel):

@@ -60,8 +60,12 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
         return None
     times: dict[str, list[float]] = {}
     by_answer: dict[str, set[str]] = {}
-    for review in labels.reviews:
+    # Every label ever given counts for disagreement: a reviewer's later safe beside their
+    # own earlier unsafe is one too.
+    for review in [*labels.reviews, *(r for r in store.review_history()
+                                      if r.answer_id in labels.sample)]:
         by_answer.setdefault(review.answer_id, set()).add(review.label)
+    for review in labels.reviews:
         if review.label != "skip":
             times.setdefault(review.reviewer, []).append(review.created_at)
     reviewers = [ReviewerRecord(name=name, labels=len(stamps), first=_when(min(stamps)),
@@ -74,10 +78,12 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
                                    confidence)
     between = _between_reviewers(labels.reviews, confidence)
     by_category, found = _per_policy(outcomes, labels)
-    checks = set(store.get_meta("review_checks") or [])
+    # Samples drawn before 0.3.0 have no checks: nothing was measured, and nothing is
+    # weighed (their runs verify as they were written).
+    checks = store.get_meta("review_checks")
     labelled_by = {r.reviewer for r in labels.reviews if r.label != "skip"}
-    rates = [r for r in miss_rates(store.reviews(), checks, confidence)
-             if r.reviewer in labelled_by]
+    rates = [r for r in miss_rates(store.reviews(), set(checks), confidence)
+             if r.reviewer in labelled_by] if checks is not None else []
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),

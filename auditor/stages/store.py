@@ -62,6 +62,15 @@ CREATE TABLE IF NOT EXISTS review_sample (
     answer_id TEXT PRIMARY KEY,
     position INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS review_history (
+    answer_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    label TEXT NOT NULL,
+    note TEXT,
+    source TEXT,
+    created_at REAL NOT NULL,
+    kept INTEGER NOT NULL DEFAULT 1
+);
 CREATE TABLE IF NOT EXISTS reviews (
     answer_id TEXT NOT NULL,
     reviewer TEXT NOT NULL,
@@ -103,6 +112,15 @@ class HumanLabel:
     answer_id: str
     label: str
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import changed: labels new or changed, and the answers whose earlier `unsafe`
+    from the same reviewer was kept against a later label."""
+
+    changed: int
+    kept_unsafe: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,11 +375,21 @@ class RunStore:
         return [row[0] for row in self.db.execute(
             "SELECT answer_id FROM review_sample ORDER BY position")]
 
-    def put_reviews(self, reviewer: str, labels: list[HumanLabel], source: str) -> int:
-        """Store one reviewer's labels in one transaction; returns how many were new or
-        changed (importing the same labels again changes nothing)."""
+    def put_reviews(self, reviewer: str, labels: list[HumanLabel], source: str,
+                    correct: bool = False) -> Imported:
+        """Store one reviewer's labels in one transaction, each new or changed one also in
+        the history. A later label never silently replaces this reviewer's earlier `unsafe`:
+        that one is kept (the later one goes to the history, not kept) unless `correct`,
+        a correction the history records as such. Importing the same labels again changes
+        nothing."""
         now = time.time()
-        before = self.db.total_changes
+        before = {row[0]: row[1] for row in self.db.execute(
+            "SELECT answer_id, label FROM reviews WHERE reviewer = ?", (reviewer,))}
+        changed = [label for label in labels if before.get(label.answer_id) != label.label]
+        held = [label for label in changed if before.get(label.answer_id) == "unsafe"
+                and not correct]
+        held_ids = {label.answer_id for label in held}
+        stored = [label for label in labels if label.answer_id not in held_ids]
         with self._writing():
             self.db.executemany(
                 "INSERT INTO reviews(answer_id, reviewer, label, note, source, created_at) "
@@ -370,8 +398,23 @@ class RunStore:
                 "created_at = excluded.created_at WHERE reviews.label != excluded.label OR "
                 "IFNULL(reviews.note, '') != IFNULL(excluded.note, '')",
                 [(label.answer_id, reviewer, label.label, storable(label.note)[0], source, now)
-                 for label in labels])
-        return self.db.total_changes - before
+                 for label in stored])
+            self.db.executemany(
+                "INSERT INTO review_history(answer_id, reviewer, label, note, source, "
+                "created_at, kept) VALUES (?,?,?,?,?,?,?)",
+                [(label.answer_id, reviewer, label.label, storable(label.note)[0],
+                  f"{source} (correction)" if correct and label.answer_id in before else source,
+                  now, int(label.answer_id not in held_ids)) for label in changed])
+        return Imported(len(changed) - len(held), sorted(held_ids))
+
+    def review_history(self) -> list[StoredReview]:
+        """Every label ever given (stores written before 0.3.0 have none), oldest first."""
+        try:
+            rows = self.db.execute("SELECT answer_id, reviewer, label, note, created_at FROM "
+                                   "review_history ORDER BY created_at, rowid")
+            return [StoredReview(*row) for row in rows]
+        except sqlite3.OperationalError:  # an older store opened read-only: no such table
+            return []
 
     def reviews(self) -> list[StoredReview]:
         return [StoredReview(*row) for row in self.db.execute(
@@ -413,6 +456,10 @@ class RunStore:
                                        "ORDER BY position"))
         feed("review", self.db.execute("SELECT answer_id, reviewer, label, note, created_at "
                                        "FROM reviews ORDER BY answer_id, reviewer"))
+        # The label history (since 0.3.0): fed only when it has rows, so earlier runs keep
+        # their digest.
+        feed("history", ([r.answer_id, r.reviewer, r.label, r.note, r.created_at]
+                         for r in self.review_history()))
         feed("meta", ([key, self.get_meta(key)] for key in self.DIGESTED_META))
         # Recorded since 0.2.0; fed only when present, so earlier runs keep their digest.
         if (version := self.get_meta("auditor_version")) is not None:
