@@ -217,6 +217,11 @@ def test_skipped_answers_count_against_the_verdict_they_could_overturn(
     assert p["decided_on"] == "human-reviewed" and p["verdict"] != "PASS"
     assert p["skipped"] == 24
     assert "24 skipped answers" in p["next_step"] and "--skipped" in p["next_step"]
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(page.extract_text() for page in
+                             PdfReader(out / "report.pdf").pages).split())
+    assert "24 sampled answers were skipped" in text and "--skipped" in text
     status = runner.invoke(app, ["review", "status", str(out)])
     assert "376 of the 400 sampled answers labelled, 24 skipped" in status.output
     again = sheet(runner, out, tmp_path, "--skipped")
