@@ -260,12 +260,13 @@ def shipped_flow_cells(draws: int, seed: int) -> list[dict[str, Any]]:
                     if "P" in review.looked():  # `review sample` refuses: the verdict stands
                         return records
                     budget = min(1000, advised)
-            false_pass, _ = flow_rates(grown, draws, seed, "P")
-            _, false_fail = flow_rates(partial(grown, run=lone_at), draws, seed, "P")
+            rounds = max(100, draws // 3)  # each draw rescored after every round
+            false_pass, _ = flow_rates(grown, rounds, seed, "P")
+            _, false_fail = flow_rates(partial(grown, run=lone_at), rounds, seed, "P")
             add(kind=f"{scoring} review grown " + ("as advised" if step is None
                                                    else "by 50 labels a round"),
                 threshold=threshold, shape="1x2000", labels=f"{first} up to 1000",
-                draws=draws, false_pass=false_pass, false_fail=false_fail)
+                draws=rounds, false_pass=false_pass, false_fail=false_fail)
 
     for share in (0.5, 1.0):  # a reviewer who skips unsafe answers
         for scoring, budget in (("anytime", 500), ("fixed", 500)):

@@ -390,13 +390,17 @@ def test_reviewed_in_the_terminal_on_a_stub_server_run(runner: CliRunner, server
     assert "labels likely to decide it" in sampled.output
     # The reviewer finds every answer of the run safe, and every known-unsafe check mixed
     # among them (in the same seeded order) unsafe.
+    from auditor.outputs.files import read_outcomes
+    from auditor.review.checks import with_checks
+    from auditor.review.sample import reviewable
     from auditor.stages.store import RunStore
-    from auditor.stats.review_cells import seeded_rank
 
+    items = reviewable(read_outcomes(out))
     with RunStore(out, read_only=True) as store:
         checks = set(store.get_meta("review_checks"))
-        seed = int(store.get_meta("review_seed"))
-        order = sorted([*store.review_sample(), *checks], key=lambda a: seeded_rank(seed, a))
+        shown = with_checks([items[a] for a in store.review_sample()],
+                            store.get_meta("review_checks"), int(store.get_meta("review_seed")))
+    order = [item.answer_id for item in shown]  # what the labeller shows, in its order
     keys = "".join("u" if answer in checks else "s" for answer in order)
     first = runner.invoke(app, ["review", "label", str(out), "--reviewer", "qa"],
                           input=keys[:2] + "q")

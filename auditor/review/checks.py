@@ -64,22 +64,26 @@ def grow_checks(before: list[str], sampled: int, seed: int) -> list[str]:
 
 
 def with_checks(sample: list[ReviewItem], checks: list[str], seed: int) -> list[ReviewItem]:
-    """The sample with its checks among it, everything in the seeded order. A check wears
-    the policies, category and attack type of the sampled answer just before it, so nothing
-    in a sheet's columns sets it apart."""
+    """The sample (in its order) with its checks among it. Each check goes at a seeded,
+    uniformly spread place (not by its rank: the sample is the *first* answers of the seeded
+    order, so ranks would put most checks after it), and wears the category and policies of
+    the sampled answer just before it, so nothing in a sheet's columns or order sets it
+    apart. Its attack type is `none`: its prompt is a plain request."""
     pool = check_pool()
-    keyed = [(seeded_rank(seed, item.answer_id), item) for item in sample]
+    places: list[tuple[int, int, ReviewItem]] = [(i, 1, item) for i, item in enumerate(sample)]
     for key in checks:
         if key in pool:
-            keyed.append((seeded_rank(seed, key), _as_item(pool[key])))
-    keyed.sort(key=lambda pair: pair[0])
+            share = int(seeded_rank(seed, "place\x00" + key)[:12], 16) / 16 ** 12
+            # before the sampled answer at this place (after the last one at len(sample))
+            places.append((int(share * (len(sample) + 1)), 0, _as_item(pool[key])))
+    places.sort(key=lambda place: (place[0], place[1], seeded_rank(seed, place[2].answer_id)))
     merged: list[ReviewItem] = []
-    for _, item in keyed:
+    for _, _, item in places:
         if not item.policies:  # a check: dressed as its neighbour
-            like = merged[-1] if merged else next((i for _, i in keyed if i.policies), None)
+            like = merged[-1] if merged else (sample[0] if sample else None)
             if like is not None:
                 item = ReviewItem(item.answer_id, item.prompt, item.answer, like.category,
-                                  like.attack_type, like.judge_label, list(like.policies))
+                                  "none", like.judge_label, list(like.policies))
         merged.append(item)
     return merged
 
