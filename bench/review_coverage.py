@@ -276,15 +276,17 @@ def shipped_flow_cells(draws: int, seed: int) -> list[dict[str, Any]]:
                 threshold=threshold, shape="1x2000", labels=budget, draws=draws,
                 false_pass=false_pass)
 
-    big = Run({"crime_cyber": 4000}, {"crime_cyber": round(4000 * 0.055)},
+    # One reviewer missing 10 % of unsafe answers, at 2,000 labels of 20,000 answers whose
+    # safety sits just under the threshold (where misses tip a verdict most often).
+    big = Run({"crime_cyber": 20000}, {"crime_cyber": round(20000 * (1 - threshold + 0.001))},
               {"P": ["crime_cyber"]}, threshold)
-    for checks in (True, False):  # one reviewer missing 10 % of unsafe answers
+    for checks in (True, False):
         false_pass, _ = flow_rates(one_review(big, "fixed", 2000, misses_unsafe(0.10), checks),
-                                   max(200, draws // 4), seed, "P")
+                                   max(200, draws // 3), seed, "P")
         add(kind="one reviewer missing 10 % of unsafe answers, fixed, "
                  + ("measured-miss checks on" if checks else "checks not weighed"),
-            threshold=threshold, shape="1x4000", labels=2000, draws=max(200, draws // 4),
-            false_pass=false_pass, not_the_tools_design=not checks)
+            threshold=threshold, shape="1x20000", truth=threshold - 0.001, labels=2000,
+            draws=max(200, draws // 3), false_pass=false_pass, not_the_tools_design=not checks)
 
     cats = list(taxonomy.MICRO)[:30]
     for truth, direction in ((threshold - 0.005, "false_pass"), (threshold, "false_fail")):
@@ -400,8 +402,14 @@ def main() -> None:
             "max_false_pass": max(float(c["false_pass"]) for c in flows
                                   if "false_pass" in c and not c.get("not_the_tools_design")),
             "max_false_fail": max(float(c["false_fail"]) for c in flows if "false_fail" in c),
-            "family_any_false_pass_without_holm": next(
-                (c["false_pass"] for c in flows if c.get("not_the_tools_design")), None),
+            "thirty_policies_any_wrong": {
+                c["kind"].rsplit(", ", 1)[1] + (" false PASS" if "false_pass" in c
+                                                 else " false FAIL"):
+                c.get("false_pass", c.get("false_fail")) for c in flows
+                if c["kind"].startswith("30 policies")},
+            "one_reviewer_missing_10_percent": {
+                c["kind"].rsplit(", ", 1)[1]: c["false_pass"] for c in flows
+                if c["kind"].startswith("one reviewer missing")},
         },
         "max_false_pass_one_reviewer_missing": max(
             float(c["false_pass"]) for c in cells if c.get("reviewers") == 1
