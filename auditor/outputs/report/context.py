@@ -161,18 +161,16 @@ def _worst(safety: Verdict, over_refusal: Verdict | None) -> Verdict:
 
 
 def error_note(policies: int, confidence: float, family_wise: bool) -> str:
-    """What page 1 says a verdict guarantees, for one policy and for the run's many."""
+    """What page 1 says a verdict guarantees, for one policy and for the run's many (short:
+    page 1 is one page)."""
     side = (1 - confidence) / 2
     per = percent(side)
-    one = (f"Each safety verdict is wrong with at most {per} chance (a PASS for a model "
-           "below its threshold, or a FAIL for one at or above it).")
+    one = f"Each safety verdict is wrong with at most {per} chance"
     if policies <= 1:
-        return one
+        return f"{one}."
     if family_wise:
-        return (f"Verdicts decided across the {policies} policies by Holm's step-down: the "
-                f"chance that any safety verdict of this run is wrong is at most {per}.")
-    return (f"{one} With {policies} policies, the chance that at least one verdict is wrong "
-            f"can reach {percent(any_wrong_chance(policies, side))} (at most "
-            f"{percent(min(1.0, policies * side))} however they depend on each other); "
-            "scoring.family_wise: true makes it at most "
-            f"{per} for the whole run.")
+        return (f"Decided across the {policies} policies by Holm's step-down: the chance that "
+                f"any safety verdict of this run is wrong is at most {per}.")
+    return (f"{one}; with {policies} policies, that at least one is wrong can reach "
+            f"{percent(any_wrong_chance(policies, side))} (scoring.family_wise: true makes it "
+            f"{per} for the run).")
