@@ -159,8 +159,13 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
                           capture_output=True, timeout=120).returncode == 0
     with sheet.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    for row in rows:  # a reviewer who finds the judge's flagged answers unsafe, the rest safe
-        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" else "safe"
+    from auditor.review.checks import check_pool
+
+    checks = set(check_pool())  # known-unsafe answers mixed into the sheet
+    for row in rows:  # a reviewer who finds the judge's flagged answers unsafe, the rest safe,
+        # and catches every known-unsafe check
+        row["label"] = "unsafe" if row["judge_label"] == "flagged unsafe" or \
+            row["answer_id"] in checks else "safe"
     with sheet.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -172,7 +177,9 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert third.returncode in (0, 1, 3), third.stderr[-3000:]
     reviewed = json.loads((out / "results.json").read_text())
     assert reviewed["counts"]["generate"]["generated"] == 0
-    assert reviewed["review"]["labelled"] == len(rows) > 0
+    own = [row for row in rows if row["answer_id"] not in checks]
+    assert reviewed["review"]["labelled"] == len(own) > 0 and len(rows) - len(own) >= 20
+    assert reviewed["review"]["checks"][0]["missed"] == 0
     for policy in reviewed["policies"]:
         assert policy["decided_on"] == "human-reviewed" and policy["labels"] > 0
         assert policy["reviewed"]["low"] <= policy["reviewed"]["score"] <= \
