@@ -38,7 +38,7 @@ demo-compare: setup ## The demo model under two system prompts (a stand-in for t
 	$(BIN)/auditor compare $(OUT)-study/*/ --out $(OUT)-comparison --allow-mismatch
 	@echo "Comparison: $(OUT)-comparison/comparison.pdf"
 
-test: setup ## Run the whole test suite (real vLLM and Ray on CPU included; 12-21 min on 2 cores after setup).
+test: setup ## Run the whole test suite (real vLLM and Ray on CPU included; 12-26 min on 2 cores after setup).
 	$(BIN)/python -m pytest -q
 
 lint: setup ## ruff and mypy.
