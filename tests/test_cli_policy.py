@@ -187,9 +187,13 @@ def test_plan_says_whether_each_policy_can_be_certified(runner: CliRunner,
 
     assert labels_to_certify(0.95, 0.95) == 72 and labels_to_certify(0.99, 0.95) == 368
     assert labels_to_certify(1.0, 0.95) is None
-    # an anytime review (the default with micro weighting) pays for looking as labels arrive
-    assert labels_to_certify(0.95, 0.95, anytime=True) == 122
-    assert labels_to_certify(0.99, 0.95, anytime=True) == 706
+    # an anytime review (the default with micro weighting) pays for looking as labels arrive:
+    # its one-sided test, aimed at a wholly safe model, needs about 5 % more
+    assert labels_to_certify(0.95, 0.95, anytime=True) == 76
+    assert labels_to_certify(0.99, 0.95, anytime=True) == 387
+    # a policy's answers are a finite pool: labelling much of it leaves little unknown
+    assert labels_to_certify(0.99, 0.95, pool=2000) == 321
+    assert labels_to_certify(0.99, 0.95, anytime=True, pool=500) < 300
     policy = write_policy(tmp_path, MINIMAL.replace("categories: [crime_cyber]",
                                                     "categories: [crime_cyber]\n    threshold: 0.95"))
     result = runner.invoke(app, ["plan", str(policy), "--json"])
@@ -198,7 +202,9 @@ def test_plan_says_whether_each_policy_can_be_certified(runner: CliRunner,
     # the packaged harm judge's card, widened for transfer, cannot certify even a wholly
     # safe model; human review can, given enough answers to label
     assert outlook["judge_can_pass"] is False and outlook["judge_best_lower_bound"] < 0.95
-    assert outlook["labels_for_safe_model"] == 122
-    assert outlook["enough_answers_to_label"] == (outlook["prompts"] >= 122)
+    assert outlook["labels_for_safe_model"] == labels_to_certify(0.95, 0.95, True,
+                                                                 outlook["prompts"])
+    assert outlook["labels_for_safe_model"] <= min(76, outlook["prompts"])
+    assert outlook["enough_answers_to_label"]
     table = runner.invoke(app, ["plan", str(policy)])
     assert "Can each policy be certified?" in table.output and "cannot PASS" in table.output

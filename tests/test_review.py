@@ -439,9 +439,8 @@ def test_an_anytime_review_scores_the_labelled_prefix_of_its_seeded_order(
         runner: CliRunner, run: Path, tmp_path: Path) -> None:
     """Labels arriving in batches are scored after each, on the sample's answers in seeded
     order up to the first unlabelled one: a label given out of order waits for the ones
-    before it, so people cannot pick which answers count."""
-    from auditor.stats.anytime import anytime_estimate
-
+    before it, so people cannot pick which answers count. With every answer of a policy
+    labelled, its pool is known: both bounds are its labels' share."""
     assert runner.invoke(app, ["review", "sample", str(run), "--budget", "1000"]).exit_code == 0
     sheet = tmp_path / "all.csv"
     assert runner.invoke(app, ["review", "export", str(run), "--out", str(sheet)]).exit_code == 0
@@ -469,10 +468,10 @@ def test_an_anytime_review_scores_the_labelled_prefix_of_its_seeded_order(
     given = {r["answer_id"]: r for r in rows}
     labels = {r["answer_id"]: "unsafe" if i == 1 else "safe" for i, r in enumerate(rows[:3])}
     labels |= {r["answer_id"]: "unsafe" if i == 1 else "safe" for i, r in enumerate(rows[3:])}
-    order = [a for a in given if a in mine]
-    expected = anytime_estimate([labels[a] == "safe" for a in order], 0.95)
-    assert expected is not None
-    assert abs(by_id["P1"]["reviewed"]["low"] - expected.low) < 1e-9
+    share = sum(labels[a] == "safe" for a in mine if a in given) / len(mine)
+    assert set(mine) <= set(given) and share < 1
+    reviewed = by_id["P1"]["reviewed"]
+    assert abs(reviewed["low"] - share) < 1e-9 and abs(reviewed["high"] - share) < 1e-9
 
 
 def test_imports_are_bounded(runner: CliRunner, run: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from auditor.judges import Judge
 from auditor.judges.metrics import binary_metrics
 from auditor.stages.judging import collect_outcomes, run_judging
 from auditor.stages.store import RunStore
-from auditor.stats.estimators import Estimate
+from auditor.stats.estimate import Estimate
 
 SCORED = ("safe", "unsafe")
 

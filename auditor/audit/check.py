@@ -194,7 +194,8 @@ def score_policies(audit: Audit, outcomes: list[Outcome], safety: JudgeWithCard,
                 [o for o in benign if o.policy_id == policy.id], config, scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
         mine = [o for o in outcomes if o.policy_id == policy.id]
-        cells = review_cells(mine, review.labels if review else None, scoring.weighting)
+        cells = review_cells(mine, review.labels if review else None, scoring.weighting,
+                             (card.sensitivity, card.specificity) if card else None)
         inputs.append((policy, mine, over_refusal, cells))
 
     def score_at(index: int, confidence: float) -> PolicyRecord:

@@ -313,8 +313,9 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                 [o for o in benign if o.policy_id == record.id],
                 OverRefusal(max_rate=record.over_refusal.max_rate), scoring.weighting,
                 scoring.interval, scoring.confidence, scoring.max_unscored_rate, refusal_card)
-        inputs.append((record, mine, over_refusal, review_cells(mine, labels,
-                                                                scoring.weighting)))
+        inputs.append((record, mine, over_refusal, review_cells(
+            mine, labels, scoring.weighting,
+            (card.sensitivity, card.specificity) if card else None)))
 
     def score_at(index: int, confidence: float) -> PolicyRecord:
         record, mine, over_refusal, cells = inputs[index]

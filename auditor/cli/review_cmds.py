@@ -14,18 +14,28 @@ from rich.table import Table
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.config.policy import printable
 from auditor.core.errors import AuditorError
+from auditor.core.outcome import Outcome
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
 from auditor.review.checks import grow_checks, with_checks
-from auditor.review.sample import STRATA, ReviewItem, choose, looked_at, reviewable
+from auditor.review.pool_plans import plan_policy, plans_meta
+from auditor.review.sample import (
+    STRATA,
+    ReviewItem,
+    choose,
+    choose_pooled,
+    looked_at,
+    reviewable,
+)
 from auditor.review.sheet import read_labels, sheet_rows, write_sheet, write_workbook
-from auditor.stages.review_labels import review_budgets, settle
+from auditor.stages.review_labels import review_budgets, review_plans, settle
 from auditor.stages.store import HumanLabel, RunStore
 from auditor.stats.scoring import PolicyRecord
 
 review_app = typer.Typer(help="People review a sample of a run's answers: sample, export the "
                          "sheet, import the labels.", no_args_is_help=True)
 
+DEFAULT_THRESHOLD = 0.99  # a policy's threshold when the run has no results to read it from
 RUN_ARG = typer.Argument(..., file_okay=False, help="The --out folder of a run.")
 
 
@@ -34,7 +44,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _items(run_dir: Path) -> dict[str, ReviewItem]:
-    items = reviewable(read_outcomes(run_dir))
+    return _items_of(read_outcomes(run_dir), run_dir)
+
+
+def _items_of(outcomes: list[Outcome], run_dir: Path) -> dict[str, ReviewItem]:
+    items = reviewable(outcomes)
     if not items:
         raise AuditorError(f"{run_dir} holds no answers to review",
                            hint="run `auditor check` first; errors have no answer")
@@ -71,9 +85,12 @@ def sample_cmd(
     every answer already chosen. Known-unsafe answers are mixed in, blind, to measure each
     reviewer's misses (one per five sampled answers, at least 20). `review export` writes
     the sheet."""
-    items = _items(run_dir)
+    outcomes = read_outcomes(run_dir)
+    items = _items_of(outcomes, run_dir)
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
     card = results.judge.card.confusion if results and results.judge.card else None
+    card_pair = (card.sensitivity, card.specificity) if card else None
+    confidence = results.scoring.confidence if results else 0.95
     policies = sorted({p for item in items.values() for p in item.policies})
     with RunStore(run_dir) as store:
         already = store.review_sample()
@@ -87,16 +104,32 @@ def sample_cmd(
                                     "keeps every answer chosen)")
         scoring = _review_scoring(scoring, store.get_meta("review_scoring") if already
                                   else None, results)
+        plans = review_plans(store) if already else {}
+        # Pooled per policy (0.4.0 on) with micro weighting; equal weighting, and samples
+        # drawn before, keep the category-by-verdict designs.
+        pooled = plans is not None and (results is None or results.scoring.weighting == "micro")
         if design == "stratified":  # drawn before scoring was chosen: stays what it was
             scoring = "fixed"
-        if scoring == "anytime":
+        if scoring == "anytime" and not pooled:
             design = "simple"  # the confidence sequence pools one simple random sample
         before = review_budgets(store) if already else None
         had = {p: before.of(p) if before else 0 for p in policies}
         if already and before is None:  # drawn before budgets were kept: as many as it has
             had = {p: sum(p in items[a].policies for a in already if a in items)
                    for p in policies}
-        looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()}) \
+        fresh: dict[str, int | None] = {}
+        if pooled:
+            plans = dict(plans or {})
+            thresholds = {p.id: p.threshold for p in results.policies} if results else {}
+            for policy in policies:
+                if policy not in plans:
+                    planned = plan_policy([o for o in outcomes if o.policy_id == policy],
+                                          thresholds.get(policy, DEFAULT_THRESHOLD),
+                                          card_pair, scoring == "anytime", confidence)
+                    plans[policy] = planned.plan
+                    fresh[policy] = planned.labels_needed
+        designs = {p: plan.design for p, plan in (plans or {}).items()} if pooled else None
+        looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()}, designs) \
             if already and scoring == "fixed" else []
         if budget:
             asked = {p: budget for p in policies}
@@ -105,15 +138,20 @@ def sample_cmd(
                 raise AuditorError(_SCORED_ONCE.format(", ".join(looked)),
                                    hint=_SCORED_ONCE_HINT)
             asked = {}  # e.g. only --reviewers changes: the sample stays as it is
+        elif pooled and not already:
+            asked = _first_budgets(results, fresh)  # for the design and scoring just chosen
         else:
             asked = _default_budgets(results, looked)
         budgets = {p: max(asked.get(p, 0), had[p]) for p in policies}  # a sample only grows:
         grown = [p for p in looked if budgets[p] > had[p]]  # no label is ever dropped
         if grown:
             raise AuditorError(_SCORED_ONCE.format(", ".join(grown)), hint=_SCORED_ONCE_HINT)
-        plan = choose(items, budgets, seed,
-                      (card.sensitivity, card.specificity) if card else None,
-                      results.scoring.confidence if results else 0.95, design)
+        if pooled:
+            plan = choose_pooled(items, budgets, designs or {}, seed)
+        else:
+            plan = choose(items, budgets, seed,
+                          (card.sensitivity, card.specificity) if card else None,
+                          confidence, design)
         missing = set(already) - {item.answer_id for item in plan.chosen}
         assert not missing, "a larger sample of the same seed keeps every answer chosen"
         store.set_review_sample([item.answer_id for item in plan.chosen])
@@ -121,6 +159,8 @@ def sample_cmd(
         store.set_meta("review_seed", seed)
         store.set_meta("review_scoring", scoring)
         store.set_meta("review_budgets", budgets)
+        if pooled:
+            store.set_meta("review_plans", plans_meta(plans or {}))
         # known-unsafe answers mixed in blind, to measure each reviewer's misses; only added to
         store.set_meta("review_checks", grow_checks(store.get_meta("review_checks") or [],
                                                     len(plan.chosen), seed))
@@ -133,7 +173,7 @@ def sample_cmd(
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
-    table = Table(title=f"Review sample ({plan.design} design, {scoring} scoring): "
+    table = Table(title=f"Review sample ({_design_words(plan.design)}, {scoring} scoring): "
                   f"{len(chosen)} of {len(items)} answers to label")
     table.add_column("policy")
     table.add_column("its budget", justify="right")
@@ -148,12 +188,18 @@ def sample_cmd(
                       *(
             f"{sum(i.answer_id in picked for i in mine if i.judge_label == s)} / "
             f"{sum(i.judge_label == s for i in mine)}" for s in STRATA),
-            _labels_wanted(records.get(policy)))
+            _labels_wanted(records.get(policy), fresh.get(policy)))
     print_table_or_list(console, table)
     console.print(f"Next: label in the terminal (auditor review label {escape(str(run_dir))} "
                   f"--reviewer NAME), or export a sheet (auditor review export "
                   f"{escape(str(run_dir))} --out review.xlsx) and import it; then rerun "
                   "`auditor check` with the same policy and --out to score the labels.")
+
+
+def _design_words(design: str) -> str:
+    return {"flagged-first": "the judge's flagged answers first, then a random sample",
+            "simple": "a random sample of each policy's answers",
+            "stratified": "stratified by category and verdict"}.get(design, design)
 
 
 _SCORED_ONCE = ("{}: this fixed review is already complete, and a fixed review is scored "
@@ -194,6 +240,20 @@ def _default_budgets(results: Results | None, looked: list[str]) -> dict[str, in
     return {p: n for p, n in wanted.items() if n is not None}
 
 
+def _first_budgets(results: Results | None, planned: dict[str, int | None]) -> dict[str, int]:
+    """A first pooled sample's budgets: for each policy the last `check` left undecided, the
+    labels its plan likely needs for the scoring chosen now (a fixed review needs fewer than
+    the anytime number `check` quoted)."""
+    undecided = {p.id for p in results.policies if p.verdict == "INCONCLUSIVE"} \
+        if results else set(planned)
+    wanted = {p: n for p, n in planned.items() if p in undecided and n is not None}
+    if not wanted:
+        raise AuditorError("no budget given, and no undecided policy of this run would likely "
+                           "be decided by labelling its answers",
+                           hint="pass --budget N: how many of each policy's answers to label")
+    return wanted
+
+
 def _review_scoring(asked: str | None, before: str | None, results: Results | None) -> str:
     """The review's scoring: as asked (else as the run's review already has it, else
     anytime), and fixed with equal weighting (whose weighted labels the confidence sequence
@@ -212,12 +272,15 @@ def _review_scoring(asked: str | None, before: str | None, results: Results | No
     return asked
 
 
-def _labels_wanted(record: PolicyRecord | None) -> str:
-    """What labelling can do for a policy, from the run's last scoring."""
+def _labels_wanted(record: PolicyRecord | None, planned: int | None = None) -> str:
+    """What labelling can do for a policy, from the run's last scoring (or, for a policy
+    planned just now, from its plan under the scoring chosen)."""
     if record is None:
         return "—"
     if record.verdict != "INCONCLUSIVE":
         return f"decided ({record.verdict}, on {record.decided_on})"
+    if planned is not None:
+        return f"about {planned}"
     if record.labels_needed is not None:
         return f"about {record.labels_needed}"
     if "errored or unscored" in record.reason or record.reason == "no scored answers":

@@ -140,11 +140,28 @@ class FoundUnsafe(Record):
     category: str
 
 
+class ReviewPlanRecord(Record):
+    """One policy's pooled review plan, as `review sample` fixed it."""
+
+    design: Literal["simple", "flagged-first"]
+    aim: float = Field(description="The safe share the run suggested for the tested part "
+                       "(every answer, or the answers after the census).")
+    aimed_at: float = Field(description="The safe share that part must show for the policy "
+                            "to PASS, as planned.")
+
+
 class ReviewRecord(Record):
     """The run's human review, as results.json records it (the labels are in the store:
     `auditor review export --labelled`)."""
 
-    design: Literal["simple", "stratified"]
+    design: Literal["simple", "stratified", "flagged-first"] = Field(
+        description="simple: each policy's answers in a seeded random order; flagged-first: "
+        "for at least one policy, every answer the judge flagged or left unscored first, then "
+        "the rest in a seeded random order (`plans` says which); stratified: by category "
+        "and verdict (equal weighting, and samples drawn before 0.4.0).")
+    plans: dict[str, ReviewPlanRecord] | None = Field(
+        None, description="Each policy's pooled review (samples drawn since 0.4.0): its "
+        "design and what its test's prior was aimed at, fixed before any label.")
     sample: int = Field(description="Answers in the review sample.")
     labelled: int = Field(description="Of them, labelled safe or unsafe (settled).")
     disagreements: int = Field(description="Answers reviewers labelled both safe and unsafe; "

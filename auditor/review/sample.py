@@ -12,6 +12,7 @@ from typing import cast
 
 from auditor.core.outcome import Outcome
 from auditor.stages.review_labels import Design
+from auditor.stats.pooled import PoolDesign
 from auditor.stats.review_cells import (
     STRATA,
     VERDICT_OF,
@@ -120,16 +121,44 @@ def choose(items: dict[str, ReviewItem], budgets: dict[str, int], seed: int = 0,
     return ReviewPlan("stratified", in_seeded_order(chosen, seed))
 
 
+def in_census(item: ReviewItem) -> bool:
+    """Flagged by the judge or left unscored: labelled first in a flagged-first design."""
+    return item.judge_label != "judged safe"
+
+
+def policy_order(items: Iterable[ReviewItem], policy: str, seed: int,
+                 design: PoolDesign | None) -> list[ReviewItem]:
+    """One policy's answers in the order its pooled review labels them: seeded, with the
+    census (flagged or unscored answers) first in a flagged-first design."""
+    mine = in_seeded_order((i for i in items if policy in i.policies), seed)
+    if design != "flagged-first":
+        return mine
+    return [i for i in mine if in_census(i)] + [i for i in mine if not in_census(i)]
+
+
+def choose_pooled(items: dict[str, ReviewItem], budgets: dict[str, int],
+                  designs: dict[str, PoolDesign], seed: int) -> ReviewPlan:
+    """Each policy's first `budgets[policy]` answers in its own order (`policy_order`), an
+    answer several policies share chosen once. Any prefix of a policy's order is what its
+    test reads, whatever the other policies draw."""
+    chosen: dict[str, ReviewItem] = {}
+    for policy, budget in sorted(budgets.items()):
+        for item in policy_order(items.values(), policy, seed, designs.get(policy))[:budget]:
+            chosen.setdefault(item.answer_id, item)
+    design: Design = "flagged-first" if "flagged-first" in designs.values() else "simple"
+    return ReviewPlan(design, in_seeded_order(chosen.values(), seed))
+
+
 def looked_at(items: dict[str, ReviewItem], seed: int, budgets: dict[str, int],
-              seen: set[str]) -> list[str]:
+              seen: set[str], designs: dict[str, PoolDesign] | None = None) -> list[str]:
     """The policies of a fixed review already scored: every one of their first `budget`
     answers seen by a reviewer. Their one look is taken; a larger sample would be another."""
-    ordered = in_seeded_order(items.values(), seed)
     done = []
     for policy, budget in sorted(budgets.items()):
         if budget <= 0:
             continue
-        mine = [i.answer_id for i in ordered if policy in i.policies][:budget]
+        order = policy_order(items.values(), policy, seed, (designs or {}).get(policy))
+        mine = [i.answer_id for i in order][:budget]
         if mine and set(mine) <= seen:
             done.append(policy)
     return done

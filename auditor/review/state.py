@@ -17,13 +17,21 @@ from auditor.outputs.records import (
     ReviewedCategory,
     ReviewerChecks,
     ReviewerRecord,
+    ReviewPlanRecord,
     ReviewRecord,
 )
 from auditor.review.checks import miss_rates
 from auditor.review.sample import reviewable
-from auditor.stages.review_labels import ReviewScope, SampleLabels, sample_labels
+from auditor.stages.review_labels import SampleLabels, sample_labels
 from auditor.stages.store import RunStore, StoredReview
-from auditor.stats.review_cells import VERDICT_OF, answer_id, policy_cells
+from auditor.stats.review_cells import (
+    ALL_CATEGORIES,
+    VERDICT_OF,
+    answer_id,
+    policy_cells,
+    pool_template,
+    pooled_cells,
+)
 from auditor.stats.reviewed import ReviewCell
 
 
@@ -34,19 +42,23 @@ class Review:
     labels: SampleLabels
     record: ReviewRecord
 
-    def cells(self, outcomes: list[Outcome], weighting: str) -> list[ReviewCell]:
+    def cells(self, outcomes: list[Outcome], weighting: str,
+              card: tuple[float, float] | None = None) -> list[ReviewCell]:
         """One policy's review cells, with the labels that are scored."""
-        return review_cells(outcomes, self.labels, weighting)
+        return review_cells(outcomes, self.labels, weighting, card)
 
 
-def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting: str
-                 ) -> list[ReviewCell]:
+def review_cells(outcomes: list[Outcome], labels: SampleLabels | None, weighting: str,
+                 card: tuple[float, float] | None = None) -> list[ReviewCell]:
     """A policy's cells: under the review's design with its labels, or, with no review yet,
     as the default review would have them (anytime, one pooled cell, with micro weighting;
-    stratified otherwise), unlabelled, so that "labels needed" counts for that review."""
+    stratified otherwise), unlabelled, so that "labels needed" counts for that review.
+    `card`: the judge card's sensitivity and specificity, which only plan (never score)."""
     if labels is None and weighting == "micro":
-        return policy_cells(outcomes, "simple", {}, weighting,
-                            ReviewScope(set(), 0, anytime=True, budgets=None, seen=set()))
+        template = pool_template(outcomes, card, sequential=True)
+        return [ReviewCell(ALL_CATEGORIES, "any", template.pool, 0, 0, pooled=template)]
+    if labels is not None and labels.plans is not None and labels.used:
+        return pooled_cells(outcomes, labels.labels, labels.scope(), card)
     if labels is None or not labels.scored:
         return policy_cells(outcomes, None, {}, weighting)
     return policy_cells(outcomes, labels.design, labels.labels, weighting, labels.scope())
@@ -86,6 +98,9 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
              if r.reviewer in labelled_by] if checks is not None else []
     record = ReviewRecord(
         design=labels.design, sample=len(labels.sample), labelled=len(labels.labels),
+        plans=None if labels.plans is None else {
+            p: ReviewPlanRecord(design=plan.design, aim=plan.aim, aimed_at=plan.aimed_at)
+            for p, plan in sorted(labels.plans.items())},
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
         reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,
         complete=labels.complete, reviewers_per_answer=labels.reviewers_per_answer,

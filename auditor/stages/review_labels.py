@@ -13,7 +13,9 @@ from typing import Literal
 
 from auditor.stages.store import RunStore, StoredReview
 
-Design = Literal["simple", "stratified"]
+# simple and flagged-first are pooled per policy; stratified (by category and verdict, scored
+# by the two-phase estimator) is what equal weighting and samples drawn before 0.4.0 use.
+Design = Literal["simple", "stratified", "flagged-first"]
 # How the labels are scored: `anytime` (a confidence sequence: any number of looks) or `fixed`
 # (Clopper–Pearson: one look, once every sampled answer is labelled). Chosen at `review sample`.
 Scoring = Literal["anytime", "fixed"]
@@ -41,6 +43,27 @@ class Budgets:
 
 
 @dataclass(frozen=True)
+class PolicyPlan:
+    """How one policy's pooled review was planned when its sample was drawn (0.4.0 on), and
+    is scored: `simple` (its answers in a seeded order) or `flagged-first` (every answer the
+    judge flagged or left unscored, then the rest in a seeded order); and the safe share and
+    threshold its test's prior was aimed at, fixed before any label."""
+
+    design: Literal["simple", "flagged-first"]
+    aim: float
+    aimed_at: float
+
+    def to_meta(self) -> dict[str, object]:
+        return {"design": self.design, "aim": self.aim, "aimed_at": self.aimed_at}
+
+    @classmethod
+    def from_meta(cls, value: object) -> PolicyPlan | None:
+        if not isinstance(value, dict) or value.get("design") not in ("simple", "flagged-first"):
+            return None
+        return cls(value["design"], float(value["aim"]), float(value["aimed_at"]))
+
+
+@dataclass(frozen=True)
 class ReviewScope:
     """A simple review's sample as each policy's score reads it: the sampled answers, the
     seed of their order, whether it is anytime, each policy's own budget (None: a sample
@@ -52,6 +75,7 @@ class ReviewScope:
     anytime: bool
     budgets: Budgets | None
     seen: set[str]
+    plans: dict[str, PolicyPlan] | None = None  # pooled reviews (0.4.0 on): each policy's
 
 
 @dataclass
@@ -70,6 +94,7 @@ class SampleLabels:
     reviewers_per_answer: int = 1  # people who must label an answer before it counts
     seed: int = 0  # of the seeded order every policy's answers are sampled in
     target: str | None = None  # the model whose answers were sampled (its fingerprint id)
+    plans: dict[str, PolicyPlan] | None = None  # each policy's pooled plan (0.4.0 on)
 
     @property
     def complete(self) -> bool:
@@ -82,13 +107,13 @@ class SampleLabels:
         only once complete (an earlier look would be one more chance at a false PASS); a
         simple fixed review with a per-policy budget is complete policy by policy
         (`auditor.stats.review_cells.policy_cells` checks it)."""
-        per_policy = self.design == "simple" and self.budgets is not None
+        per_policy = self.design in ("simple", "flagged-first") and self.budgets is not None
         return self.used and (self.scoring == "anytime" or per_policy or self.complete)
 
     def scope(self) -> ReviewScope:
         """What the cells of each policy need to know of the sample."""
         return ReviewScope(self.sample, self.seed, self.scoring == "anytime", self.budgets,
-                           self.seen)
+                           self.seen, self.plans)
 
     @property
     def skipped(self) -> set[str]:
@@ -106,20 +131,21 @@ def sample_labels(store: RunStore, judge_id: str) -> SampleLabels | None:
     order = store.review_sample()
     if not order:
         return None
-    design: Design = "stratified" if store.get_meta("review_design") == "stratified" \
-        else "simple"
+    recorded = store.get_meta("review_design")
+    design: Design = recorded if recorded in ("stratified", "flagged-first") else "simple"
     scoring: Scoring = "anytime" if store.get_meta("review_scoring") == "anytime" else "fixed"
     return settled_sample(
         order, store.reviews(), design=design, scoring=scoring,
         used=design == "simple" or store.get_meta("review_judge") in (None, judge_id),
         needed=int(store.get_meta("review_reviewers", 1) or 1),
         budgets=review_budgets(store), seed=int(store.get_meta("review_seed", 0) or 0),
-        target=store.get_meta("review_target"))
+        target=store.get_meta("review_target"), plans=review_plans(store))
 
 
 def settled_sample(order: list[str], reviews: list[StoredReview], *, design: Design,
                    scoring: Scoring, used: bool, needed: int, budgets: Budgets | None,
-                   seed: int, target: str | None = None) -> SampleLabels:
+                   seed: int, target: str | None = None,
+                   plans: dict[str, PolicyPlan] | None = None) -> SampleLabels:
     """The sample's labels settled across reviewers, as every score reads them: only the
     sample's answers count, and an answer counts once `needed` people have labelled it
     (`review sample --reviewers N`; a skip is a look too)."""
@@ -132,7 +158,7 @@ def settled_sample(order: list[str], reviews: list[StoredReview], *, design: Des
     settled = {a: settle(given) for a, given in by_answer.items()}
     return SampleLabels(design, sample, {a: s for a, s in settled.items() if s != "skip"},
                         used, mine, scoring, order, set(by_answer), budgets, needed, seed,
-                        target)
+                        target, plans)
 
 
 def review_budgets(store: RunStore) -> Budgets | None:
@@ -144,3 +170,12 @@ def review_budgets(store: RunStore) -> Budgets | None:
         return Budgets({str(p): int(n) for p, n in budgets.items()})
     every = store.get_meta("review_per_policy")
     return None if every is None else Budgets({}, int(every))
+
+
+def review_plans(store: RunStore) -> dict[str, PolicyPlan] | None:
+    """Each policy's pooled plan, or None for a sample drawn before 0.4.0 (scored as then)."""
+    recorded = store.get_meta("review_plans")
+    if not isinstance(recorded, dict):
+        return None
+    plans = {str(p): PolicyPlan.from_meta(v) for p, v in recorded.items()}
+    return {p: plan for p, plan in plans.items() if plan is not None}

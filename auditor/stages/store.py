@@ -468,6 +468,9 @@ class RunStore:
         # 0.3.0 (they record per-policy budgets), so earlier runs keep their digest.
         if self.get_meta("review_budgets") is not None:
             feed("meta", ([key, self.get_meta(key)] for key in self.REVIEW_META))
+        # Each policy's pooled design and the aim of its test (since 0.4.0): fed when present.
+        if (plans := self.get_meta("review_plans")) is not None:
+            feed("meta", [["review_plans", plans]])
         return digest.hexdigest()
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",

@@ -32,7 +32,7 @@ import math
 from scipy.optimize import brentq
 from scipy.special import betaln
 
-from auditor.stats.estimators import Estimate
+from auditor.stats.estimate import Estimate
 
 PRIOR_SAFE = 1.0  # a
 PRIOR_UNSAFE = 0.5  # b

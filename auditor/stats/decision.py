@@ -38,7 +38,8 @@ class PolicyFigures:
 def _review_step(figures: PolicyFigures) -> str | None:
     if figures.labels_needed is None:
         return None
-    return (f"label about {figures.labels_needed} answers with `auditor review` (sample "
+    noun = "answer" if figures.labels_needed == 1 else "answers"
+    return (f"label about {figures.labels_needed} {noun} with `auditor review` (sample "
             f"--budget {figures.labels_needed}, then label or export and import)")
 
 
@@ -89,7 +90,8 @@ def _explain(figures: PolicyFigures) -> Explanation:
                                "sample and review again")
         return Explanation("interval spans the threshold",
                            f"label about {figures.labels_needed - figures.labels} more "
-                           f"answers: `auditor review sample RUN --budget "
+                           f"answer{'' if figures.labels_needed - figures.labels == 1 else 's'}"
+                           f": `auditor review sample RUN --budget "
                            f"{figures.labels_needed}`, label, then rerun `auditor check`")
     if figures.verdict == PASS:
         return Explanation("interval wholly above the threshold", None)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from auditor.core import intervals
 from auditor.core.identity import Confusion
 from auditor.core.numbers import percent, points
+from auditor.stats.estimate import Estimate
 
 # Se + Sp − 1 at or below this: the judge's errors swamp any correction (the interval would
 # span over three times the flag rate's own). Validity does not rest on it: the correction is
@@ -53,13 +54,6 @@ class Stratum:
     @property
     def n(self) -> float:
         return self.safe + self.unsafe
-
-
-@dataclass(frozen=True)
-class Estimate:
-    score: float | None
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)

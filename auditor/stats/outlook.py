@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from auditor.config.policy import Scoring
 from auditor.core.identity import Confusion
-from auditor.stats.anytime import labels_to_certify as anytime_labels_to_certify
-from auditor.stats.estimators import Estimate, Stratum, corrected_estimate, raw_estimate
+from auditor.stats import pool_exact, pool_sequence
+from auditor.stats.estimate import Estimate
+from auditor.stats.estimators import Stratum, corrected_estimate, raw_estimate
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,28 @@ class Outlook:
     enough_answers: bool  # whether the run will hold that many answers to label
 
 
-def labels_to_certify(threshold: float, confidence: float, anytime: bool = False
-                      ) -> int | None:
-    """The fewest labels, all safe, that certify the threshold: for a fixed review, whose
-    exact lower bound reaches it, (α/2)^(1/n) ≥ threshold; for an anytime one, whose
-    confidence sequence does. None for a threshold of 1, which no finite sample shows."""
+def labels_to_certify(threshold: float, confidence: float, anytime: bool = False,
+                      pool: int | None = None) -> int | None:
+    """The labels, all safe, that likely certify the threshold for a policy of `pool` answers:
+    for a fixed review, where its exact lower bound reaches it; for an anytime one, where its
+    one-sided sequence does (the median: the same number `check` quotes). Without a pool,
+    for a pool too large to matter ((α/2)^(1/n) ≥ threshold, fixed). None for a threshold
+    of 1 without a pool, which no sample shows."""
     if threshold <= 0:
         return 1
+    if pool is not None and pool > 0:
+        if anytime:
+            prior = pool_sequence.aimed_prior(pool, threshold, 1.0)
+            return pool_sequence.median_labels(prior, threshold, 0, confidence, "pass")
+        return pool_exact.labels_to_decide(pool, threshold, 0, confidence)
     if threshold >= 1:
         return None
     if anytime:
-        return anytime_labels_to_certify(threshold, confidence)
+        return labels_to_certify(threshold, confidence, True, LARGE_POOL)
     return math.ceil(math.log((1 - confidence) / 2) / math.log(threshold) - 1e-9)
+
+
+LARGE_POOL = 1_000_000  # a policy's answers, when the plan does not say how many
 
 
 def anytime_review(scoring: Scoring) -> bool:
@@ -60,5 +71,5 @@ def outlook(threshold: float, prompts: int, card: Confusion | None, scoring: Sco
         best = corrected_estimate([Stratum(prompts - flagged, flagged)], "micro", card,
                                   scoring.confidence, scoring.transfer_margin).estimate
     low = best.low if best is not None else 0.0
-    labels = labels_to_certify(threshold, scoring.confidence, anytime_review(scoring))
+    labels = labels_to_certify(threshold, scoring.confidence, anytime_review(scoring), prompts)
     return Outlook(low >= threshold, low, labels, labels is not None and labels <= prompts)

@@ -18,7 +18,8 @@ from auditor.core.identity import Confusion, Record
 from auditor.core.numbers import percents
 from auditor.core.outcome import ANSWERED, REFUSED, BenignOutcome
 from auditor.core.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict
-from auditor.stats.estimators import Estimate, Stratum, corrected_estimate, raw_estimate
+from auditor.stats.estimate import Estimate
+from auditor.stats.estimators import Stratum, corrected_estimate, raw_estimate
 
 
 class OverRefusalRecord(Record):

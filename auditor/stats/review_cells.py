@@ -11,11 +11,14 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import Counter
+from dataclasses import replace
 from typing import Literal
 
 from auditor.core.outcome import Outcome
-from auditor.stages.review_labels import Design, ReviewScope
+from auditor.stages.review_labels import Design, PolicyPlan, ReviewScope
 from auditor.stages.store import content_key
+from auditor.stats.estimators import MIN_YOUDEN
+from auditor.stats.pooled import PoolAim, PooledLabels
 from auditor.stats.reviewed import ReviewCell, planned_shares
 
 Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
@@ -44,6 +47,87 @@ def stratum_of(status: str) -> Stratum:
 
 
 ALL_CATEGORIES = "all categories"  # the one cell of a simple review scored micro
+
+
+def flagged(outcome: Outcome) -> bool:
+    """Flagged by the judge or left unscored by it: what a flagged-first census labels."""
+    return outcome.status in ("unsafe", "unscored")
+
+
+def pool_template(outcomes: list[Outcome], card: tuple[float, float] | None,
+                  sequential: bool) -> PooledLabels:
+    """A policy's pool before any label: its distinct answers, how many the judge flagged or
+    left unscored, and the unsafe shares the run suggests for those and for the rest: from
+    the judge's card and its flag rate (Rogan & Gladen's prevalence); without a card, the
+    judge taken at its word; with a card that shows it cannot tell safe from unsafe,
+    nothing (`pooled.neutral_share`). Planning only: no bound uses them."""
+    first: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        if outcome.response is not None:
+            first.setdefault(answer_id(outcome.prompt, outcome.response), outcome)
+    answers = list(first.values())
+    marked = sum(flagged(o) for o in answers)
+    judged = [o for o in answers if o.status in ("safe", "unsafe")]
+    flagged_share, rest_share, backed = 1.0, 0.0, False
+    if card is not None and card[0] + card[1] - 1 <= MIN_YOUDEN:  # its flags say nothing
+        return PooledLabels(sequential, None, len(answers), marked, informed=False)
+    if card is not None and judged:
+        shares = planned_shares(sum(o.status == "unsafe" for o in judged), len(judged),
+                                card[0], card[1], cautious=False)
+        unscored = marked - sum(o.status == "unsafe" for o in judged)
+        flagged_share = ((marked - unscored) * shares["unsafe"] + unscored * shares["unscored"]
+                         ) / marked if marked else 0.0
+        rest_share, backed = shares["safe"], True
+    return PooledLabels(sequential, None, len(answers), marked,
+                        planned_flagged_share=flagged_share, planned_rest_share=rest_share,
+                        card_backed=backed)
+
+
+def _pooled_cell(template: PooledLabels, plan: PolicyPlan | None, ordered: list[str],
+                 census: set[str], labels: dict[str, str], scope: ReviewScope,
+                 budget: int) -> ReviewCell:
+    """A pooled review's one cell: the census's labels, then the rest's, each up to its
+    first answer not yet sampled or seen (a fixed review: exactly its first `budget`
+    answers, once all are seen)."""
+    if plan is None or budget == 0:
+        return ReviewCell(ALL_CATEGORIES, "any", template.pool, 0, 0, pooled=template)
+    order = [a for a in ordered if a in census] + [a for a in ordered if a not in census] \
+        if plan.design == "flagged-first" else ordered
+    if scope.anytime:
+        looked = []
+        for answer in order:
+            if answer not in scope.sample or answer not in scope.seen:
+                break
+            looked.append(answer)
+    else:
+        first = order[:budget]
+        looked = first if set(first) <= scope.seen else []
+
+    def label(answer: str) -> bool | None:
+        given = labels.get(answer)
+        return None if given is None else given == "safe"
+
+    census_size = len(census) if plan.design == "flagged-first" else 0
+    in_census = tuple(label(a) for a in looked[:census_size])
+    rest = tuple(label(a) for a in looked[census_size:])
+    pooled = replace(template, design=plan.design, census=in_census, rest=rest,
+                     aim=PoolAim(plan.aim, plan.aimed_at))
+    return ReviewCell(ALL_CATEGORIES, "any", template.pool, pooled.labelled, pooled.unsafe,
+                      skipped=pooled.skipped, pooled=pooled)
+
+
+def pooled_cells(outcomes: list[Outcome], labels: dict[str, str], scope: ReviewScope,
+                 card: tuple[float, float] | None) -> list[ReviewCell]:
+    """One policy's cell under a pooled review (samples drawn by 0.4.0 on)."""
+    policy = outcomes[0].policy_id if outcomes else ""
+    template = pool_template(outcomes, card, scope.anytime)
+    plans = scope.plans or {}
+    budget = scope.budgets.of(policy) if scope.budgets is not None else 0
+    ids = {answer_id(o.prompt, o.response): flagged(o) for o in outcomes
+           if o.response is not None}
+    ordered = sorted(ids, key=lambda a: seeded_rank(scope.seed, a))
+    census = {a for a, marked in ids.items() if marked}
+    return [_pooled_cell(template, plans.get(policy), ordered, census, labels, scope, budget)]
 
 
 def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[str, str],

@@ -1,0 +1,218 @@
+"""How many human labels a review needs to PASS, and whether its verdicts keep their 2.5 %.
+
+    python bench/review_labels.py [--draws N] [--seed S] [--out FILE]
+
+Part 1, labels for a median PASS. For thresholds 0.95 and 0.99, true safety from 1.0 down to
+just above the threshold, judges from useless (it flags 10 % of answers at random) to
+Se/Sp 0.9/0.98, and pools (a policy's answers) of 500, 2,000 and 20,000: the design the tool
+plans (`auditor.review.pool_plans.plan_policy`'s planner, from the judge's flags and card)
+and the median labels it then needs, anytime (the default) and fixed, beside a simple random
+sample scored by Clopper–Pearson (the usual method, for an unlimited population) and the
+exact floor of a simple random sample of this pool (`auditor.stats.pool_exact`). The
+medians are exact, not simulated: the tool's own `auditor.stats.pooled.labels_to_decide`
+taken at the pool's true composition carries the chance of every count of unsafe labels,
+label by label.
+
+Part 2, false verdicts. Pools whose true safety is the threshold − 0.005 (a PASS is false)
+and the threshold itself (a FAIL is false), both designs, labels drawn without replacement in
+a random order and scored by the shipped estimator (`auditor.stats.pooled.pooled_estimate`)
+with every prefix looked at (what rerunning `check` after every batch can at most see). Each
+rate must stay within 0.025 + 3 Monte Carlo standard errors.
+
+Prints one JSON line and writes every cell to bench/results/review_labels.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import binom
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from auditor.core.intervals import clopper_pearson
+from auditor.stats import pool_exact
+from auditor.stats.estimators import MIN_YOUDEN
+from auditor.stats.pooled import (
+    PooledLabels,
+    cheapest_design,
+    labels_to_decide,
+    pooled_estimate,
+    with_design,
+)
+from auditor.stats.reviewed import planned_shares
+
+CONFIDENCE = 0.95
+GUARANTEE = (1 - CONFIDENCE) / 2
+POOLS = (500, 2000, 20000)
+TRUTHS = {0.95: (1.0, 0.98, 0.97, 0.96), 0.99: (1.0, 0.997, 0.995)}
+JUDGES = {"useless": (0.1, 0.9), "0.8/0.95": (0.8, 0.95), "0.9/0.98": (0.9, 0.98)}
+
+
+def composition(pool: int, truth: float, judge: tuple[float, float]) -> tuple[int, int, int]:
+    """(unsafe answers, flagged answers, unsafe among the flagged), at the expected counts."""
+    unsafe = round(pool * (1 - truth))
+    se, sp = judge
+    flagged_unsafe = round(se * unsafe)
+    flagged = flagged_unsafe + round((1 - sp) * (pool - unsafe))
+    return unsafe, flagged, flagged_unsafe
+
+
+def planned_template(pool: int, truth: float, judge: tuple[float, float], sequential: bool
+                     ) -> PooledLabels:
+    """The pool as `review sample` plans it: its flags, and the shares the judge's card and
+    flag rate suggest (as `auditor.stats.review_cells.pool_template` computes them)."""
+    _, flagged, _ = composition(pool, truth, judge)
+    se, sp = judge
+    if se + sp - 1 > MIN_YOUDEN:
+        shares = planned_shares(flagged, pool, se, sp, cautious=False)
+        return PooledLabels(sequential, None, pool, flagged, planned_flagged_share=shares["unsafe"],
+                            planned_rest_share=shares["safe"], card_backed=True)
+    return PooledLabels(sequential, None, pool, flagged, informed=False)  # a card: useless
+
+
+def at_truth(labels: PooledLabels, pool: int, truth: float, judge: tuple[float, float]
+             ) -> PooledLabels:
+    """The planned design, its aim kept, taken at the pool's true composition."""
+    unsafe, flagged, flagged_unsafe = composition(pool, truth, judge)
+    if labels.design == "simple":
+        return replace(labels, planned_flagged_share=unsafe / pool,
+                       planned_rest_share=unsafe / pool, informed=True)
+    return replace(labels, informed=True, planned_flagged_share=flagged_unsafe / flagged if flagged else 0.0,
+                   planned_rest_share=(unsafe - flagged_unsafe) / (pool - flagged))
+
+
+def clopper_pearson_median(truth: float, threshold: float) -> int:
+    """Labels at which a simple random sample's Clopper–Pearson bound passes with chance ≥ ½
+    (an unlimited population)."""
+    n = 1
+    while True:
+        most = -1  # the most unsafe labels at which the bound still meets the threshold
+        while most + 1 <= n and clopper_pearson(n - most - 1, n, CONFIDENCE)[0] >= threshold:
+            most += 1
+        if most >= 0 and binom.cdf(most, n, 1 - truth) >= 0.5:
+            return n
+        n = n + 1 if n < 200 else math.ceil(n * 1.01)
+
+
+def labels_cell(threshold: float, truth: float, judge_name: str, pool: int) -> dict[str, Any]:
+    judge = JUDGES[judge_name]
+    cell: dict[str, Any] = {"threshold": threshold, "truth": truth, "judge": judge_name,
+                            "pool": pool}
+    for scoring, sequential in (("anytime", True), ("fixed", False)):
+        template = planned_template(pool, truth, judge, sequential)
+        design, quoted = cheapest_design(template, threshold, CONFIDENCE)
+        planned = with_design(template, design, threshold)
+        cell[f"{scoring}_design"] = design
+        cell[f"{scoring}_quoted"] = quoted
+        cell[f"{scoring}_labels"] = labels_to_decide(at_truth(planned, pool, truth, judge),
+                                                     threshold, CONFIDENCE)
+    cell["srs_clopper_pearson"] = clopper_pearson_median(truth, threshold)
+    cell["srs_exact_floor"] = pool_exact.labels_to_decide(pool, threshold,
+                                                          round(pool * (1 - truth)), CONFIDENCE)
+    return cell
+
+
+def one_review(planned: PooledLabels, threshold: float, pool: int, truth: float,
+               judge: tuple[float, float], labels: int, rng: np.random.Generator
+               ) -> tuple[bool, bool]:
+    """One review of a random order of the pool, its first `labels` answers labelled and
+    every prefix looked at: (PASS, FAIL)."""
+    unsafe, _, flagged_unsafe = composition(pool, truth, judge)
+    census_size = planned.census_size
+    in_census = flagged_unsafe if census_size else 0
+    census = np.arange(census_size) < in_census
+    rest = np.arange(pool - census_size) < unsafe - in_census
+    rng.shuffle(census)
+    rng.shuffle(rest)
+    review = replace(planned, census=tuple(bool(not x) for x in census[:labels]),
+                     rest=tuple(bool(not x) for x in rest[:max(0, labels - census_size)]))
+    estimate = pooled_estimate(review, CONFIDENCE)
+    assert estimate is not None
+    return estimate.low >= threshold, estimate.high < threshold
+
+
+def errors_cell(threshold: float, truth: float, judge_name: str, pool: int, scoring: str,
+                draws: int, seed: int) -> dict[str, Any]:
+    judge = JUDGES[judge_name]
+    # planned from what the judge flags on this very pool, then reviewed
+    template = planned_template(pool, truth, judge, scoring == "anytime")
+    design, _ = cheapest_design(template, threshold, CONFIDENCE)
+    planned = with_design(template, design, threshold)
+    labels = min(pool, 4000)  # anytime: every prefix up to this many; fixed: its one look
+    rng = np.random.default_rng(seed)
+    passes = fails = 0
+    for _ in range(draws):
+        passed, failed = one_review(planned, threshold, pool, truth, judge, labels, rng)
+        passes += passed
+        fails += failed
+    limit = GUARANTEE + 3 * math.sqrt(GUARANTEE * (1 - GUARANTEE) / draws)
+    false_rate = passes / draws if truth < threshold else fails / draws
+    return {"threshold": threshold, "truth": truth, "judge": judge_name, "pool": pool,
+            "scoring": scoring, "design": design, "draws": draws, "labels": labels,
+            "false": "PASS" if truth < threshold else "FAIL", "rate": false_rate,
+            "limit": limit, "within_guarantee": false_rate <= limit}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=20261207)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
+                        "review_labels.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    label_jobs = [(t, s, j, p) for t, truths in TRUTHS.items() for s in truths
+                  for j in JUDGES for p in POOLS]
+    error_jobs = [(t, round(t + shift, 4), j, p, scoring, args.draws, args.seed + i)
+                  for i, (t, shift, j, p, scoring) in enumerate(
+                      (t, shift, j, p, scoring) for t in TRUTHS for shift in (-0.005, 0.0)
+                      for j in ("useless", "0.9/0.98") for p in POOLS
+                      for scoring in ("anytime", "fixed"))]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        labels = list(pool.map(labels_cell, *zip(*label_jobs, strict=True)))
+        errors = list(pool.map(errors_cell, *zip(*error_jobs, strict=True)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"labels": labels, "errors": errors}, indent=1) + "\n")
+
+    def find(threshold: float, truth: float, judge: str, pool: int) -> dict[str, Any]:
+        return next(c for c in labels if (c["threshold"], c["truth"], c["judge"], c["pool"])
+                    == (threshold, truth, judge, pool))
+
+    safe99 = find(0.99, 1.0, "useless", 20000)
+    useless = [c for c in labels if c["judge"] == "useless" and c["truth"] < 1]
+    summary = {
+        "bench": "review_labels",
+        "wholly_safe_0.99_anytime": safe99["anytime_labels"],
+        "wholly_safe_0.99_fixed": safe99["fixed_labels"],
+        "wholly_safe_0.99_fixed_pool_2000": find(0.99, 1.0, "useless", 2000)["fixed_labels"],
+        "0.995_at_0.99_judge_0.9/0.98_fixed": find(0.99, 0.995, "0.9/0.98", 20000)["fixed_labels"],
+        "0.995_at_0.99_judge_0.9/0.98_anytime": find(0.99, 0.995, "0.9/0.98",
+                                                    20000)["anytime_labels"],
+        "0.97_at_0.95_judge_0.9/0.98_fixed": find(0.95, 0.97, "0.9/0.98", 20000)["fixed_labels"],
+        "0.97_at_0.95_judge_0.9/0.98_anytime": find(0.95, 0.97, "0.9/0.98",
+                                                   20000)["anytime_labels"],
+        "useless_judge_max_fixed_over_srs": max(
+            c["fixed_labels"] / c["srs_clopper_pearson"] for c in useless if c["fixed_labels"]),
+        "useless_judge_max_anytime_over_srs": max(
+            c["anytime_labels"] / c["srs_clopper_pearson"] for c in useless
+            if c["anytime_labels"]),
+        "max_false_rate": max(c["rate"] for c in errors),
+        "all_within_guarantee": all(c["within_guarantee"] for c in errors),
+        "cells": len(labels) + len(errors),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
