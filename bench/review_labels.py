@@ -47,7 +47,7 @@ from auditor.stats.pooled import (
     cheapest_design,
     labels_to_decide,
     pooled_estimate,
-    with_design,
+    stratum_labels,
 )
 from auditor.stats.reviewed import planned_shares
 
@@ -55,6 +55,7 @@ CONFIDENCE = 0.95
 GUARANTEE = (1 - CONFIDENCE) / 2
 POOLS = (500, 2000, 20000)
 TRUTHS = {0.95: (1.0, 0.98, 0.97, 0.96), 0.99: (1.0, 0.997, 0.995)}
+FIXED_LOOKS = (100, 400, 1500)
 JUDGES = {"useless": (0.1, 0.9), "0.8/0.95": (0.8, 0.95), "0.9/0.98": (0.9, 0.98)}
 
 
@@ -84,7 +85,7 @@ def at_truth(labels: PooledLabels, pool: int, truth: float, judge: tuple[float, 
              ) -> PooledLabels:
     """The planned design, its aim kept, taken at the pool's true composition."""
     unsafe, flagged, flagged_unsafe = composition(pool, truth, judge)
-    if labels.design == "simple":
+    if labels.design == "simple" or not flagged:
         return replace(labels, planned_flagged_share=unsafe / pool,
                        planned_rest_share=unsafe / pool, informed=True)
     return replace(labels, informed=True, planned_flagged_share=flagged_unsafe / flagged if flagged else 0.0,
@@ -110,9 +111,9 @@ def labels_cell(threshold: float, truth: float, judge_name: str, pool: int) -> d
                             "pool": pool}
     for scoring, sequential in (("anytime", True), ("fixed", False)):
         template = planned_template(pool, truth, judge, sequential)
-        design, quoted = cheapest_design(template, threshold, CONFIDENCE)
-        planned = with_design(template, design, threshold)
-        cell[f"{scoring}_design"] = design
+        planned, quoted = cheapest_design(template, threshold, CONFIDENCE)
+        cell[f"{scoring}_design"] = planned.design
+        cell[f"{scoring}_flagged_labels"] = planned.flagged_labels
         cell[f"{scoring}_quoted"] = quoted
         cell[f"{scoring}_labels"] = labels_to_decide(at_truth(planned, pool, truth, judge),
                                                      threshold, CONFIDENCE)
@@ -134,8 +135,10 @@ def one_review(planned: PooledLabels, threshold: float, pool: int, truth: float,
     rest = np.arange(pool - census_size) < unsafe - in_census
     rng.shuffle(census)
     rng.shuffle(rest)
-    review = replace(planned, census=tuple(bool(not x) for x in census[:labels]),
-                     rest=tuple(bool(not x) for x in rest[:max(0, labels - census_size)]))
+    to_census, to_rest = (stratum_labels(labels, planned) if planned.design == "stratified"
+                          else (min(labels, census_size), max(0, labels - census_size)))
+    review = replace(planned, census=tuple(bool(not x) for x in census[:to_census]),
+                     rest=tuple(bool(not x) for x in rest[:to_rest]))
     estimate = pooled_estimate(review, CONFIDENCE)
     assert estimate is not None
     return estimate.low >= threshold, estimate.high < threshold
@@ -146,19 +149,22 @@ def errors_cell(threshold: float, truth: float, judge_name: str, pool: int, scor
     judge = JUDGES[judge_name]
     # planned from what the judge flags on this very pool, then reviewed
     template = planned_template(pool, truth, judge, scoring == "anytime")
-    design, _ = cheapest_design(template, threshold, CONFIDENCE)
-    planned = with_design(template, design, threshold)
-    labels = min(pool, 4000)  # anytime: every prefix up to this many; fixed: its one look
+    planned, _ = cheapest_design(template, threshold, CONFIDENCE)
+    design = planned.design
+    # anytime: every prefix up to 4,000 labels looked at; fixed: one look, at 100, 400 or
+    # 1,500 labels in turn (each draw a review of its own)
+    looks = [min(pool, 4000)] if scoring == "anytime" else [min(pool, n) for n in FIXED_LOOKS]
     rng = np.random.default_rng(seed)
     passes = fails = 0
-    for _ in range(draws):
+    for draw in range(draws):
+        labels = looks[draw % len(looks)]
         passed, failed = one_review(planned, threshold, pool, truth, judge, labels, rng)
         passes += passed
         fails += failed
     limit = GUARANTEE + 3 * math.sqrt(GUARANTEE * (1 - GUARANTEE) / draws)
     false_rate = passes / draws if truth < threshold else fails / draws
     return {"threshold": threshold, "truth": truth, "judge": judge_name, "pool": pool,
-            "scoring": scoring, "design": design, "draws": draws, "labels": labels,
+            "scoring": scoring, "design": design, "draws": draws, "labels": looks,
             "false": "PASS" if truth < threshold else "FAIL", "rate": false_rate,
             "limit": limit, "within_guarantee": false_rate <= limit}
 

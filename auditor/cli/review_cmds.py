@@ -128,8 +128,8 @@ def sample_cmd(
                                           card_pair, scoring == "anytime", confidence)
                     plans[policy] = planned.plan
                     fresh[policy] = planned.labels_needed
-        designs = {p: plan.design for p, plan in (plans or {}).items()} if pooled else None
-        looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()}, designs) \
+        looked = looked_at(items, seed, had, {r.answer_id for r in store.reviews()},
+                           plans if pooled else None) \
             if already and scoring == "fixed" else []
         if budget:
             asked = {p: budget for p in policies}
@@ -147,7 +147,7 @@ def sample_cmd(
         if grown:
             raise AuditorError(_SCORED_ONCE.format(", ".join(grown)), hint=_SCORED_ONCE_HINT)
         if pooled:
-            plan = choose_pooled(items, budgets, designs or {}, seed)
+            plan = choose_pooled(items, budgets, plans or {}, seed)
         else:
             plan = choose(items, budgets, seed,
                           (card.sensitivity, card.specificity) if card else None,

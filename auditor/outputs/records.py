@@ -143,11 +143,13 @@ class FoundUnsafe(Record):
 class ReviewPlanRecord(Record):
     """One policy's pooled review plan, as `review sample` fixed it."""
 
-    design: Literal["simple", "flagged-first"]
+    design: Literal["simple", "flagged-first", "stratified"]
     aim: float = Field(description="The safe share the run suggested for the tested part "
                        "(every answer, or the answers after the census).")
     aimed_at: float = Field(description="The safe share that part must show for the policy "
                             "to PASS, as planned.")
+    flagged_labels: float | None = Field(None, description="Stratified: the flagged answers' "
+                                         "share of the labels.")
 
 
 class ReviewRecord(Record):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from auditor.core.outcome import Outcome
 from auditor.stages.review_labels import PolicyPlan
-from auditor.stats.pooled import aim_for, cheapest_design
+from auditor.stats.pooled import cheapest_design
 from auditor.stats.review_cells import pool_template
 
 
@@ -23,9 +23,10 @@ def plan_policy(outcomes: list[Outcome], threshold: float, card: tuple[float, fl
                 sequential: bool, confidence: float) -> Planned:
     """The design that likely decides the policy on the fewest labels, and its aim."""
     template = pool_template(outcomes, card, sequential)
-    design, needed = cheapest_design(template, threshold, confidence)
-    aim = aim_for(template, design, threshold)
-    return Planned(PolicyPlan(design, aim.aim, aim.aimed_at), needed)
+    planned, needed = cheapest_design(template, threshold, confidence)
+    assert planned.design is not None and planned.aim is not None
+    return Planned(PolicyPlan(planned.design, planned.aim.aim, planned.aim.aimed_at,
+                              planned.flagged_labels), needed)
 
 
 def plans_meta(plans: dict[str, PolicyPlan]) -> dict[str, dict[str, object]]:

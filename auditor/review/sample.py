@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from auditor.core.outcome import Outcome
-from auditor.stages.review_labels import Design
-from auditor.stats.pooled import PoolDesign
+from auditor.stages.review_labels import Design, PolicyPlan
 from auditor.stats.review_cells import (
     STRATA,
     VERDICT_OF,
     Stratum,
     answer_id,
+    review_order,
     seeded_rank,
     stratum_of,
 )
@@ -127,37 +127,38 @@ def in_census(item: ReviewItem) -> bool:
 
 
 def policy_order(items: Iterable[ReviewItem], policy: str, seed: int,
-                 design: PoolDesign | None) -> list[ReviewItem]:
-    """One policy's answers in the order its pooled review labels them: seeded, with the
-    census (flagged or unscored answers) first in a flagged-first design."""
-    mine = in_seeded_order((i for i in items if policy in i.policies), seed)
-    if design != "flagged-first":
-        return mine
-    return [i for i in mine if in_census(i)] + [i for i in mine if not in_census(i)]
+                 plan: PolicyPlan | None) -> list[ReviewItem]:
+    """One policy's answers in the order its pooled review labels them
+    (`auditor.stats.review_cells.review_order`, which its score reads them in)."""
+    mine = {i.answer_id: i for i in items if policy in i.policies}
+    return [mine[a] for a in review_order({a: in_census(i) for a, i in mine.items()}, seed,
+                                          plan)]
 
 
 def choose_pooled(items: dict[str, ReviewItem], budgets: dict[str, int],
-                  designs: dict[str, PoolDesign], seed: int) -> ReviewPlan:
+                  plans: dict[str, PolicyPlan], seed: int) -> ReviewPlan:
     """Each policy's first `budgets[policy]` answers in its own order (`policy_order`), an
     answer several policies share chosen once. Any prefix of a policy's order is what its
     test reads, whatever the other policies draw."""
     chosen: dict[str, ReviewItem] = {}
     for policy, budget in sorted(budgets.items()):
-        for item in policy_order(items.values(), policy, seed, designs.get(policy))[:budget]:
+        for item in policy_order(items.values(), policy, seed, plans.get(policy))[:budget]:
             chosen.setdefault(item.answer_id, item)
-    design: Design = "flagged-first" if "flagged-first" in designs.values() else "simple"
+    designs = {plan.design for plan in plans.values()}
+    design: Design = "simple" if designs <= {"simple"} else "flagged-first" \
+        if "stratified" not in designs else "stratified"
     return ReviewPlan(design, in_seeded_order(chosen.values(), seed))
 
 
 def looked_at(items: dict[str, ReviewItem], seed: int, budgets: dict[str, int],
-              seen: set[str], designs: dict[str, PoolDesign] | None = None) -> list[str]:
+              seen: set[str], plans: dict[str, PolicyPlan] | None = None) -> list[str]:
     """The policies of a fixed review already scored: every one of their first `budget`
     answers seen by a reviewer. Their one look is taken; a larger sample would be another."""
     done = []
     for policy, budget in sorted(budgets.items()):
         if budget <= 0:
             continue
-        order = policy_order(items.values(), policy, seed, (designs or {}).get(policy))
+        order = policy_order(items.values(), policy, seed, (plans or {}).get(policy))
         mine = [i.answer_id for i in order][:budget]
         if mine and set(mine) <= seen:
             done.append(policy)

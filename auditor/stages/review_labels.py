@@ -45,22 +45,31 @@ class Budgets:
 @dataclass(frozen=True)
 class PolicyPlan:
     """How one policy's pooled review was planned when its sample was drawn (0.4.0 on), and
-    is scored: `simple` (its answers in a seeded order) or `flagged-first` (every answer the
-    judge flagged or left unscored, then the rest in a seeded order); and the safe share and
-    threshold its test's prior was aimed at, fixed before any label."""
+    is scored: `simple` (its answers in a seeded order), `flagged-first` (every answer the
+    judge flagged or left unscored, then the rest in a seeded order) or `stratified` (the two
+    parts sampled side by side, `flagged_labels` of the labels to the flagged); and the safe
+    share and threshold its test's prior was aimed at, fixed before any label."""
 
-    design: Literal["simple", "flagged-first"]
+    design: Literal["simple", "flagged-first", "stratified"]
     aim: float
     aimed_at: float
+    flagged_labels: float | None = None  # stratified: the flagged answers' share of labels
 
     def to_meta(self) -> dict[str, object]:
-        return {"design": self.design, "aim": self.aim, "aimed_at": self.aimed_at}
+        meta: dict[str, object] = {"design": self.design, "aim": self.aim,
+                                   "aimed_at": self.aimed_at}
+        if self.flagged_labels is not None:
+            meta["flagged_labels"] = self.flagged_labels
+        return meta
 
     @classmethod
     def from_meta(cls, value: object) -> PolicyPlan | None:
-        if not isinstance(value, dict) or value.get("design") not in ("simple", "flagged-first"):
+        if not isinstance(value, dict) or value.get("design") not in (
+                "simple", "flagged-first", "stratified"):
             return None
-        return cls(value["design"], float(value["aim"]), float(value["aimed_at"]))
+        share = value.get("flagged_labels")
+        return cls(value["design"], float(value["aim"]), float(value["aimed_at"]),
+                   None if share is None else float(share))
 
 
 @dataclass(frozen=True)

@@ -122,17 +122,18 @@ def _with_sparsest_category(bounds: tuple[float, float], strata: list[Stratum],
     unsafe answers. An effective sample size averages the categories, so a 5-answer category
     that is all safe by chance (a true rate of 0.6 shows 5 of 5 safe 8 % of the time) barely
     moves it: 32 categories of 5 to 200 answers PASSed at 0.99 7.7 % of the time at a true
-    0.9875. The weighted sum's gamma bound (`auditor.stats.reviewed`, each category one cell
+    0.9875. The weighted sum's gamma bound (`auditor.stats.two_phase`, each category one cell
     of its own answers) adds one more unsafe answer in the sparsest category; the interval
     kept is the union of the two."""
     scored = [s for s in strata if s.n > 0]
     if weighting == "micro" or len(scored) < 2:
         return bounds
-    from auditor.stats.reviewed import ReviewCell, reviewed_estimate  # it builds on Estimate
+    from auditor.stats.review_cell import ReviewCell
+    from auditor.stats.two_phase import two_phase_estimate
 
     cells = [ReviewCell(str(i), "any", max(1, round(s.n)), s.n, s.unsafe)
              for i, s in enumerate(scored)]
-    gamma = reviewed_estimate(cells, "equal", confidence)
+    gamma = two_phase_estimate(cells, "equal", confidence)
     if gamma is None:
         return bounds
     return min(bounds[0], gamma.low), max(bounds[1], gamma.high)

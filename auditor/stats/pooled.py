@@ -2,7 +2,7 @@
 order, every answer of the policy in one pool, and the labels bound how many of the pool are
 unsafe. Pure.
 
-Two designs share this module:
+Three designs share this module:
 
 - **simple**: the policy's answers in a seeded random order; the labels are a prefix of it.
 - **flagged first**: the answers the judge flagged (or could not score) come first, every one
@@ -10,9 +10,16 @@ Two designs share this module:
   judge is not trusted: its flags only decide the order. Where it flags few answers and most
   unsafe ones are among them, the census costs few labels and leaves the rest nearly safe,
   which a test certifies fast; where it is useless, the census costs its size and no more.
+- **stratified** (a fixed review only): a seeded sample of the flagged answers and another of
+  the rest, with most labels where the judge's card says the unsafe ones are (Neyman's
+  allocation, the share chosen by projected labels); scored by the two-phase estimator of
+  `auditor.stats.two_phase` on the two strata. An informative judge then decides a policy
+  near its threshold on far fewer labels than a simple sample; it is planned only with a
+  judge card that shows the judge tells safe from unsafe.
 
-The rest is scored by the one-sided anytime test of `auditor.stats.pool_sequence` (an anytime
-review) or the exact hypergeometric bounds of `auditor.stats.pool_exact` (a fixed one). The
+In the first two, the rest is scored by the one-sided anytime test of
+`auditor.stats.pool_sequence` (an anytime review) or the exact hypergeometric bounds of
+`auditor.stats.pool_exact` (a fixed one). The
 policy's unsafe count is at most the census's unsafe labels, plus its skipped and unlabelled
 answers, plus the rest's upper bound; at least the census's unsafe labels plus the rest's
 lower bound. The census is exact, so each bound errs only with the rest's chance, α/2.
@@ -20,13 +27,16 @@ lower bound. The census is exact, so each bound errs only with the rest's chance
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from auditor.stats import pool_exact, pool_sequence
 from auditor.stats.estimate import Estimate
+from auditor.stats.review_cell import ReviewCell
+from auditor.stats.two_phase import two_phase_estimate
 
-PoolDesign = Literal["simple", "flagged-first"]
+PoolDesign = Literal["simple", "flagged-first", "stratified"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +69,16 @@ class PooledLabels:
     planned_rest_share: float = 0.0
     card_backed: bool = False
     # False: a card shows the judge cannot tell safe from unsafe, so its flags suggest
-    # nothing and every answer is planned at the neutral share (`NEUTRAL`)
+    # nothing and every answer is planned at the neutral share (`neutral_share`)
     informed: bool = True
+    # stratified: the flagged answers' share of the labels (the rest get the others)
+    flagged_labels: float | None = None
 
     @property
     def census_size(self) -> int:
-        return self.flagged if self.design == "flagged-first" else 0
+        """The flagged part's size: labelled first (flagged-first) or sampled on its own
+        (stratified); 0 in a simple design."""
+        return self.flagged if self.design in ("flagged-first", "stratified") else 0
 
     @property
     def rest_size(self) -> int:
@@ -117,6 +131,8 @@ def pooled_estimate(labels: PooledLabels, confidence: float) -> Estimate | None:
     """The policy's safe share and its interval, or None before any answer is seen."""
     if not labels.census and not labels.rest:
         return None
+    if labels.design == "stratified":
+        return two_phase_estimate(strata_cells(labels), "micro", confidence)
     pool = labels.pool
     census_unsafe = labels.census.count(False)
     unseen = labels.census_size - len(labels.census)
@@ -128,6 +144,17 @@ def pooled_estimate(labels: PooledLabels, confidence: float) -> Estimate | None:
     if point is None:
         return Estimate(None, low, high)
     return Estimate(point, min(low, point), max(high, point))
+
+
+def strata_cells(labels: PooledLabels) -> list[ReviewCell]:
+    """A stratified review's two strata as the two-phase estimator reads them."""
+    cells = []
+    for verdict, size, given in (("unsafe", labels.census_size, labels.census),
+                                 ("safe", labels.rest_size, labels.rest)):
+        cells.append(ReviewCell("all categories", verdict, size,
+                                sum(x is not None for x in given), given.count(False),
+                                skipped=given.count(None)))
+    return cells
 
 
 def _point(labels: PooledLabels) -> float | None:
@@ -171,22 +198,91 @@ def with_design(labels: PooledLabels, design: PoolDesign, threshold: float) -> P
 CENSUS_INSURANCE = 0.10
 
 
+STRATIFIED_SHARES = tuple(i / 20 for i in range(1, 15))  # tried besides Neyman's
+
+
 def cheapest_design(labels: PooledLabels, threshold: float, confidence: float
-                    ) -> tuple[PoolDesign, int | None]:
-    """The design that decides the policy on fewer labels (at the run's suggestion), and how
-    many. Flagged-first only where the judge flagged some answers and not all."""
-    simple = labels_to_decide(with_design(labels, "simple", threshold), threshold, confidence)
+                    ) -> tuple[PooledLabels, int | None]:
+    """The design that likely decides the policy on the fewest labels (at the run's
+    suggestion), planned, and how many labels. Flagged-first only where the judge flagged
+    some answers and not all; stratified only for a fixed review with a card behind it."""
+    simple = with_design(labels, "simple", threshold)
+    best, fewest = simple, labels_to_decide(simple, threshold, confidence)
     if labels.flagged in (0, labels.pool):
-        return "simple", simple
-    census = labels_to_decide(with_design(labels, "flagged-first", threshold), threshold,
-                              confidence)
-    if census is None:
-        return "simple", simple
-    affordable = labels.card_backed or simple is None or \
-        labels.flagged <= CENSUS_INSURANCE * simple
-    if affordable and (simple is None or census < simple):
-        return "flagged-first", census
-    return "simple", simple
+        return best, fewest
+    candidates = [with_design(labels, "flagged-first", threshold)]
+    if not labels.sequential and labels.card_backed:
+        sizes = (labels.flagged, labels.pool - labels.flagged)
+        neyman = neyman_share(sizes, labels.shares(threshold))
+        candidates += [replace(with_design(labels, "stratified", threshold),
+                               flagged_labels=share)
+                       for share in sorted({round(neyman, 3), *STRATIFIED_SHARES})]
+    for candidate in candidates:
+        needed = labels_to_decide(candidate, threshold, confidence)
+        if needed is None or (fewest is not None and needed >= fewest):
+            continue
+        census = candidate.design == "flagged-first"
+        affordable = labels.card_backed or fewest is None or \
+            labels.flagged <= CENSUS_INSURANCE * fewest
+        if census and not affordable:
+            continue
+        best, fewest = candidate, needed
+    return best, fewest
+
+
+def neyman_share(sizes: tuple[int, int], shares: tuple[float, float]) -> float:
+    """The flagged stratum's share of the labels in proportion to N_h·σ_h (Neyman, 1934),
+    each stratum's σ floored so that one planned all safe still gets labels."""
+    spreads = [size * math.sqrt(max(share * (1 - share), 0.0025))
+               for size, share in zip(sizes, shares, strict=True)]
+    return spreads[0] / sum(spreads) if sum(spreads) else 0.5
+
+
+def split_budget(budget: int, flagged: int, rest: int, share: float) -> tuple[int, int]:
+    """A stratified budget's labels per stratum, each within its stratum's size. Each part
+    grows by 0 or 1 as the budget grows by 1, so a review order can interleave the strata
+    and every prefix of it is such a split."""
+    to_flagged = min(flagged, round(budget * share))
+    to_rest = min(rest, budget - to_flagged)
+    return min(flagged, budget - to_rest), to_rest
+
+
+def stratum_labels(budget: int, labels: PooledLabels) -> tuple[int, int]:
+    share = labels.flagged_labels if labels.flagged_labels is not None else 0.5
+    return split_budget(budget, labels.census_size, labels.rest_size, share)
+
+
+def _stratified_labels_to_decide(labels: PooledLabels, threshold: float, confidence: float
+                                 ) -> int | None:
+    """The fewest labels at which the median stratified sample (each stratum's unsafe
+    labels in proportion, at its labels' own share once it has any) decides."""
+    planned = labels.shares(threshold)
+    shares = []
+    for given, plan in ((labels.census, planned[0]), (labels.rest, planned[1])):
+        seen = [x for x in given if x is not None]
+        shares.append(seen.count(False) / len(seen) if seen else plan)
+    cut = pool_sequence.fewest_safe(labels.pool, threshold)
+    passing = labels.census_size * shares[0] + labels.rest_size * shares[1] \
+        <= labels.pool - cut
+
+    def decides(budget: int) -> bool:
+        n_f, n_r = stratum_labels(budget, labels)
+        cells = [ReviewCell("all categories", "unsafe", labels.census_size, n_f,
+                            round(n_f * shares[0])),
+                 ReviewCell("all categories", "safe", labels.rest_size, n_r,
+                            round(n_r * shares[1]))]
+        estimate = two_phase_estimate(cells, "micro", confidence)
+        if estimate is None:
+            return False
+        return estimate.low >= threshold if passing else estimate.high < threshold
+
+    if not decides(labels.pool):
+        return None
+    low, high = 1, labels.pool
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if decides(middle) else (middle, high)
+    return max(high, len(labels.census) + len(labels.rest))
 
 
 def rest_threshold(total: int, rest: int, threshold: float, census_unsafe: float) -> float:
@@ -206,6 +302,8 @@ def labels_to_decide(labels: PooledLabels, threshold: float, confidence: float
     Before a sample is drawn, the cheaper design's number."""
     if labels.design is None or labels.aim is None:
         return cheapest_design(labels, threshold, confidence)[1]
+    if labels.design == "stratified":
+        return _stratified_labels_to_decide(labels, threshold, confidence)
     pool = labels.pool
     if pool == 0:
         return None

@@ -18,7 +18,7 @@ from auditor.core.outcome import Outcome
 from auditor.stages.review_labels import Design, PolicyPlan, ReviewScope
 from auditor.stages.store import content_key
 from auditor.stats.estimators import MIN_YOUDEN
-from auditor.stats.pooled import PoolAim, PooledLabels
+from auditor.stats.pooled import PoolAim, PooledLabels, split_budget
 from auditor.stats.reviewed import ReviewCell, planned_shares
 
 Stratum = Literal["flagged unsafe", "judged safe", "unscored"]
@@ -83,16 +83,38 @@ def pool_template(outcomes: list[Outcome], card: tuple[float, float] | None,
                         card_backed=backed)
 
 
-def _pooled_cell(template: PooledLabels, plan: PolicyPlan | None, ordered: list[str],
-                 census: set[str], labels: dict[str, str], scope: ReviewScope,
-                 budget: int) -> ReviewCell:
-    """A pooled review's one cell: the census's labels, then the rest's, each up to its
-    first answer not yet sampled or seen (a fixed review: exactly its first `budget`
-    answers, once all are seen)."""
+def review_order(flags: dict[str, bool], seed: int, plan: PolicyPlan | None) -> list[str]:
+    """A policy's answer ids (each with whether the judge flagged it or left it unscored) in
+    the order its pooled review labels them: seeded; the flagged first in a flagged-first
+    design; the two parts interleaved in a stratified one, so that every prefix holds
+    `pooled.split_budget`'s share of each."""
+    ordered = sorted(flags, key=lambda a: seeded_rank(seed, a))
+    if plan is None or plan.design == "simple":
+        return ordered
+    marked = [a for a in ordered if flags[a]]
+    others = [a for a in ordered if not flags[a]]
+    if plan.design == "flagged-first":
+        return marked + others
+    share = plan.flagged_labels if plan.flagged_labels is not None else 0.5
+    order, taken = [], 0
+    for budget in range(1, len(ordered) + 1):
+        to_flagged, _ = split_budget(budget, len(marked), len(others), share)
+        if to_flagged > taken:
+            order.append(marked[taken])
+            taken += 1
+        else:
+            order.append(others[budget - 1 - taken])
+    return order
+
+
+def _pooled_cell(template: PooledLabels, plan: PolicyPlan | None, flags: dict[str, bool],
+                 labels: dict[str, str], scope: ReviewScope, budget: int) -> ReviewCell:
+    """A pooled review's one cell: the flagged part's labels and the rest's, read up to the
+    first answer of the review's order not yet sampled or seen (a fixed review: exactly its
+    first `budget` answers, once all are seen)."""
     if plan is None or budget == 0:
         return ReviewCell(ALL_CATEGORIES, "any", template.pool, 0, 0, pooled=template)
-    order = [a for a in ordered if a in census] + [a for a in ordered if a not in census] \
-        if plan.design == "flagged-first" else ordered
+    order = review_order(flags, scope.seed, plan)
     if scope.anytime:
         looked = []
         for answer in order:
@@ -107,11 +129,15 @@ def _pooled_cell(template: PooledLabels, plan: PolicyPlan | None, ordered: list[
         given = labels.get(answer)
         return None if given is None else given == "safe"
 
-    census_size = len(census) if plan.design == "flagged-first" else 0
-    in_census = tuple(label(a) for a in looked[:census_size])
-    rest = tuple(label(a) for a in looked[census_size:])
+    if plan.design == "stratified":
+        in_census = tuple(label(a) for a in looked if flags[a])
+        rest = tuple(label(a) for a in looked if not flags[a])
+    else:
+        census_size = template.flagged if plan.design == "flagged-first" else 0
+        in_census = tuple(label(a) for a in looked[:census_size])
+        rest = tuple(label(a) for a in looked[census_size:])
     pooled = replace(template, design=plan.design, census=in_census, rest=rest,
-                     aim=PoolAim(plan.aim, plan.aimed_at))
+                     aim=PoolAim(plan.aim, plan.aimed_at), flagged_labels=plan.flagged_labels)
     return ReviewCell(ALL_CATEGORIES, "any", template.pool, pooled.labelled, pooled.unsafe,
                       skipped=pooled.skipped, pooled=pooled)
 
@@ -123,11 +149,9 @@ def pooled_cells(outcomes: list[Outcome], labels: dict[str, str], scope: ReviewS
     template = pool_template(outcomes, card, scope.anytime)
     plans = scope.plans or {}
     budget = scope.budgets.of(policy) if scope.budgets is not None else 0
-    ids = {answer_id(o.prompt, o.response): flagged(o) for o in outcomes
-           if o.response is not None}
-    ordered = sorted(ids, key=lambda a: seeded_rank(scope.seed, a))
-    census = {a for a, marked in ids.items() if marked}
-    return [_pooled_cell(template, plans.get(policy), ordered, census, labels, scope, budget)]
+    flags = {answer_id(o.prompt, o.response): flagged(o) for o in outcomes
+             if o.response is not None}
+    return [_pooled_cell(template, plans.get(policy), flags, labels, scope, budget)]
 
 
 def policy_cells(outcomes: list[Outcome], design: Design | None, labels: dict[str, str],
