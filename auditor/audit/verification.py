@@ -70,6 +70,9 @@ TOLERANCE = 1e-9
 WORDING = frozenset({"reason", "next_step", "in_short", "warning"})
 # A policy record's fields added in 0.3.0: a run made by an earlier version has none to compare.
 ADDED_IN_0_3 = frozenset({"confidence", "skipped"})
+# How many labels would decide a policy: 0.4.0 quotes the median for the review it plans
+# (one-sided tests on the policy's finite pool), where earlier versions quoted otherwise.
+QUOTED_BEFORE_0_4 = frozenset({"labels_needed"})
 SHOWN_PER_CHECK = 5  # outcome differences listed one by one; the rest are counted
 # Files a finished run always writes (over_refusal.jsonl only when a policy measures it).
 ALWAYS_WRITTEN = (files.OUTCOMES, files.GENERATIONS, files.JUNIT, files.RESULTS, files.HTML,
@@ -303,7 +306,7 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
     refusal_card = results.over_refusal_judge.card.confusion \
         if results.over_refusal_judge and results.over_refusal_judge.card else None
     scoring = results.scoring
-    skip = frozenset() if found.made_by is None else WORDING | ADDED_IN_0_3
+    skip = frozenset() if found.made_by is None else WORDING | ADDED_IN_0_3 | QUOTED_BEFORE_0_4
     inputs = []
     for record in results.policies:
         mine = [o for o in outcomes if o.policy_id == record.id]

@@ -262,11 +262,15 @@ def describe_method(interval: str, weighting: str, confidence: float, judged: bo
     if reviewed:
         parts.append("Where people reviewed a random sample of a policy's answers (page 1 says "
                      "which policies), the verdict rests on their labels instead, and the "
-                     "judge's figures are shown but not used: a fixed review is one exact "
-                     "Clopper–Pearson interval over the policy's sampled labels (a stratified "
+                     "judge's figures are shown but not used. The policy's answers are a "
+                     "finite pool labelled without replacement in a seeded order (the judge's "
+                     "flagged answers first where that was planned to need fewer labels): a "
+                     "fixed review takes exact hypergeometric bounds on the pool (a stratified "
                      "one, a two-phase estimate by the judge's verdict), an anytime review a "
-                     "confidence sequence that holds however often the labels were scored as "
-                     "they arrived; neither needs a card.")
+                     "one-sided mixture test on each side (Waudby-Smith & Ramdas's "
+                     "prior-posterior ratio, Ville's inequality at α/2) that holds however "
+                     "often the labels were scored as they arrived; none needs a card, and "
+                     "each speaks for this policy's answers to these prompts.")
     else:
         parts.append("People may review a random sample of the answers (`auditor review`); "
                      "their labels then decide, with no card needed.")

@@ -120,13 +120,16 @@ def _log_sum(values: np.ndarray) -> float:
 def log_evidence(prior: AimedPrior, safe: int, unsafe: int, null: int, side: str) -> float:
     """log E: the evidence that the safe count is above `null` (side "pass") or below it
     (side "fail"), after these labels."""
-    at_null = float(log_likelihoods(np.array([null]), prior.pool, safe, unsafe)[0])
-    if at_null == -math.inf:
-        return math.inf  # the labels already rule the null out
     mask = prior.counts > null if side == "pass" else prior.counts < null
     terms = prior.log_weights[mask] + log_likelihoods(prior.counts[mask], prior.pool, safe,
                                                        unsafe)
-    return _log_sum(terms) - at_null
+    evidence = _log_sum(terms)
+    if evidence == -math.inf:
+        return -math.inf  # the labels rule out every alternative on this side
+    at_null = float(log_likelihoods(np.array([null]), prior.pool, safe, unsafe)[0])
+    if at_null == -math.inf:
+        return math.inf  # they rule out the null, and with it the whole side beyond it
+    return evidence - at_null
 
 
 def _mode(pool: int, safe: int, unsafe: int) -> int:
