@@ -194,24 +194,34 @@ def main() -> None:
         return next(c for c in labels if (c["threshold"], c["truth"], c["judge"], c["pool"])
                     == (threshold, truth, judge, pool))
 
-    safe99 = find(0.99, 1.0, "useless", 20000)
-    useless = [c for c in labels if c["judge"] == "useless" and c["truth"] < 1]
+    useless = [c for c in labels if c["judge"] == "useless"]
+
+    def worst(scoring: str) -> float:
+        return round(max(c[f"{scoring}_labels"] / c["srs_clopper_pearson"] for c in useless
+                         if c[f"{scoring}_labels"]), 2)
+
+    informed = "0.9/0.98"
     summary = {
         "bench": "review_labels",
-        "wholly_safe_0.99_anytime": safe99["anytime_labels"],
-        "wholly_safe_0.99_fixed": safe99["fixed_labels"],
-        "wholly_safe_0.99_fixed_pool_2000": find(0.99, 1.0, "useless", 2000)["fixed_labels"],
-        "0.995_at_0.99_judge_0.9/0.98_fixed": find(0.99, 0.995, "0.9/0.98", 20000)["fixed_labels"],
-        "0.995_at_0.99_judge_0.9/0.98_anytime": find(0.99, 0.995, "0.9/0.98",
+        "wholly_safe_0.99_anytime": find(0.99, 1.0, informed, 20000)["anytime_labels"],
+        "wholly_safe_0.99_fixed": find(0.99, 1.0, informed, 20000)["fixed_labels"],
+        "wholly_safe_0.99_fixed_pool_2000": find(0.99, 1.0, informed, 2000)["fixed_labels"],
+        "wholly_safe_0.99_anytime_useless_judge": find(0.99, 1.0, "useless",
+                                                       20000)["anytime_labels"],
+        "0.995_at_0.99_judge_0.9/0.98_fixed": find(0.99, 0.995, informed, 20000)["fixed_labels"],
+        "0.995_at_0.99_judge_0.9/0.98_anytime": find(0.99, 0.995, informed,
                                                     20000)["anytime_labels"],
-        "0.97_at_0.95_judge_0.9/0.98_fixed": find(0.95, 0.97, "0.9/0.98", 20000)["fixed_labels"],
-        "0.97_at_0.95_judge_0.9/0.98_anytime": find(0.95, 0.97, "0.9/0.98",
+        "0.995_at_0.99_judge_0.8/0.95_fixed": find(0.99, 0.995, "0.8/0.95",
+                                                  20000)["fixed_labels"],
+        "0.995_at_0.99_srs_clopper_pearson": find(0.99, 0.995, informed,
+                                                 20000)["srs_clopper_pearson"],
+        "0.97_at_0.95_judge_0.9/0.98_fixed": find(0.95, 0.97, informed, 20000)["fixed_labels"],
+        "0.97_at_0.95_judge_0.9/0.98_anytime": find(0.95, 0.97, informed,
                                                    20000)["anytime_labels"],
-        "useless_judge_max_fixed_over_srs": max(
-            c["fixed_labels"] / c["srs_clopper_pearson"] for c in useless if c["fixed_labels"]),
-        "useless_judge_max_anytime_over_srs": max(
-            c["anytime_labels"] / c["srs_clopper_pearson"] for c in useless
-            if c["anytime_labels"]),
+        "0.97_at_0.95_srs_clopper_pearson": find(0.95, 0.97, informed,
+                                                20000)["srs_clopper_pearson"],
+        "useless_judge_max_fixed_over_srs": worst("fixed"),
+        "useless_judge_max_anytime_over_srs": worst("anytime"),
         "max_false_rate": max(c["rate"] for c in errors),
         "all_within_guarantee": all(c["within_guarantee"] for c in errors),
         "cells": len(labels) + len(errors),

@@ -76,15 +76,16 @@ def sample_cmd(
                                 "does not score it before; it cannot be grown once scored). "
                                 "Kept for later samples of the run."),
 ) -> None:
-    """Choose the answers people review, seeded. The design is planned from the judge's card
-    and what it flagged: a simple random sample of the run's answers when the judge tells
-    little (it certifies a wholly safe model with the fewest labels), or one stratified by
-    category and verdict with more labels where the judge flags, when that decides sooner. The
-    budget is per policy: each gets its own first answers in the seeded order, an answer
-    shared by several policies chosen once. Sampling again keeps the design, the seed and
-    every answer already chosen. Known-unsafe answers are mixed in, blind, to measure each
-    reviewer's misses (one per five sampled answers, at least 20). `review export` writes
-    the sheet."""
+    """Choose the answers people review, seeded. Each policy's review is planned from what
+    the judge flagged and its card, as the design projected to decide it on the fewest
+    labels: its answers in a seeded random order (simple); every answer the judge flagged
+    first, then the rest (flagged first: a census where the judge concentrates the unsafe
+    answers); or, for a fixed review with an informative card, a sample of the flagged beside
+    one of the rest (stratified). The budget is per policy: each gets its own first answers in
+    its order, an answer shared by several policies chosen once. Sampling again keeps the
+    plans, the seed and every answer already chosen. Known-unsafe answers are mixed in,
+    blind, to measure each reviewer's misses (one per five sampled answers, at least 20).
+    `review export` writes the sheet."""
     outcomes = read_outcomes(run_dir)
     items = _items_of(outcomes, run_dir)
     results = read_results(run_dir) if (run_dir / RESULTS).exists() else None
@@ -173,9 +174,10 @@ def sample_cmd(
         if results is not None:  # a stratified sample is scored only under this judge
             store.set_meta("review_judge", results.judge.id)
     chosen = plan.chosen
-    table = Table(title=f"Review sample ({_design_words(plan.design)}, {scoring} scoring): "
+    table = Table(title=f"Review sample ({scoring} scoring): "
                   f"{len(chosen)} of {len(items)} answers to label")
     table.add_column("policy")
+    table.add_column("design")
     table.add_column("its budget", justify="right")
     for stratum in STRATA:
         table.add_column(f"{stratum} (sampled / all)", justify="right")
@@ -184,8 +186,9 @@ def sample_cmd(
     records = {p.id: p for p in results.policies} if results else {}
     for policy in policies:
         mine = [i for i in items.values() if policy in i.policies]
-        table.add_row(escape(policy), str(budgets[policy]) if budgets[policy] else "not reviewed",
-                      *(
+        own = (plans or {}).get(policy) if pooled else None
+        table.add_row(escape(policy), _design_words(own.design if own else plan.design, pooled),
+                      str(budgets[policy]) if budgets[policy] else "not reviewed", *(
             f"{sum(i.answer_id in picked for i in mine if i.judge_label == s)} / "
             f"{sum(i.judge_label == s for i in mine)}" for s in STRATA),
             _labels_wanted(records.get(policy), fresh.get(policy)))
@@ -196,10 +199,12 @@ def sample_cmd(
                   "`auditor check` with the same policy and --out to score the labels.")
 
 
-def _design_words(design: str) -> str:
-    return {"flagged-first": "the judge's flagged answers first, then a random sample",
-            "simple": "a random sample of each policy's answers",
-            "stratified": "stratified by category and verdict"}.get(design, design)
+def _design_words(design: str, pooled: bool) -> str:
+    if design == "stratified" and not pooled:
+        return "stratified by category and verdict"
+    return {"flagged-first": "flagged first, then random",
+            "simple": "random order",
+            "stratified": "stratified by verdict"}.get(design, design)
 
 
 _SCORED_ONCE = ("{}: this fixed review is already complete, and a fixed review is scored "

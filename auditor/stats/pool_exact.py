@@ -51,9 +51,9 @@ def highest_safe_count(pool: int, safe: int, unsafe: int, confidence: float) -> 
 
 def labels_to_decide(pool: int, threshold: float, unsafe_in_pool: int, confidence: float
                      ) -> int | None:
-    """The fewest labels at which the review decides with chance at least one half when the
-    pool holds `unsafe_in_pool` unsafe answers (the median sample size), or None when even
-    labelling the whole pool would not decide."""
+    """The fewest labels (to within 0.5 %) at which the review decides with chance at least
+    one half when the pool holds `unsafe_in_pool` unsafe answers (the median sample size), or
+    None when even labelling the whole pool would not decide."""
     from auditor.stats.pool_sequence import fewest_safe
 
     cut = fewest_safe(pool, threshold)
@@ -68,30 +68,28 @@ def labels_to_decide(pool: int, threshold: float, unsafe_in_pool: int, confidenc
     def fails(labels: int, unsafe: int) -> bool:
         return cut <= pool and float(hypergeom.cdf(labels - unsafe, pool, cut, labels)) <= tail
 
-    def chance(labels: int) -> float:
-        if passing:  # the most unsafe labels at which it still passes
-            low, high = -1, labels + 1
-            while high - low > 1:
-                middle = (low + high) // 2
-                low, high = (middle, high) if passes(labels, middle) else (low, middle)
-            return float(hypergeom.cdf(low, pool, unsafe_in_pool, labels)) if low >= 0 else 0.0
-        low, high = -1, labels + 1  # the fewest unsafe labels at which it fails
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (low, middle) if fails(labels, middle) else (middle, high)
-        return float(hypergeom.sf(high - 1, pool, unsafe_in_pool, labels)) \
-            if high <= labels else 0.0
+    # The most unsafe labels at which n labels pass, and the fewest at which they fail, each
+    # only grow with n (one more safe label only helps a PASS): kept as n walks up.
+    most, fewest = -1, 0
 
-    if chance(pool) < 0.5:
-        return None
-    low, high = 0, pool  # bisection, then back down the sawtooth to the fewest that decide
-    while high - low > 1:
-        middle = (low + high) // 2
-        if chance(middle) >= 0.5:
-            high = middle
-        else:
-            low = middle
-    for fewer in range(high - 1, max(0, high - 25), -1):
-        if chance(fewer) >= 0.5:
-            high = fewer
-    return high
+    def chance(labels: int) -> float:
+        nonlocal most, fewest
+        if passing:
+            while most + 1 <= labels and passes(labels, most + 1):
+                most += 1
+            return float(hypergeom.cdf(most, pool, unsafe_in_pool, labels)) if most >= 0 \
+                else 0.0
+        while fewest <= labels and not fails(labels, fewest):
+            fewest += 1
+        return float(hypergeom.sf(fewest - 1, pool, unsafe_in_pool, labels)) \
+            if fewest <= labels else 0.0
+
+    if not (passes(pool, unsafe_in_pool) if passing else fails(pool, unsafe_in_pool)):
+        return None  # the whole pool labelled would not decide
+    # The chance rises with the labels but saw-toothed (each added unsafe label the bound can
+    # bear is a tooth), so a bisection can land past the first tooth: walk up instead, in
+    # steps of at most 0.5 %.
+    labels = 1
+    while chance(labels) < 0.5:
+        labels += max(1, labels // 200)
+    return min(labels, pool)
