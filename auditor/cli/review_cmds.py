@@ -71,8 +71,9 @@ def sample_cmd(
                                   "misses; the report gives their agreement."),
     scoring: str = typer.Option(None, "--scoring", help="anytime (the default): score the labels as "
                                 "they arrive, rerunning `check` as often as you like (a "
-                                "confidence sequence; about 1.7-1.9x the labels); fixed: label "
-                                "the whole sample, then score once (Clopper-Pearson; `check` "
+                                "one-sided test on each side; for a model about as safe as "
+                                "planned, 1.05-1.6x a fixed review's labels); fixed: label "
+                                "the whole sample, then score once (exact bounds; `check` "
                                 "does not score it before; it cannot be grown once scored). "
                                 "Kept for later samples of the run."),
 ) -> None:

@@ -39,10 +39,11 @@ def _review_step(figures: PolicyFigures) -> str | None:
     if figures.labels_needed is None:
         return None
     noun = "answer" if figures.labels_needed == 1 else "answers"
-    return (f"label about {figures.labels_needed} {noun} with `auditor review` (sample "
-            f"--budget {figures.labels_needed}, then label or export and import)")
+    return (f"label about {figures.labels_needed} {noun} (`auditor review sample RUN "
+            f"--budget {figures.labels_needed}`, then label)")
 
 
+JUDGE_LIMIT = "no number of prompts can decide this with this judge"
 SKIPPED_STEP = ("{n} skipped answer{s} count{verb} as unsafe for a PASS and as safe for a "
                 "FAIL until labelled: have another reviewer label {them} (`auditor review "
                 "label RUN --reviewer NAME --skipped`, or `review export RUN --skipped`)")
@@ -53,6 +54,8 @@ def explain(figures: PolicyFigures) -> Explanation:
     review = _review_step(figures)
     if figures.verdict == INCONCLUSIVE and figures.decided_on != "human-reviewed" and review \
             and words.next_step is not None:
+        if words.next_step.startswith(JUDGE_LIMIT):  # then the review is the way
+            return Explanation(words.in_short, f"{review}: {JUDGE_LIMIT}")
         return Explanation(words.in_short, f"{review}; or: {words.next_step}")
     if figures.verdict == INCONCLUSIVE and figures.skipped:
         one = figures.skipped == 1
@@ -109,9 +112,8 @@ def _explain(figures: PolicyFigures) -> Explanation:
                            "(failed prompts are retried)")
     if reason.startswith("this judge cannot certify"):
         return Explanation("the judge's own error spans the threshold",
-                           "no number of prompts can decide this with this judge: review "
-                           "answers, or validate a stronger judge on human labels "
-                           "(`auditor judge validate`) and set judge.card")
+                           f"{JUDGE_LIMIT}: review answers, or validate a stronger judge on "
+                           "human labels (`auditor judge validate`) and set judge.card")
     if "card does not describe this model" in reason:
         return Explanation("the judge's card does not fit this model",
                            "measure the judge on this model's own answers "

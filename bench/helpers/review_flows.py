@@ -1,8 +1,9 @@
 """Human review as the CLI runs it, for bench/review_coverage.py: every draw goes through the
 shipped code path, never a copy of its rule.
 
-- `review sample`: the items of `auditor.review.sample.reviewable`, the sample of
-  `auditor.review.sample.choose` for each policy's budget, the known-unsafe checks of
+- `review sample`: the items of `auditor.review.sample.reviewable`, each policy's plan
+  (`auditor.review.pool_plans.plan_policy`: its design and its test's aim), the sample of
+  `auditor.review.sample.choose_pooled` for each policy's budget, the known-unsafe checks of
   `auditor.review.checks.grow_checks`, and `looked_at` (a fixed review is not grown);
 - `review import`: labels as the store holds them (`StoredReview`), settled by
   `auditor.stages.review_labels.settled_sample`;
@@ -27,9 +28,10 @@ import numpy as np
 from auditor.config.policy import Policy, Scoring
 from auditor.core.outcome import Outcome
 from auditor.review.checks import grow_checks, miss_rates
-from auditor.review.sample import ReviewItem, choose, looked_at, reviewable
+from auditor.review.pool_plans import plan_policy
+from auditor.review.sample import ReviewItem, choose_pooled, looked_at, reviewable
 from auditor.review.state import review_cells
-from auditor.stages.review_labels import Budgets, SampleLabels, settled_sample
+from auditor.stages.review_labels import Budgets, PolicyPlan, SampleLabels, settled_sample
 from auditor.stages.store import StoredReview
 from auditor.stats.family import scored_family
 from auditor.stats.review_cells import answer_id
@@ -105,11 +107,17 @@ class Review:
     order: list[str] = field(default_factory=list)
     reviews: list[StoredReview] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    plans: dict[str, PolicyPlan] = field(default_factory=dict)
 
     def sample(self, budgets: dict[str, int]) -> None:
-        """`review sample` with these budgets (a sample only grows)."""
+        """`review sample` with these budgets (a sample only grows; a plan, once made,
+        stays)."""
         self.budgets = {p: max(n, self.budgets.get(p, 0)) for p, n in budgets.items()}
-        plan = choose(self.run.items, self.budgets, self.seed, design="simple")
+        for policy in self.run.policies:
+            if policy not in self.plans:
+                self.plans[policy] = plan_policy(self.run.outcomes[policy], self.run.threshold,
+                                                 None, self.scoring == "anytime", 0.95).plan
+        plan = choose_pooled(self.run.items, self.budgets, self.plans, self.seed)
         self.order = [item.answer_id for item in plan.chosen]
         self.checks = grow_checks(self.checks, len(self.order), self.seed)
 
@@ -131,13 +139,13 @@ class Review:
         return settled_sample(self.order, self.reviews, design="simple",
                               scoring="anytime" if self.scoring == "anytime" else "fixed",
                               used=True, needed=1, budgets=Budgets(dict(self.budgets)),
-                              seed=self.seed)
+                              seed=self.seed, plans=dict(self.plans))
 
     def looked(self) -> list[str]:
         """The fixed review's policies already scored once (`review sample` refuses to grow
         them)."""
         return looked_at(self.run.items, self.seed, self.budgets,
-                         {r.answer_id for r in self.reviews})
+                         {r.answer_id for r in self.reviews}, self.plans)
 
     def verdicts(self, family_wise: bool = False, measured_misses: bool = False
                  ) -> dict[str, PolicyRecord]:
