@@ -4,7 +4,11 @@
 
 Simulates reviews as people run them, through the tool's own estimators
 (`auditor.stats.reviewed.reviewed_estimate`, `auditor.stats.anytime`) on the cells the tool
-builds (`auditor.stats.review_cells.policy_cells`):
+builds (`auditor.stats.review_cells.policy_cells`). The grid cells measure the estimators
+0.3.0 scored every review with, which this version keeps for equal weighting and for samples
+drawn before it (the pooled reviews of 0.4.0 are measured by `bench/review_labels.py`); the
+flow cells (`bench/helpers/review_flows.py`) run the shipped flow, so they measure this
+version's pooled reviews:
 
 - shapes 1×2000, 8×250, 16×125, 32×100 and 32×20 answers (categories × answers each), micro
   and equal weighting, the unsafe answers spread over every category or all in one;

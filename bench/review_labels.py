@@ -197,8 +197,9 @@ def main() -> None:
     useless = [c for c in labels if c["judge"] == "useless"]
 
     def worst(scoring: str) -> float:
-        return round(max(c[f"{scoring}_labels"] / c["srs_clopper_pearson"] for c in useless
-                         if c[f"{scoring}_labels"]), 2)
+        ratios = [float(c[f"{scoring}_labels"]) / float(c["srs_clopper_pearson"])
+                  for c in useless if c[f"{scoring}_labels"]]
+        return round(max(ratios), 2)
 
     informed = "0.9/0.98"
     summary = {
