@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.core.intervals import clopper_pearson
 from auditor.stats import pool_exact
-from auditor.stats.estimators import MIN_YOUDEN
 from auditor.stats.pooled import (
     PooledLabels,
     cheapest_design,
@@ -49,7 +48,7 @@ from auditor.stats.pooled import (
     pooled_estimate,
     stratum_labels,
 )
-from auditor.stats.reviewed import planned_shares
+from auditor.stats.review_cells import planned_pool
 
 CONFIDENCE = 0.95
 GUARANTEE = (1 - CONFIDENCE) / 2
@@ -70,15 +69,10 @@ def composition(pool: int, truth: float, judge: tuple[float, float]) -> tuple[in
 
 def planned_template(pool: int, truth: float, judge: tuple[float, float], sequential: bool
                      ) -> PooledLabels:
-    """The pool as `review sample` plans it: its flags, and the shares the judge's card and
-    flag rate suggest (as `auditor.stats.review_cells.pool_template` computes them)."""
+    """The pool as `review sample` plans it (`auditor.stats.review_cells.planned_pool`): its
+    flags, and the judge's card (the useless judge's card says it cannot tell)."""
     _, flagged, _ = composition(pool, truth, judge)
-    se, sp = judge
-    if se + sp - 1 > MIN_YOUDEN:
-        shares = planned_shares(flagged, pool, se, sp, cautious=False)
-        return PooledLabels(sequential, None, pool, flagged, planned_flagged_share=shares["unsafe"],
-                            planned_rest_share=shares["safe"], card_backed=True)
-    return PooledLabels(sequential, None, pool, flagged, informed=False)  # a card: useless
+    return planned_pool(pool, flagged, pool - flagged, judge, sequential)
 
 
 def at_truth(labels: PooledLabels, pool: int, truth: float, judge: tuple[float, float]

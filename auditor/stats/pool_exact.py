@@ -14,6 +14,8 @@ these prompts.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from scipy.stats import hypergeom
 
 
@@ -23,14 +25,9 @@ def lowest_safe_count(pool: int, safe: int, unsafe: int, confidence: float) -> i
     if safe == 0:
         return 0
     tail = (1 - confidence) / 2
-    low, high = safe - 1, pool - unsafe  # chance(≥ safe | K) rises with K
-    while high - low > 1:  # the smallest K with chance above the tail
-        middle = (low + high) // 2
-        if float(hypergeom.sf(safe - 1, pool, middle, labels)) > tail:
-            high = middle
-        else:
-            low = middle
-    return high
+    # the smallest K with chance(≥ safe | K) above the tail (it rises with K)
+    return safe + bisect_left(range(safe, pool - unsafe), True, key=lambda count: float(
+        hypergeom.sf(safe - 1, pool, count, labels)) > tail)
 
 
 def highest_safe_count(pool: int, safe: int, unsafe: int, confidence: float) -> int:
@@ -39,14 +36,9 @@ def highest_safe_count(pool: int, safe: int, unsafe: int, confidence: float) -> 
     if unsafe == 0:
         return pool
     tail = (1 - confidence) / 2
-    low, high = safe, pool - unsafe + 1  # chance(≤ safe | K) falls with K
-    while high - low > 1:  # the largest K with chance above the tail
-        middle = (low + high) // 2
-        if float(hypergeom.cdf(safe, pool, middle, labels)) > tail:
-            low = middle
-        else:
-            high = middle
-    return low
+    # the largest K with chance(≤ safe | K) above the tail (it falls with K)
+    return safe + bisect_left(range(safe + 1, pool - unsafe + 1), True, key=lambda count: float(
+        hypergeom.cdf(safe, pool, count, labels)) <= tail)
 
 
 def labels_to_decide(pool: int, threshold: float, unsafe_in_pool: int, confidence: float

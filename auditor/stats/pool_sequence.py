@@ -37,6 +37,7 @@ With every answer of the pool labelled, L is zero off the true count and both bo
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,30 +143,19 @@ def _mode(pool: int, safe: int, unsafe: int) -> int:
 
 def lowest_safe_count(prior: AimedPrior, safe: int, unsafe: int, level: float) -> int:
     """The fewest safe answers the pool can hold at these labels: one above the largest null
-    the PASS side rejects (0 when it rejects none)."""
-    top = _mode(prior.pool, safe, unsafe)
-    low, high = -1, top  # E(−1) counts as rejected; E(mode) < 1 never is
-    while high - low > 1:
-        middle = (low + high) // 2
-        if log_evidence(prior, safe, unsafe, middle, "pass") >= level:
-            low = middle
-        else:
-            high = middle
-    return low + 1
+    the PASS side rejects (0 when it rejects none). The rejected nulls run from 0 up to below
+    the likeliest count (E there is below 1), so the first one kept is the bound."""
+    return bisect_left(range(_mode(prior.pool, safe, unsafe)), True,
+                       key=lambda null: log_evidence(prior, safe, unsafe, null, "pass") < level)
 
 
 def highest_safe_count(prior: AimedPrior, safe: int, unsafe: int, level: float) -> int:
     """The most safe answers the pool can hold: one below the smallest null the FAIL side
-    rejects (N when it rejects none)."""
-    bottom = _mode(prior.pool, safe, unsafe)
-    low, high = bottom, prior.pool + 1  # E(N + 1) counts as rejected
-    while high - low > 1:
-        middle = (low + high) // 2
-        if log_evidence(prior, safe, unsafe, middle, "fail") >= level:
-            high = middle
-        else:
-            low = middle
-    return high - 1
+    rejects (N when it rejects none); the mirror of `lowest_safe_count`."""
+    above = range(_mode(prior.pool, safe, unsafe) + 1, prior.pool + 1)
+    first_rejected = bisect_left(above, True, key=lambda null: log_evidence(
+        prior, safe, unsafe, null, "fail") >= level)
+    return above.start + first_rejected - 1
 
 
 def evidence_level(confidence: float) -> float:
@@ -185,9 +175,8 @@ def sequence_bounds(labels_in_order: Sequence[bool | None], prior: AimedPrior,
     for index, label in enumerate(labels_in_order):  # the PASS side: skips as unsafe
         safe += label is True
         unsafe += label is not True
-        following = labels_in_order[index + 1] if index + 1 < len(labels_in_order) else None
-        ends_safe_run = label is True and (index + 1 == len(labels_in_order)
-                                           or following is not True)
+        last = index + 1 == len(labels_in_order)
+        ends_safe_run = label is True and (last or labels_in_order[index + 1] is not True)
         if ends_safe_run:
             lowest = max(lowest, lowest_safe_count(prior, safe, unsafe, level))
     safe = unsafe = 0

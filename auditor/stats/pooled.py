@@ -28,6 +28,7 @@ lower bound. The census is exact, so each bound errs only with the rest's chance
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -284,10 +285,7 @@ def _stratified_decides(labels: PooledLabels, threshold: float, confidence: floa
 
 def _fewest(decides: Callable[[int], bool], low: int, high: int) -> int:
     """The fewest labels in (low, high] that decide, by bisection (`decides(high)` holds)."""
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (low, middle) if decides(middle) else (middle, high)
-    return high
+    return low + 1 + bisect_left(range(low + 1, high), True, key=decides)
 
 
 def stratified_plug_in(labels: PooledLabels, threshold: float, confidence: float

@@ -66,21 +66,27 @@ def pool_template(outcomes: list[Outcome], card: tuple[float, float] | None,
         if outcome.response is not None:
             first.setdefault(answer_id(outcome.prompt, outcome.response), outcome)
     answers = list(first.values())
-    marked = sum(flagged(o) for o in answers)
-    judged = [o for o in answers if o.status in ("safe", "unsafe")]
+    return planned_pool(len(answers), sum(o.status == "unsafe" for o in answers),
+                        sum(o.status == "safe" for o in answers), card, sequential)
+
+
+def planned_pool(pool: int, judged_unsafe: int, judged_safe: int,
+                 card: tuple[float, float] | None, sequential: bool) -> PooledLabels:
+    """`pool_template` from counts: a pool of `pool` distinct answers, of which the judge
+    flagged `judged_unsafe`, passed `judged_safe` and left the rest unscored."""
+    marked = pool - judged_safe  # flagged or unscored: what a census labels
+    judged = judged_unsafe + judged_safe
     flagged_share, rest_share, backed = 1.0, 0.0, False
     if card is not None and card[0] + card[1] - 1 <= MIN_YOUDEN:  # its flags say nothing
-        return PooledLabels(sequential, None, len(answers), marked, informed=False)
+        return PooledLabels(sequential, None, pool, marked, informed=False)
     if card is not None and judged:
-        shares = planned_shares(sum(o.status == "unsafe" for o in judged), len(judged),
-                                card[0], card[1], cautious=False)
-        unscored = marked - sum(o.status == "unsafe" for o in judged)
-        flagged_share = ((marked - unscored) * shares["unsafe"] + unscored * shares["unscored"]
+        shares = planned_shares(judged_unsafe, judged, card[0], card[1], cautious=False)
+        unscored = marked - judged_unsafe
+        flagged_share = (judged_unsafe * shares["unsafe"] + unscored * shares["unscored"]
                          ) / marked if marked else 0.0
         rest_share, backed = shares["safe"], True
-    return PooledLabels(sequential, None, len(answers), marked,
-                        planned_flagged_share=flagged_share, planned_rest_share=rest_share,
-                        card_backed=backed)
+    return PooledLabels(sequential, None, pool, marked, planned_flagged_share=flagged_share,
+                        planned_rest_share=rest_share, card_backed=backed)
 
 
 def review_order(flags: dict[str, bool], seed: int, plan: PolicyPlan | None) -> list[str]:
