@@ -81,7 +81,7 @@ def sample_cmd(
     the judge flagged and its card, as the design projected to decide it on the fewest
     labels: its answers in a seeded random order (simple); every answer the judge flagged
     first, then the rest (flagged first: a census where the judge concentrates the unsafe
-    answers); or, for a fixed review with an informative card, a sample of the flagged beside
+    answers); or, with a card that shows the judge informs, a sample of the flagged beside
     one of the rest (stratified). The budget is per policy: each gets its own first answers in
     its order, an answer shared by several policies chosen once. Sampling again keeps the
     plans, the seed and every answer already chosen. Known-unsafe answers are mixed in,

@@ -150,6 +150,9 @@ class ReviewPlanRecord(Record):
                             "to PASS, as planned.")
     flagged_labels: float | None = Field(None, description="Stratified: the flagged answers' "
                                          "share of the labels.")
+    flagged_aim: float | None = Field(None, description="Anytime stratified: the safe share "
+                                      "the run suggested for the flagged answers (`aim` is "
+                                      "the rest's).")
 
 
 class ReviewRecord(Record):

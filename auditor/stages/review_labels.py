@@ -54,12 +54,15 @@ class PolicyPlan:
     aim: float
     aimed_at: float
     flagged_labels: float | None = None  # stratified: the flagged answers' share of labels
+    flagged_aim: float | None = None  # anytime stratified: the flagged part's aimed safe share
 
     def to_meta(self) -> dict[str, object]:
         meta: dict[str, object] = {"design": self.design, "aim": self.aim,
                                    "aimed_at": self.aimed_at}
         if self.flagged_labels is not None:
             meta["flagged_labels"] = self.flagged_labels
+        if self.flagged_aim is not None:
+            meta["flagged_aim"] = self.flagged_aim
         return meta
 
     @classmethod
@@ -67,9 +70,10 @@ class PolicyPlan:
         if not isinstance(value, dict) or value.get("design") not in (
                 "simple", "flagged-first", "stratified"):
             return None
-        share = value.get("flagged_labels")
+        share, flagged_aim = value.get("flagged_labels"), value.get("flagged_aim")
         return cls(value["design"], float(value["aim"]), float(value["aimed_at"]),
-                   None if share is None else float(share))
+                   None if share is None else float(share),
+                   None if flagged_aim is None else float(flagged_aim))
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ Three designs share this module:
   judge is not trusted: its flags only decide the order. Where it flags few answers and most
   unsafe ones are among them, the census costs few labels and leaves the rest nearly safe,
   which a test certifies fast; where it is useless, the census costs its size and no more.
-- **stratified** (a fixed review only): a seeded sample of the flagged answers and another of
-  the rest, with most labels where the judge's card says the unsafe ones are (Neyman's
-  allocation, the share chosen by projected labels); scored by the two-phase estimator of
-  `auditor.stats.two_phase` on the two strata. An informative judge then decides a policy
-  near its threshold on far fewer labels than a simple sample; it is planned only with a
-  judge card that shows the judge tells safe from unsafe.
+- **stratified**: a seeded sample of the flagged answers and another of the rest, interleaved
+  on a fixed schedule, with the labels split as projected to decide on the fewest (Neyman's
+  allocation among the shares tried); a fixed review is scored by the two-phase estimator
+  of `auditor.stats.two_phase` on the two strata, an anytime one by the product test of
+  `auditor.stats.strata_sequence` (each stratum's prior aimed at the share the card
+  suggests). An informative judge then decides a policy near its threshold on far fewer
+  labels than a simple sample; it is planned only with a judge card that shows the judge
+  tells safe from unsafe.
 
 In the first two, the rest is scored by the one-sided anytime test of
 `auditor.stats.pool_sequence` (an anytime review) or the exact hypergeometric bounds of
@@ -35,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 
-from auditor.stats import pool_exact, pool_sequence
+from auditor.stats import pool_exact, pool_sequence, strata_sequence
 from auditor.stats.estimate import Estimate
 from auditor.stats.review_cell import ReviewCell
 from auditor.stats.two_phase import two_phase_estimate
@@ -51,6 +53,9 @@ class PoolAim:
 
     aim: float
     aimed_at: float
+    # an anytime stratified review: the safe share aimed at for the flagged answers (the
+    # rest's is `aim`); None in the other designs
+    flagged_aim: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ def pooled_estimate(labels: PooledLabels, confidence: float) -> Estimate | None:
     """The policy's safe share and its interval, or None before any answer is seen."""
     if not labels.census and not labels.rest:
         return None
+    if labels.design == "stratified" and labels.sequential:
+        return _strata_sequence_estimate(labels, confidence)
     if labels.design == "stratified":
         return two_phase_estimate(strata_cells(labels), "micro", confidence)
     pool = labels.pool
@@ -144,6 +151,29 @@ def pooled_estimate(labels: PooledLabels, confidence: float) -> Estimate | None:
     lowest_rest, highest_rest = _rest_bounds(labels, confidence)
     low = (pool - most_unsafe_census - (labels.rest_size - lowest_rest)) / pool
     high = (pool - census_unsafe - (labels.rest_size - highest_rest)) / pool
+    point = _point(labels)
+    if point is None:
+        return Estimate(None, low, high)
+    return Estimate(point, min(low, point), max(high, point))
+
+
+def strata_priors(labels: PooledLabels) -> tuple[strata_sequence.StratumPrior,
+                                                   strata_sequence.StratumPrior]:
+    """An anytime stratified review's two priors, aimed as recorded when it was drawn."""
+    assert labels.aim is not None
+    flagged_aim = labels.aim.flagged_aim if labels.aim.flagged_aim is not None else 0.5
+    return (strata_sequence.stratum_prior(labels.census_size, flagged_aim),
+            strata_sequence.stratum_prior(labels.rest_size, labels.aim.aim))
+
+
+def _strata_sequence_estimate(labels: PooledLabels, confidence: float) -> Estimate:
+    """An anytime stratified review's bounds: the two strata's labels read at the looks
+    `strata_sequence.looks` fixes, each look's split the interleaving's."""
+    prefixes = [stratum_labels(total, labels)
+                for total in strata_sequence.looks(len(labels.census) + len(labels.rest))]
+    lowest, highest = strata_sequence.sequence_bounds(labels.census, labels.rest, prefixes,
+                                                      strata_priors(labels), confidence)
+    low, high = lowest / labels.pool, highest / labels.pool
     point = _point(labels)
     if point is None:
         return Estimate(None, low, high)
@@ -189,7 +219,8 @@ def aim_for(labels: PooledLabels, design: PoolDesign, threshold: float) -> PoolA
         return PoolAim(1 - replace(labels, design="simple").rest_share(threshold), threshold)
     flagged_share, rest_share = labels.shares(threshold)
     needed = rest_threshold(pool, pool - flagged, threshold, flagged * flagged_share)
-    return PoolAim(1 - rest_share, min(1.0, max(0.0, needed)))
+    flagged_aim = 1 - flagged_share if design == "stratified" and labels.sequential else None
+    return PoolAim(1 - rest_share, min(1.0, max(0.0, needed)), flagged_aim)
 
 
 def with_design(labels: PooledLabels, design: PoolDesign, threshold: float) -> PooledLabels:
@@ -209,13 +240,13 @@ def cheapest_design(labels: PooledLabels, threshold: float, confidence: float
                     ) -> tuple[PooledLabels, int | None]:
     """The design that likely decides the policy on the fewest labels (at the run's
     suggestion), planned, and how many labels. Flagged-first only where the judge flagged
-    some answers and not all; stratified only for a fixed review with a card behind it."""
+    some answers and not all; stratified only with a card behind it."""
     simple = with_design(labels, "simple", threshold)
     best, fewest = simple, labels_to_decide(simple, threshold, confidence)
     if labels.flagged in (0, labels.pool):
         return best, fewest
     candidates = [with_design(labels, "flagged-first", threshold)]
-    if not labels.sequential and labels.card_backed:
+    if labels.card_backed:
         sizes = (labels.flagged, labels.pool - labels.flagged)
         neyman = neyman_share(sizes, labels.shares(threshold))
         candidates += [replace(with_design(labels, "stratified", threshold),
@@ -275,6 +306,16 @@ def _stratum_shares(labels: PooledLabels, threshold: float) -> tuple[float, floa
 def _stratified_decides(labels: PooledLabels, threshold: float, confidence: float,
                         budget: int, unsafe: tuple[float, float], passing: bool) -> bool:
     n_f, n_r = stratum_labels(budget, labels)
+    if labels.sequential:  # one look at this budget (the quote does not count earlier ones)
+        # a stratum labelled whole holds a whole number of unsafe answers, whatever share
+        # was projected for it
+        seen = [round(u) if n == size else u for n, size, u in (
+            (n_f, labels.census_size, unsafe[0]), (n_r, labels.rest_size, unsafe[1]))]
+        counts = (strata_sequence.StratumLabels(labels.census_size, n_f - seen[0], seen[0]),
+                  strata_sequence.StratumLabels(labels.rest_size, n_r - seen[1], seen[1]))
+        cut = pool_sequence.fewest_safe(labels.pool, threshold)
+        test = strata_sequence.passes if passing else strata_sequence.fails
+        return test(strata_priors(labels), counts, cut, confidence)
     cells = [ReviewCell("all categories", "unsafe", labels.census_size, n_f, unsafe[0]),
              ReviewCell("all categories", "safe", labels.rest_size, n_r, unsafe[1])]
     estimate = two_phase_estimate(cells, "micro", confidence)
