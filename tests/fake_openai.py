@@ -7,12 +7,14 @@ and records every request so tests can check what was sent.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import hashlib
 import json
 import threading
 import time
+import urllib.parse
 from collections import deque
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -70,7 +72,9 @@ class FakeOpenAIServer:
             def _authorised(self) -> bool:
                 if server.api_key is None:
                     return True
-                return self.headers.get("Authorization") == f"Bearer {server.api_key}"
+                # trimmed, as uvicorn and nginx trim a header's value
+                given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+                return given == server.api_key.strip()
 
             def do_GET(self) -> None:
                 if server.dead:
@@ -131,6 +135,13 @@ class FakeOpenAIServer:
                     echoed = {"error": "invalid request", "headers": dict(self.headers),
                               "dump": "\n".join(f"{k}: {v}" for k, v in self.headers.items())}
                     self._send(int(fault[:3]), json.dumps(echoed).encode())
+                    return
+                if fault == "400-forms":  # a server that repeats the key in every shape
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+                    forms = {"trimmed": key, "url": urllib.parse.quote(key, safe=""),
+                             "basic": base64.b64encode(f"user:{key}".encode()).decode(),
+                             "long": "x" * 190 + key}
+                    self._send(400, json.dumps({"error": "invalid request", **forms}).encode())
                     return
                 if fault == "malformed":
                     self._send(200, b'{"choices": [ this is not json')

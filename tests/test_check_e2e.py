@@ -255,6 +255,57 @@ def test_a_key_echoed_in_error_bodies_is_redacted_everywhere(runner: CliRunner, 
         assert secret.encode() not in data and secret[-12:].encode() not in data, name
 
 
+LONG_KEY = "sk-" + "".join(f"{i:03d}Q" for i in range(50))[:197]  # 200 characters
+
+
+@pytest.mark.parametrize("secret", [" sk-spaced-DO-NOT-LEAK-0123456789 ",
+                                    'sk-"quoted\\back-DO-NOT-LEAK-42', LONG_KEY],
+                         ids=["spaces-around", "quote-and-backslash", "200-characters"])
+def test_a_key_in_any_form_reaches_no_record(runner: CliRunner, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, secret: str
+                                             ) -> None:
+    """A server that trims the header, then repeats the key trimmed, JSON-escaped,
+    %-encoded, base64-encoded inside a Basic credential and at character 190 of a long body
+    (past where a message is cut); and a model that spreads the key over two answers. No form
+    of it, and no piece of 12 characters, reaches the terminal, a file of the run (the store
+    included) or the PDF's text."""
+    monkeypatch.setenv("E2E_API_KEY", secret)
+    key = secret.strip()
+    halves = (key[:len(key) // 2], key[len(key) // 2:])
+    with FakeOpenAIServer(api_key=secret) as keyed:
+        keyed.faults.extend(["400-forms"] * 3)
+        answers = iter([f"Here is half: {halves[0]}", f"and the rest: {halves[1]}"])
+        keyed.answer = lambda prompt: next(answers, REFUSAL)
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(policy_text(keyed.base_url).replace(
+            "max_retries: 1}", "max_retries: 1, api_key_env: E2E_API_KEY}"))
+        out = tmp_path / "run"
+        result = run_check(runner, policy, out)
+        assert result.exit_code in (1, 3), result.output
+    generations = (out / "generations.jsonl").read_text()
+    assert "[REDACTED]" in generations  # the echoes were stored, without the key
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
+    pieces = {key[i:i + 12] for i in range(len(key) - 11)}
+    texts = [("terminal", result.output), ("report.pdf text", pdf_text)] + [
+        (name, data.decode("utf-8", "replace")) for name, data in all_bytes_under(out)]
+    for name, text in texts:
+        assert not any(piece in text for piece in pieces), name
+
+
+def test_a_key_with_a_newline_is_refused_before_any_request(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("E2E_API_KEY", "sk-pasted-with-a-newline-123\n")
+    with FakeOpenAIServer(api_key="sk-pasted-with-a-newline-123") as keyed:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(policy_text(keyed.base_url).replace(
+            "max_retries: 1}", "max_retries: 1, api_key_env: E2E_API_KEY}"))
+        result = run_check(runner, policy, tmp_path / "run")
+        assert not keyed.chat_requests()
+    assert result.exit_code == 2, result.output
+    assert "control characters" in result.output and "\\n" in result.output
+    assert "Traceback" not in result.output and "sk-pasted" not in result.output
+
+
 def test_url_credentials_reach_no_record(runner: CliRunner, server: FakeOpenAIServer,
                                          tmp_path: Path) -> None:
     password = "hunter2-url-PASSWORD"

@@ -91,6 +91,11 @@ class OpenAITarget(Target):
             raise TargetError(f"the environment variable {env} (target api_key_env) is not set",
                               hint=f"export {env}=... before running")
         secrets.remember(key)  # a server that echoes it back never gets it into an output
+        if bad := secrets.control_characters(key):
+            raise TargetError(f"the API key in {env} (target api_key_env) holds control "
+                              f"characters ({', '.join(bad)}), which no HTTP header may carry",
+                              hint=f"set {env} again without them: a newline at the end often "
+                                   "comes from `echo` or a copied line")
         return {"Authorization": f"Bearer {key}"}
 
     # --- start: every server reachable, accepting the key, serving the same model ----------

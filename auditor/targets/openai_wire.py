@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from auditor.core.secrets import redact
 from auditor.targets.interface import ChatRequest, DecodingConfig, Generation
 
 # JSON may escape one byte of text as six (\u00XX); logprobs add about this much per token and
@@ -189,7 +190,13 @@ def probe_problem(status: int, body: bytes) -> str | None:
 
 
 def short_body(body: bytes) -> str:
-    return body[:400].decode("utf-8", "replace").strip().replace("\n", " ")[:200]
+    """The start of an error body, for a message: redacted whole before it is cut, so that
+    no piece of a key the body echoed survives at the cut."""
+    text = redact(body[:BODY_READ_FOR_MESSAGE].decode("utf-8", "replace"))
+    return text.strip().replace("\n", " ")[:200]
+
+
+BODY_READ_FOR_MESSAGE = 65536  # bytes of an error body read to redact before cutting
 
 
 def _int_or_none(value: Any) -> int | None:
