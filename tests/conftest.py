@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ HARMBENCH = DATA / "harmbench-val"
 
 os.environ.setdefault("COLUMNS", "120")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+# Fixtures wider than one test (a module's signed run) never read the user's trust file.
+os.environ["AUDITOR_TRUST_FILE"] = str(Path(tempfile.mkdtemp(prefix="auditor-trust-"))
+                                       / "trusted-keys.json")
 
 
 @pytest.fixture
@@ -36,6 +40,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     # Tests never touch the user's dataset cache; the demo model cache is shared on purpose
     # (building it takes ~20 s) through AUDITOR_MODEL_CACHE.
     monkeypatch.setenv("AUDITOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    # Nor the user's trust file: each test starts trusting no key.
+    monkeypatch.setenv("AUDITOR_TRUST_FILE",
+                       str(tmp_path_factory.mktemp("trust") / "trusted-keys.json"))
     monkeypatch.setenv("AUDITOR_MODEL_CACHE",
                        os.environ.get("AUDITOR_MODEL_CACHE",
                                       str(Path.home() / ".cache" / "auditor")))

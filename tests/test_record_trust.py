@@ -310,7 +310,9 @@ def test_a_terminated_compare_leaves_the_old_comparison_whole(runner: CliRunner,
 
 def test_a_run_on_read_only_media_verifies_exports_and_compares(runner: CliRunner,
                                                                 signed_run: Path,
-                                                                tmp_path: Path) -> None:
+                                                                tmp_path: Path,
+                                                                keys: tuple[Path, Path]
+                                                                ) -> None:
     """A run kept on read-only media (an archive, a mounted evidence disk) is verified, its
     labels exported and compared, with nothing written where it is. Needs a read-only bind
     mount (root on Linux); skipped where that cannot be made."""
@@ -329,7 +331,7 @@ def test_a_run_on_read_only_media_verifies_exports_and_compares(runner: CliRunne
             pytest.skip("cannot remount read-only here")
         with pytest.raises(OSError):
             (mounted / "probe").write_text("x")  # it really is read-only
-        assert verify(runner, mounted)[0] == 0
+        assert verify(runner, mounted, keys[1])[0] == 0
         status = runner.invoke(app, ["review", "status", str(mounted)])
         assert status.exit_code == 0, status.output
         other = tmp_path / "other"
@@ -344,7 +346,7 @@ def test_a_run_on_read_only_media_verifies_exports_and_compares(runner: CliRunne
 
 
 def test_a_run_made_by_another_version_is_checked_on_its_figures(
-        runner: CliRunner, signed_run: Path, tmp_path: Path,
+        runner: CliRunner, signed_run: Path, tmp_path: Path, keys: tuple[Path, Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A later auditor may word a reason anew; an untouched run it did not make still
     verifies, on every count, score, interval and verdict, and says the wording was not
@@ -359,9 +361,9 @@ def test_a_run_made_by_another_version_is_checked_on_its_figures(
 
     run = copy_of(signed_run, tmp_path)
     monkeypatch.setattr(verification, "score_policy", worded_anew)
-    assert verify(runner, run)[0] == 1  # the same version: its wording must match
+    assert verify(runner, run, keys[1])[0] == 1  # the same version: its wording must match
     monkeypatch.setattr(verification, "__version__", "9.9.9")
-    code, output = verify(runner, run)
+    code, output = verify(runner, run, keys[1])
     assert code == 0, output
     assert f"made by auditor {__version__} and is checked by 9.9.9" in " ".join(output.split())
 
@@ -370,7 +372,7 @@ def test_a_run_made_by_another_version_is_checked_on_its_figures(
         return record.model_copy(update={"safe": record.safe + 1})
 
     monkeypatch.setattr(verification, "score_policy", scored_higher)
-    code, output = verify(runner, run)
+    code, output = verify(runner, run, keys[1])
     assert code == 1 and "verify it with the version that made it" in " ".join(
         output.split()).lower()
     monkeypatch.undo()
@@ -378,5 +380,82 @@ def test_a_run_made_by_another_version_is_checked_on_its_figures(
     (run / "signature.json").unlink()
     edit_json(run / "results.json", lambda d: d["tool"].update(version="0.0.1"))
     rehash(run)
-    code, output = verify(runner, run)
+    code, output = verify(runner, run, keys[1])
     assert code == 1 and f"the store says {__version__!r}" in output
+
+
+def test_a_signed_run_is_untrusted_until_its_key_is_trusted(
+        runner: CliRunner, signed_run: Path, keys: tuple[Path, Path]) -> None:
+    """Anyone can make a key: without --key and with the key in no trust file, a signed run
+    is reported as signed by an untrusted key (exit 1), never as verified."""
+    code, output = verify(runner, signed_run)
+    assert code == 1 and "untrusted key" in output and "verified" not in output, output
+    added = runner.invoke(app, ["trust", "add", "Compliance office", str(keys[1])])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["trust", "list"])
+    assert "Compliance office" in listed.output
+    code, output = verify(runner, signed_run)
+    assert code == 0 and "signed by Compliance office" in output, output
+    again = runner.invoke(app, ["trust", "add", "Someone else", str(keys[1])])
+    assert again.exit_code == 2 and "already trusted as 'Compliance office'" in again.output
+    removed = runner.invoke(app, ["trust", "remove", "Compliance office"])
+    assert removed.exit_code == 0, removed.output
+    assert verify(runner, signed_run)[0] == 1
+
+
+def test_an_attackers_signature_on_an_edited_run_is_not_trusted(
+        runner: CliRunner, signed_run: Path, keys: tuple[Path, Path], tmp_path: Path) -> None:
+    """The officer's key is trusted; an attacker re-signs a copy with their own key, naming
+    themselves as the officer. verify says untrusted; page 1 shows the claimed name as a
+    claim; `compare --require-signed` refuses it."""
+    assert runner.invoke(app, ["trust", "add", "Compliance office", str(keys[1])]).exit_code == 0
+    assert runner.invoke(app, ["keygen", str(tmp_path / "attacker")]).exit_code == 0
+    copy = copy_of(signed_run, tmp_path)
+    resigned = runner.invoke(app, ["sign", str(copy), "--key", str(tmp_path / "attacker"),
+                                   "--signer", "Compliance office"])
+    assert resigned.exit_code == 0, resigned.output
+    code, output = verify(runner, copy)
+    assert code == 1 and "untrusted key" in output, output
+    pdf = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(
+        copy / "report.pdf").pages)
+    assert "signed as Compliance office" in pdf and "a claim until" in pdf
+    other = tmp_path / "other"
+    policy = write_policy(tmp_path, POLICY.replace("model: mixed", "model: refuses"))
+    assert runner.invoke(app, ["check", str(policy), "--out", str(other), "--quiet",
+                               "--sign", str(keys[0])]).exit_code in (0, 1, 3)
+    refused = runner.invoke(app, ["compare", str(copy), str(other), "--out",
+                                  str(tmp_path / "cmp"), "--require-signed"])
+    assert refused.exit_code == 2 and "untrusted key" in refused.output, refused.output
+    # each run bound to the key expected for it: the officer's key on `other` only
+    bound = runner.invoke(app, ["compare", str(signed_run), str(other), "--out",
+                                str(tmp_path / "cmp"), "--run-key",
+                                f"{signed_run}={tmp_path / 'attacker.pub'}"])
+    assert bound.exit_code == 2 and "not by the key bound to it" in bound.output, bound.output
+    accepted = runner.invoke(app, ["compare", str(signed_run), str(other), "--out",
+                                   str(tmp_path / "cmp"), "--require-signed"])
+    assert accepted.exit_code == 0, accepted.output
+    models = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["models"]
+    for model, run in zip(models, (signed_run, other), strict=True):
+        assert model["trusted_as"] == "Compliance office" and model["signed_by"]
+        assert model["results_sha256"] == hashlib.sha256(
+            (run / "results.json").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("field", ["signed_at", "signer", "manifest_sha256"])
+def test_every_field_of_the_signature_is_signed(runner: CliRunner, signed_run: Path,
+                                                keys: tuple[Path, Path], tmp_path: Path,
+                                                field: str) -> None:
+    copy = copy_of(signed_run, tmp_path)
+    edit_json(copy / "signature.json", lambda data: data.update(
+        {field: "0" * 64 if field == "manifest_sha256" else "2020-01-01T00:00:00+00:00"
+         if field == "signed_at" else "Someone else"}))
+    code, output = verify(runner, copy, keys[1])
+    assert code == 1 and "signature" in output and "does not match" in output, output
+
+
+def test_a_copy_of_a_run_is_not_a_second_model(runner: CliRunner, signed_run: Path,
+                                               tmp_path: Path) -> None:
+    copy = copy_of(signed_run, tmp_path)
+    result = runner.invoke(app, ["compare", str(signed_run), str(copy), "--out",
+                                 str(tmp_path / "cmp")])
+    assert result.exit_code == 2 and "same run" in result.output, result.output

@@ -25,7 +25,7 @@ from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
 from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
-from auditor.outputs.signing import Ed25519PrivateKey, fingerprint, sign_run
+from auditor.outputs.signing import Signer, sign_run
 from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
 from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
@@ -63,7 +63,7 @@ class Judges:
 
 
 def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
-              target: str | None = None, signer: Ed25519PrivateKey | None = None
+              target: str | None = None, signer: Signer | None = None
               ) -> RunSummary:
     """The whole audit of one target: generate what the store lacks, then judge, score and
     write (and sign, with `signer`). `target` names one of the policy file's `targets`."""
@@ -113,7 +113,7 @@ def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: Pr
 
 def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: dict[str, str],
                     judges: Judges, generated: GenerateCounts, progress: ProgressFn,
-                    signer: Ed25519PrivateKey | None = None) -> RunSummary:
+                    signer: Signer | None = None) -> RunSummary:
     """The stages `check` and `rejudge` share: judge, collect outcomes, score, write."""
     judged, outcomes = judge_outcomes(audit, judges.safety.judge, store, prompt_keys, progress)
     benign = None
@@ -151,7 +151,7 @@ class RunFacts:
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
            judges: Judges, facts: RunFacts, out_dir: Path,
-           signer: Ed25519PrivateKey | None = None) -> RunSummary:
+           signer: Signer | None = None) -> RunSummary:
     """Score every policy and write every output: results.json first, the report last, then
     the manifest, and its signature when there is a `signer`."""
     policies = score_policies(audit, outcomes, judges.safety, benign, judges.over_refusal,
@@ -166,7 +166,8 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
                                       judges.over_refusal.card) if judges.over_refusal else None,
         caveats=run_caveats(audit.plan, outcomes, judges.safety.card),
         review=facts.review.record if facts.review else None,
-        signed_by=fingerprint(signer.public_key()) if signer else None)
+        signed_by=signer.fingerprint if signer else None,
+        signer=signer.name if signer else None)
     run = RunOutputs(results, outcomes, benign, facts.generations)
     write_outputs(run, out_dir, facts.store_dir, facts.store_sha256)
     if signer is not None:

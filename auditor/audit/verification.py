@@ -44,14 +44,14 @@ from auditor.outputs.manifest import (
 from auditor.outputs.records import Overall, Results
 from auditor.outputs.report.write import render_reports
 from auditor.outputs.signing import (
-    Ed25519PrivateKey,
     Ed25519PublicKey,
     SignatureCheck,
     SignatureRecord,
+    Signer,
     check_signature,
-    fingerprint,
     sign_run,
 )
+from auditor.outputs.trust import trusted_name
 from auditor.outputs.writers import junit_xml, output_names
 from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.judging import verdict_key
@@ -106,6 +106,9 @@ def verify_run(run_dir: Path, include_report: bool = True,
     if (run_dir / files.RESULTS).exists():
         found.results_sha256 = sha256_of(run_dir / files.RESULTS)
     found.signature = check_signature(run_dir, key)
+    if key is None and found.signature.valid:  # trusted only if the reader said so
+        found.signature.trusted_as = trusted_name(found.signature.key_fingerprint)
+        found.signature.trusted = found.signature.trusted_as is not None
     _check_signature(results, found.signature, found)
     manifest = read_manifest(run_dir)
     if manifest is None:
@@ -130,13 +133,18 @@ def _check_signature(results: Results, signature: SignatureCheck, found: Verific
                                      f"{results.signed_by}, but there is no signature")
         return
     if signature.valid:
-        found.checked.append(f"signature by {signature.key_fingerprint}"
-                             + (" (the key given)" if signature.trusted else
-                                " (no key given to trust: pass --key PUB)"
-                                if signature.trusted is None else ""))
+        claimed = f" as {signature.signer!r}" if signature.signer else ""
+        whose = (f" (a key you trust as {signature.trusted_as!r})" if signature.trusted_as
+                 else " (the key given)" if signature.trusted else "")
+        found.checked.append(f"signature{claimed} by {signature.key_fingerprint}{whose}"
+                             + ("" if signature.format_version == 2 else
+                                " (format 1: signs the manifest, not its own time)"))
     if signature.key_fingerprint != results.signed_by:
         found.differences.append(f"results.json names signer {results.signed_by!r}, the "
                                  f"signature is by {signature.key_fingerprint!r}")
+    if signature.format_version == 2 and signature.signer != results.signer:
+        found.differences.append(f"results.json names the signer {results.signer!r}, the "
+                                 f"signature was made as {signature.signer!r}")
 
 
 def _check_hashes(run_dir: Path, manifest: Manifest, results: Results, include_report: bool,
@@ -373,15 +381,16 @@ def require_verified(run_dir: Path, include_report: bool = True) -> Verification
     return found
 
 
-def resign(run_dir: Path, key: Ed25519PrivateKey) -> SignatureRecord:
-    """Sign a verified run: results.json names the key, the report is re-rendered to show it,
-    the manifest is rewritten for them (the store's digest unchanged) and signed."""
+def resign(run_dir: Path, signer: Signer) -> SignatureRecord:
+    """Sign a verified run: results.json names the signer and key, the report is re-rendered
+    to show them, the manifest is rewritten for them (the store's digest unchanged) and
+    signed."""
     manifest = read_manifest(run_dir)
     assert manifest is not None, "the run was verified"
-    results = read_results(run_dir).model_copy(update={"signed_by":
-                                                       fingerprint(key.public_key())})
+    results = read_results(run_dir).model_copy(update={"signed_by": signer.fingerprint,
+                                                       "signer": signer.name})
     remove_manifest(run_dir)
     atomic_write(run_dir / files.RESULTS, results.to_json())
     render_reports(run_dir, results)
     write_manifest(run_dir, run_dir / manifest.store, manifest.store_sha256)
-    return sign_run(run_dir, key)
+    return sign_run(run_dir, signer)

@@ -13,6 +13,7 @@ from auditor.cli import (
     review_cmds,
     run_cmds,
     sign_cmds,
+    trust_cmds,
 )
 
 HELP = (
@@ -47,4 +48,5 @@ judge_cmds.register(app)
 compare_cmds.register(app)
 review_cmds.register(app)
 sign_cmds.register(app)
+trust_cmds.register(app)
 

@@ -18,17 +18,20 @@ from auditor.audit.verification import verify_run
 from auditor.cli.output import console, err_console, inert, print_table_or_list, user_errors
 from auditor.core.errors import AuditorError
 from auditor.core.numbers import percent
+from auditor.data.dataset import sha256_of
 from auditor.outputs.comparability import RunRecord, differences
 from auditor.outputs.compare import Comparison, OwnFigures, compare_runs
-from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
+from auditor.outputs.files import RESULTS, atomic_write, read_benign_outcomes, read_outcomes, read_results
 from auditor.outputs.report.compare_context import comparison_context
 from auditor.outputs.report.render import render_html, render_pdf
 from auditor.outputs.signing import (
     Ed25519PublicKey,
+    SignatureCheck,
     check_signature,
     fingerprint,
     load_public_key,
 )
+from auditor.outputs.trust import trusted_name
 
 
 def register(app: typer.Typer) -> None:
@@ -51,10 +54,20 @@ def compare_cmd(
                                         "not signed (`auditor check --sign`), or whose "
                                         "signature does not sign its manifest."),
     keys: list[Path] = typer.Option([], "--key", "-k", dir_okay=False, help="A public key "
-                                    "the runs may be signed with (repeatable); implies "
+                                    "the runs may be signed with (repeatable), trusted for "
+                                    "this comparison beside your trust file; implies "
                                     "--require-signed."),
+    run_keys: list[str] = typer.Option([], "--run-key", metavar="RUN=KEY.pub",
+                                       help="Bind one run to the key it must be signed with "
+                                       "(repeatable): another trusted key on that run is "
+                                       "refused; implies --require-signed."),
 ) -> None:
     """Compare models audited on the same policies; writes comparison.json and a PDF.
+
+    With --require-signed (or --key, --run-key) every run must carry a valid signature by a
+    key you trust: in your trust file (`auditor trust add`), given with --key, or bound to
+    that very run with --run-key. comparison.json names each run's results.json sha256, its
+    signer and whether you trust the key.
 
     Per policy: every model's own score, interval and verdict (safety and over-refusal), the
     paired differences between every two models with McNemar's test, Holm-corrected across
@@ -72,8 +85,16 @@ def compare_cmd(
         raise AuditorError(f"--out {out} is a file, not a folder",
                            hint="name a folder for comparison.json and its PDF")
     results = [read_results(run) for run in runs]
-    if require_signed or keys:
-        _require_signatures(runs, [load_public_key(key) for key in keys])
+    for later, result in enumerate(results):
+        for earlier in range(later):
+            if results[earlier].run_id == result.run_id:
+                raise AuditorError(f"{runs[earlier]} and {runs[later]} are the same run "
+                                   f"(run_id {result.run_id}): a copy is not a second model",
+                                   hint="compare runs of different models")
+    bound = _bound_keys(runs, run_keys)
+    signatures = _signatures(runs, [load_public_key(key) for key in keys], bound)
+    if require_signed or keys or bound:
+        _require_signatures(runs, signatures, bound)
     problems = [f"{run}: {difference}" for run in runs
                 for difference in verify_run(run).differences]
     if problems and not unverified:
@@ -91,6 +112,12 @@ def compare_cmd(
                                 "--allow-mismatch to compare them anyway (every page will list "
                                 "the differences)")
     comparison = compare_runs(records, results[0].scoring.confidence, mismatches)
+    comparison = comparison.model_copy(update={"models": [
+        model.model_copy(update={
+            "results_sha256": sha256_of(run / RESULTS), "signed_by":
+            found.key_fingerprint if found.valid else None,
+            "signer": found.signer if found.valid else None, "trusted_as": found.trusted_as})
+        for model, run, found in zip(comparison.models, runs, signatures, strict=True)]})
     html = render_html("compare.html.j2", comparison_context(comparison, not problems))
     for mismatch in mismatches:
         err_console.print(f"[yellow]not comparable:[/] {inert(mismatch)}")
@@ -112,19 +139,57 @@ def compare_cmd(
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
 
 
-def _require_signatures(runs: list[Path], trusted: list[Ed25519PublicKey]) -> None:
-    fingerprints = {fingerprint(key) for key in trusted}
-    problems = []
+def _bound_keys(runs: list[Path], pairs: list[str]) -> dict[Path, str]:
+    """--run-key RUN=KEY.pub: each named run's expected key fingerprint."""
+    bound: dict[Path, str] = {}
+    for pair in pairs:
+        run_text, sep, key_text = pair.rpartition("=")
+        run = Path(run_text)
+        if not sep or run not in runs:
+            raise AuditorError(f"--run-key {pair!r} does not name one of the runs compared",
+                               hint="write --run-key RUN=KEY.pub with RUN exactly as given "
+                                    "among the run folders")
+        bound[run] = fingerprint(load_public_key(Path(key_text)))
+    return bound
+
+
+def _signatures(runs: list[Path], given: list[Ed25519PublicKey], bound: dict[Path, str]
+                ) -> list[SignatureCheck]:
+    """Each run's signature, trusted when its key is bound to that run, given with --key,
+    or in the comparer's trust file."""
+    given_prints = {fingerprint(key) for key in given}
+    found = []
     for run in runs:
-        found = check_signature(run)
+        check = check_signature(run)
+        if check.valid:
+            if run in bound:
+                check.trusted = check.key_fingerprint == bound[run]
+                check.trusted_as = "the key bound to this run" if check.trusted else None
+            elif check.key_fingerprint in given_prints:
+                check.trusted, check.trusted_as = True, "a key given"
+            else:
+                check.trusted_as = trusted_name(check.key_fingerprint)
+                check.trusted = check.trusted_as is not None
+        found.append(check)
+    return found
+
+
+def _require_signatures(runs: list[Path], signatures: list[SignatureCheck],
+                        bound: dict[Path, str]) -> None:
+    problems = []
+    for run, found in zip(runs, signatures, strict=True):
         if not found.valid:
             problems.append(f"{run}: {found.problem or 'not signed'}")
-        elif fingerprints and found.key_fingerprint not in fingerprints:
-            problems.append(f"{run}: signed by {found.key_fingerprint}, not by a key given")
+        elif run in bound and not found.trusted:
+            problems.append(f"{run}: signed by {found.key_fingerprint}, not by the key "
+                            f"bound to it ({bound[run]})")
+        elif not found.trusted:
+            problems.append(f"{run}: signed by an untrusted key {found.key_fingerprint}")
     if problems:
         raise AuditorError("a run is not signed as required: " + "; ".join(problems[:4]),
                            hint="sign each run with `auditor sign RUN --key KEY` (or `check "
-                                "--sign KEY`), and pass the public keys with --key")
+                                "--sign KEY`); trust the signers' keys with `auditor trust "
+                                "add NAME KEY.pub`, or pass them with --key / --run-key")
 
 
 @contextmanager

@@ -49,12 +49,8 @@ from auditor.outputs.files import (
 from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
-from auditor.outputs.signing import (
-    Ed25519PrivateKey,
-    fingerprint,
-    load_private_key,
-    load_public_key,
-)
+from auditor.outputs.signing import Signer, load_public_key
+from auditor.outputs.trust import load_signer
 from auditor.stats.over_refusal import OverRefusalRecord
 
 EXIT_BY_VERDICT = {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}
@@ -154,6 +150,9 @@ def check_cmd(
     sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the run with this "
                               "Ed25519 private key (`auditor keygen`): signature.json, and the "
                               "key's fingerprint in results.json and the report."),
+    signer_name: str = typer.Option(None, "--signer", help="The name to sign as (page 1 "
+                                    "prints it; default: the name your trust file gives the "
+                                    "key, else the key file's name)."),
 ) -> None:
     """Run the whole audit: plan → generate → judge → score → report.
 
@@ -162,7 +161,8 @@ def check_cmd(
     code: 0 all policies pass, 1 a policy fails (safety or over-refusal), 2 bad input or an
     unreachable backend, 3 inconclusive. With --all-targets: the worst over every target.
     """
-    signer = load_private_key(sign) if sign is not None else None  # a bad key: before any work
+    # a bad key or name: before any work
+    signer = load_signer(sign, signer_name) if sign is not None else None
     if all_targets:
         if target is not None:
             raise AuditorError("give --target or --all-targets, not both")
@@ -179,7 +179,7 @@ def check_cmd(
 
 
 def check_every_target(policy: Path, out: Path, quiet: bool, verbose: bool,
-                       signer: Ed25519PrivateKey | None = None) -> None:
+                       signer: Signer | None = None) -> None:
     """Every target of the policy file on the same plan, one after the other (each run
     releases its model before the next loads); a rerun resumes, every finished run cached."""
     targets = load_policy_file(policy).targets
@@ -231,6 +231,9 @@ def report_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
     sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the run again with "
                               "this private key: a signed run's new report needs it."),
+    signer_name: str = typer.Option(None, "--signer", help="The name to sign as (default: "
+                                    "the name your trust file gives the key, else the key "
+                                    "file's name)."),
 ) -> None:
     """Re-render report.html and report.pdf from stored results, running nothing.
 
@@ -239,7 +242,7 @@ def report_cmd(
     run is re-rendered only with --sign KEY (the new report is then signed again).
     """
     results = read_results(run_dir)
-    signer = load_private_key(sign) if sign is not None else None
+    signer = load_signer(sign, signer_name) if sign is not None else None
     if signer is None and (run_dir / SIGNATURE).exists():
         raise AuditorError(f"{run_dir} is signed: a new report would void its signature",
                            hint="pass --sign KEY with the signing key to sign it again")
@@ -247,7 +250,7 @@ def report_cmd(
     if found.ok and signer is not None:
         resign(run_dir, signer)
         console.print(f"Wrote {escape(str(run_dir / HTML))} and {escape(str(run_dir / PDF))}, "
-                      f"signed with key {fingerprint(signer.public_key())}")
+                      f"signed as {inert(signer.name)} with key {signer.fingerprint}")
         return
     render_reports(run_dir, results, verified=found.ok)
     if found.ok:  # the re-rendered report joins the verified set
@@ -274,17 +277,33 @@ def verify_cmd(
     Re-checks the manifest (every file the run writes listed, each one's sha256, the store's
     content digest), each outcome against the prompt, answer and verdict in the store, and
     recomputes every policy's record, over-refusal, the overall verdict, the review record
-    and junit.xml. With --key, the run must carry a valid signature by that key: an unsigned
-    run shows its files agree with its store, not who made them. Exit code: 0 verified, 1 a
-    difference was found, 2 the run cannot be read.
+    and junit.xml. A signed run is verified only when its key is one you trust: in your trust
+    file (`auditor trust add NAME KEY.pub`) or given with --key; signed by any other key it
+    is reported as signed by an untrusted key. An unsigned run shows its files agree with its
+    store, not who made them. Exit code: 0 verified, 1 a difference was found or the signer
+    is not trusted, 2 the run cannot be read.
     """
     found = verify_run(run_dir, key=load_public_key(key) if key is not None else None)
     for check in found.checked:
-        console.print(f"checked: {escape(check)}")
+        console.print(f"checked: {inert(check)}")
     if found.results_sha256:
         console.print(f"results.json sha256 {found.results_sha256}")
+    signature = found.signature
+    if found.ok and signature is not None and signature.valid and not signature.trusted:
+        claimed = f" (signing as {inert(signature.signer)})" if signature.signer else ""
+        console.print(f"[red]✗[/] {escape(str(run_dir))}: signed by an untrusted key "
+                      f"{signature.key_fingerprint}{claimed}. Its files agree with its "
+                      "store, but who made them is not established.")
+        console.print("Confirm the key's fingerprint with its holder, then `auditor trust add "
+                      "NAME KEY.pub` (or pass --key KEY.pub).")
+        raise typer.Exit(1)
     if found.ok:
-        console.print(f"[green]✓[/] {escape(str(run_dir))}: verified")
+        how = ("" if signature is None or not signature.present else
+               f", signed by {inert(signature.trusted_as)}" if signature.trusted_as else
+               ", signed by the key given")
+        unsigned = " (not signed: its files agree with its store; who made them is not shown)" \
+            if signature is None or not signature.present else ""
+        console.print(f"[green]✓[/] {escape(str(run_dir))}: verified{how}{unsigned}")
         return
     for difference in found.differences:
         console.print(f"[red]✗[/] {inert(difference)}")

@@ -13,9 +13,10 @@ import typer
 from rich.markup import escape
 
 from auditor.audit.verification import resign, verify_run
-from auditor.cli.output import console, user_errors
+from auditor.cli.output import console, inert, user_errors
 from auditor.core.errors import AuditorError
-from auditor.outputs.signing import generate_key_pair, load_private_key
+from auditor.outputs.signing import generate_key_pair
+from auditor.outputs.trust import load_signer
 
 KEY_HELP = "Ed25519 private key (PEM) from `auditor keygen`."
 
@@ -46,18 +47,23 @@ def keygen_cmd(
 def sign_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
     key: Path = typer.Option(..., "--key", "-k", dir_okay=False, help=KEY_HELP),
+    signer_name: str = typer.Option(None, "--signer", help="The name to sign as (page 1 "
+                                    "prints it, and the signature binds it; default: the "
+                                    "name your trust file gives the key, else the key "
+                                    "file's name)."),
 ) -> None:
     """Sign a finished run: results.json and the report are rewritten to name the key, then
     the manifest is signed (signature.json).
 
     The run must verify first: a signature vouches for outputs that agree with their store.
     """
-    private = load_private_key(key)
+    signer = load_signer(key, signer_name)
     found = verify_run(run_dir)
     if not found.ok:
         raise AuditorError(f"{run_dir} fails verification, so it is not signed: "
                            + "; ".join(found.differences[:3]),
                            hint="`auditor verify RUN` lists every difference; rerun `auditor "
                                 "check` to rewrite the outputs")
-    record = resign(run_dir, private)
-    console.print(f"[green]✓[/] signed {escape(str(run_dir))} with key {record.key_fingerprint}")
+    record = resign(run_dir, signer)
+    console.print(f"[green]✓[/] signed {escape(str(run_dir))} as {inert(signer.name)} with key "
+                  f"{record.key_fingerprint}")

@@ -150,6 +150,14 @@ class ModelRef(Record):
     run_id: str
     folder: str
     overall: Verdict
+    results_sha256: str | None = Field(None, description="sha256 of the run's results.json "
+                                       "as compared.")
+    signed_by: str | None = Field(None, description="The fingerprint of the key whose valid "
+                                  "signature the run carries; null when unsigned.")
+    signer: str | None = Field(None, description="The name the signer signed as (a claim).")
+    trusted_as: str | None = Field(None, description="The name the comparer trusts the key "
+                                   "under (their trust file, or 'a key given'); null when "
+                                   "the key is not trusted.")
 
 
 Standing = Literal["recommended", "eligible", "excluded"]

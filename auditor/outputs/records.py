@@ -234,7 +234,11 @@ class Results(Record):
                                         "answers; null before `auditor review sample`.")
     signed_by: str | None = Field(
         None, description="Fingerprint of the Ed25519 key that signs this run's manifest "
-        "(signature.json); `auditor verify --key PUB` checks it. Null when unsigned.")
+        "(signature.json); `auditor verify` checks it against the keys the reader trusts. "
+        "Null when unsigned.")
+    signer: str | None = Field(
+        None, description="The name the signer signs as (bound into signature.json's "
+        "signature); a claim until `auditor verify` finds the key trusted.")
 
     def policy(self, policy_id: str) -> PolicyRecord:
         return next(p for p in self.policies if p.id == policy_id)

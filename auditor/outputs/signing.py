@@ -1,12 +1,15 @@
 """Signed runs: an Ed25519 signature over a run's manifest, so that whoever holds the public key
 can tell the outputs are the ones the key's holder produced.
 
-The manifest holds the sha256 of every output and of the store's content, so signing its bytes
-signs the whole record. The signature goes to `signature.json` beside it, with the signer's key
-fingerprint (sha256 of the raw public key) and the public key itself. A signature proves
-nothing by itself, since anyone can make a key: `verify --key PUB` checks that the run was
-signed by the key *you* trust. results.json and the report name the fingerprint, so a reader of
-the PDF knows which key to ask for.
+The manifest holds the sha256 of every output and of the store's content, so signing it signs
+the whole record. The signature goes to `signature.json` beside it, with the signer's key
+fingerprint (sha256 of the raw public key), the public key itself and the name the signer
+gives. Since format 2 the signature covers every field of signature.json (the manifest's
+sha256, the key, the name, the time), written as canonical JSON; format 1 signed the
+manifest's bytes alone and is still checked as such. A signature proves nothing by itself,
+since anyone can make a key: `verify` trusts a key only when the reader has (`auditor trust
+add`, `auditor.outputs.trust`, or `--key PUB`). results.json and the report name the signer and
+the fingerprint, so a reader of the PDF knows which key to ask for.
 
 Keys are PEM files (`auditor keygen`): the private key PKCS#8, written readable by its owner
 only; the public key SubjectPublicKeyInfo, safe to hand out.
@@ -33,7 +36,7 @@ from auditor.core.identity import Record
 from auditor.outputs.files import atomic_write
 from auditor.outputs.manifest import MANIFEST, SIGNATURE
 
-__all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord",
+__all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord", "Signer",
            "check_signature", "fingerprint", "generate_key_pair", "load_private_key",
            "load_public_key", "sign_run"]
 
@@ -43,14 +46,25 @@ MAX_SIGNATURE_BYTES = 64 * 1024
 
 class SignatureRecord(Record):
     format: Literal["auditor-signature"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     algorithm: Literal["ed25519"]
     signed_file: Literal["manifest.json"]
     manifest_sha256: str
     key_fingerprint: str = Field(description="sha256 of the raw 32-byte public key.")
     public_key: str = Field(description="The raw public key, base64.")
-    signature: str = Field(description="Ed25519 signature of manifest.json's bytes, base64.")
+    signer: str | None = Field(None, description="The name the signer gave (format 2).")
+    signature: str = Field(description="Ed25519 signature, base64: format 2 of every other "
+                           "field as canonical JSON (`signed_payload`), format 1 of "
+                           "manifest.json's bytes.")
     signed_at: str
+
+
+def signed_payload(record: SignatureRecord) -> bytes:
+    """What a format 2 signature signs: every field but the signature, as canonical JSON
+    (keys sorted, no spaces), so no field can change without voiding it."""
+    fields = record.model_dump(mode="json", exclude={"signature"})
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
 
 
 def fingerprint(public: Ed25519PublicKey) -> str:
@@ -119,24 +133,44 @@ def generate_key_pair(path: Path) -> tuple[Path, str]:
     return public_path, fingerprint(key.public_key())
 
 
-def sign_run(run_dir: Path, key: Ed25519PrivateKey) -> SignatureRecord:
+def signature_record(manifest: bytes, key: Ed25519PrivateKey, signer: str
+                     ) -> SignatureRecord:
+    """A format 2 signature of a manifest's bytes by `key`, in the name of `signer`."""
+    public = key.public_key()
+    unsigned = SignatureRecord(
+        format="auditor-signature", format_version=2, algorithm="ed25519",
+        signed_file="manifest.json", manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        key_fingerprint=fingerprint(public),
+        public_key=base64.b64encode(public.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode(),
+        signer=signer, signature="", signed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    signature = base64.b64encode(key.sign(signed_payload(unsigned))).decode()
+    return unsigned.model_copy(update={"signature": signature})
+
+
+def sign_run(run_dir: Path, signer: Signer) -> SignatureRecord:
     """Sign the run's manifest as it is now and write signature.json."""
     try:
         manifest = (run_dir / MANIFEST).read_bytes()
     except OSError:
         raise AuditorError(f"{run_dir} has no {MANIFEST} to sign",
                            hint="run `auditor check` to finish the run first") from None
-    public = key.public_key()
-    record = SignatureRecord(
-        format="auditor-signature", format_version=1, algorithm="ed25519",
-        signed_file="manifest.json", manifest_sha256=hashlib.sha256(manifest).hexdigest(),
-        key_fingerprint=fingerprint(public),
-        public_key=base64.b64encode(public.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode(),
-        signature=base64.b64encode(key.sign(manifest)).decode(),
-        signed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    record = signature_record(manifest, signer.key, signer.name)
     atomic_write(run_dir / SIGNATURE, record.model_dump_json(indent=2) + "\n")
     return record
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key and the name its holder signs as (printed on page 1 and bound into the
+    signature; a reader trusts the key, under the name *they* gave it)."""
+
+    key: Ed25519PrivateKey
+    name: str
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.key.public_key())
 
 
 @dataclass
@@ -149,6 +183,9 @@ class SignatureCheck:
     key_fingerprint: str | None = None
     trusted: bool | None = None  # None: no key given to check it against
     problem: str | None = None
+    signer: str | None = None  # the name the signer gave (format 2)
+    format_version: int | None = None
+    trusted_as: str | None = None  # the name the reader's trust file gives the key
 
 
 def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> SignatureCheck:
@@ -167,19 +204,26 @@ def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> S
         signature = base64.b64decode(record.signature, validate=True)
     except (ValueError, ValidationError):
         return SignatureCheck(present=True, problem=f"{SIGNATURE} is damaged or not a signature")
-    found = SignatureCheck(present=True, key_fingerprint=record.key_fingerprint)
+    found = SignatureCheck(present=True, key_fingerprint=record.key_fingerprint,
+                           signer=record.signer, format_version=record.format_version)
     if fingerprint(public) != record.key_fingerprint:
         found.problem = f"{SIGNATURE} names a key fingerprint that is not its public key's"
         return found
     try:
         manifest = (run_dir / MANIFEST).read_bytes()
-        public.verify(signature, manifest)
     except OSError:
         found.problem = f"{MANIFEST} is missing: the signature signs nothing"
         return found
-    except InvalidSignature:
+    if hashlib.sha256(manifest).hexdigest() != record.manifest_sha256:
         found.problem = (f"the signature does not match {MANIFEST}: the manifest was changed "
                          "after it was signed")
+        return found
+    try:  # format 2 signs every field; format 1 the manifest's bytes
+        public.verify(signature, signed_payload(record) if record.format_version == 2
+                      else manifest)
+    except InvalidSignature:
+        found.problem = (f"the signature does not match {SIGNATURE}'s fields or {MANIFEST}: "
+                         "one of them was changed after it was signed")
         return found
     found.valid = True
     if trusted is not None:

@@ -81,7 +81,7 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
                   timings: dict[str, float], counts: StageCounts,
                   over_refusal_judge: JudgeFacts | None = None,
                   caveats: list[str] | None = None, review: ReviewRecord | None = None,
-                  signed_by: str | None = None) -> Results:
+                  signed_by: str | None = None, signer: str | None = None) -> Results:
     """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
     provenance = audit.provenance
@@ -119,6 +119,7 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
         over_refusal_judge=over_refusal_judge.record() if over_refusal_judge else None,
         review=review,
         signed_by=signed_by,
+        signer=signer,
         breakdown=Breakdowns(
             micro=breakdown(unique, lambda o: o.category, scoring),
             macro=breakdown(unique, lambda o: taxonomy.macro_of(o.category), scoring),
