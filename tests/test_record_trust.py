@@ -459,3 +459,54 @@ def test_a_copy_of_a_run_is_not_a_second_model(runner: CliRunner, signed_run: Pa
     result = runner.invoke(app, ["compare", str(signed_run), str(copy), "--out",
                                  str(tmp_path / "cmp")])
     assert result.exit_code == 2 and "same run" in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def other_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("other")
+    out = folder / "run"
+    policy = write_policy(folder, POLICY.replace("model: mixed", "model: refuses"))
+    done = CliRunner().invoke(app, ["check", str(policy), "--out", str(out), "--quiet"])
+    assert done.exit_code in (0, 1, 3), done.output
+    return out
+
+
+@pytest.mark.parametrize("name", ["signature.json", "manifest.json", "results.json",
+                                  "junit.xml", "outcomes.jsonl", "store.sqlite"])
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo", "link-outward"])
+def test_a_hostile_run_folder_is_refused_quickly(runner: CliRunner, signed_run: Path,
+                                                other_run: Path, tmp_path: Path, name: str,
+                                                kind: str) -> None:
+    """A file of the run replaced by a link to /dev/zero, a FIFO no one writes, or a link to
+    a file outside: verify, report and compare end at once (exit 1 or 2, no traceback),
+    reading no more than a file of its kind can hold."""
+    import os
+    import signal
+
+    run = copy_of(signed_run, tmp_path)
+    target = run / name
+    outside = tmp_path / "outside"
+    outside.write_bytes((signed_run / name).read_bytes())
+    target.unlink()
+    if kind == "link-to-dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(outside)
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError(f"hung on {name} as a {kind}")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        for args in (["verify", str(run)], ["report", str(run)],
+                     ["compare", str(run), str(other_run), "--out", str(tmp_path / "cmp")]):
+            result = runner.invoke(app, args)
+            assert result.exit_code in (1, 2), (args, result.output)
+            assert "Traceback" not in result.output and result.exception is None or \
+                isinstance(result.exception, SystemExit), (args, result.exception)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

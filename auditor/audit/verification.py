@@ -22,6 +22,7 @@ write a matching manifest; only a signature by a key you trust rules that out.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +31,19 @@ from auditor.config.policy import OverRefusal, Policy
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
-from auditor.data.dataset import sha256_of
 from auditor.outputs import files
-from auditor.outputs.files import atomic_write, read_benign_outcomes, read_outcomes, read_results
+from auditor.outputs.files import (
+    atomic_write,
+    read_benign_outcomes,
+    read_outcomes,
+    read_results,
+    read_run_bytes,
+    sha256_of_run_file,
+)
 from auditor.outputs.manifest import (
     MANIFEST,
     REPORT_NAMES,
+    SIGNATURE,
     Manifest,
     read_manifest,
     remove_manifest,
@@ -104,7 +112,7 @@ def verify_run(run_dir: Path, include_report: bool = True,
     if results.tool.version != __version__:
         found.made_by = results.tool.version
     if (run_dir / files.RESULTS).exists():
-        found.results_sha256 = sha256_of(run_dir / files.RESULTS)
+        found.results_sha256 = sha256_of_run_file(run_dir / files.RESULTS)
     found.signature = check_signature(run_dir, key)
     if key is None and found.signature.valid:  # trusted only if the reader said so
         found.signature.trusted_as = trusted_name(found.signature.key_fingerprint)
@@ -160,13 +168,54 @@ def _check_hashes(run_dir: Path, manifest: Manifest, results: Results, include_r
         if not include_report and name in REPORT_NAMES:
             continue
         path = run_dir / name
-        if not path.is_file():
+        try:
+            actual = sha256_of_run_file(path)
+        except FileNotFoundError:
             found.differences.append(f"{name} is missing")
-        elif (actual := sha256_of(path)) != digest:
+            continue
+        except AuditorError as exc:  # a link, a pipe, a device: never read through
+            found.differences.append(exc.message)
+            continue
+        if actual != digest:
             found.differences.append(f"{name} was changed after the run wrote it (sha256 "
                                      f"{actual}, the manifest says {digest})")
     found.checked.append(f"sha256 of {len(manifest.files)} outputs against {MANIFEST}, and "
                          "that it lists every file the run writes")
+    _list_extras(run_dir, manifest, found)
+
+
+# What a run folder holds besides its outputs: the store, logs, and review files.
+OWN_EXTRAS = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.lock",
+              "third-party.log", MANIFEST, SIGNATURE)
+
+
+def _list_extras(run_dir: Path, manifest: Manifest, found: Verification) -> None:
+    """Links that leave the folder are differences (a run writes none); other files the
+    manifest does not cover are listed, as nothing vouches for them."""
+    extras: list[str] = []
+    outward: list[str] = []
+    try:
+        entries = sorted(run_dir.iterdir())
+    except OSError:
+        return
+    for entry in entries[:10_000]:
+        if entry.name in manifest.files or entry.name in OWN_EXTRAS:
+            if entry.is_symlink():
+                outward.append(entry.name)
+            continue
+        if entry.is_symlink():
+            target = os.path.realpath(entry)
+            inside = os.path.commonpath([target, os.path.realpath(run_dir)]) == \
+                os.path.realpath(run_dir)
+            (extras if inside else outward).append(entry.name)
+        else:
+            extras.append(entry.name + ("/" if entry.is_dir() else ""))
+    for name in outward:
+        found.differences.append(f"{name} is a link leading out of the run folder; a run "
+                                 "writes no links")
+    if extras:
+        found.checked.append(f"not covered by {MANIFEST} (nothing vouches for them): "
+                             + ", ".join(extras[:10]) + (" …" if len(extras) > 10 else ""))
 
 
 def _policy_of(results: Results, policy_id: str) -> Policy:
@@ -181,6 +230,11 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
                          outcomes: list[Outcome], benign: list[BenignOutcome],
                          found: Verification) -> Review | None:
     """Compare the outcomes with the store; returns the store's review, if any."""
+    if manifest.store not in (".", ".."):  # its own, or (re-judged) its parent run's
+        found.differences.append(f"{MANIFEST} puts the run's store at {manifest.store!r}, "
+                                 "outside the run folder: another run's store would vouch "
+                                 "for these files")
+        return None
     store_dir = (run_dir / manifest.store).resolve()
     if not (store_dir / "store.sqlite").is_file():
         found.differences.append(f"the run's store is not at {store_dir}: answers and verdicts "
@@ -360,10 +414,13 @@ def _check_scores(results: Results, outcomes: list[Outcome], benign: list[Benign
                              "compared, every count, score, interval and verdict is")
 
 
+MAX_JUNIT_BYTES = 64 * 1024 * 1024
+
+
 def _check_junit(run_dir: Path, results: Results, found: Verification) -> None:
     try:
-        text = (run_dir / files.JUNIT).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_run_bytes(run_dir / files.JUNIT, MAX_JUNIT_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, AuditorError):
         return  # missing or unreadable: the manifest check has said so
     if text != junit_xml(results):
         found.differences.append(f"{files.JUNIT} does not say what results.json says (its "

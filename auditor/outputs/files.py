@@ -5,12 +5,16 @@ run folder (report, compare, verify, rejudge) reads through here.
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from pydantic import ValidationError
 
@@ -52,6 +56,54 @@ def atomic_write(path: Path, text: str | bytes | Iterable[str]) -> None:
             os.unlink(temp)
 
 
+def open_run_file(path: Path) -> BinaryIO:
+    """Open one file of a run folder for reading, as a regular file and nothing else. A run
+    writes no links, pipes or devices, and a folder handed over may hold them: a link to
+    /dev/zero reads forever, a FIFO blocks forever, a link outward reads someone else's
+    file. Such a path is a clear error (FileNotFoundError passes through for the caller)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AuditorError(f"{path} is a link; a run's files are never links, so this "
+                               "folder was altered", hint="verify the run from the folder "
+                               "`auditor check` wrote, with its files in place") from None
+        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise AuditorError(f"{path} is not a regular file (a pipe, device or folder); a "
+                               "run's files are plain files, so this folder was altered",
+                               hint="verify the run from the folder `auditor check` wrote")
+        os.set_blocking(handle, True)
+        return os.fdopen(handle, "rb")
+    except BaseException:
+        os.close(handle)
+        raise
+
+
+def read_run_bytes(path: Path, limit: int) -> bytes:
+    """A run file's bytes, at most `limit` of them: a larger file is not what it claims to be
+    (and reading it whole would take the memory it claims)."""
+    with open_run_file(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise AuditorError(f"{path} is larger than any {path.name} can be ({limit:,} bytes at "
+                           "most): it is damaged or not one", hint=DAMAGED_HINT)
+    return data
+
+
+def sha256_of_run_file(path: Path) -> str:
+    """The sha256 of a run file, read as `open_run_file` allows."""
+    digest = hashlib.sha256()
+    with open_run_file(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # An outcome line holds a prompt and an answer (at most 16 MiB, max_answer_bytes' ceiling).
 MAX_LINE_CHARS = 40 * 1024 * 1024
 DAMAGED_HINT = ("rerun `auditor check` with the same policy and --out: every output is "
@@ -62,11 +114,9 @@ def jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
     """(line number, JSON object) of a run's JSONL output, streamed. A missing file or a
     damaged line is a clear error naming the file and line, never a traceback."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = io.TextIOWrapper(open_run_file(path), encoding="utf-8")
     except FileNotFoundError:
         raise AuditorError(f"{path} is missing", hint=DAMAGED_HINT) from None
-    except OSError as exc:
-        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         try:
             for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""),
@@ -129,11 +179,8 @@ def read_results(out_dir: Path) -> Results:
     """A run's results.json, validated; a clear error if it is missing, damaged or not one."""
     path = out_dir / RESULTS
     try:
-        if path.stat().st_size > MAX_RESULTS_BYTES:
-            raise AuditorError(f"{path} is {path.stat().st_size // (1024 * 1024)} MiB, larger "
-                               f"than any results.json ({MAX_RESULTS_BYTES // (1024 * 1024)} "
-                               "MiB at most): it is damaged or not one", hint=DAMAGED_HINT)
-        results = Results.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        raw = read_run_bytes(path, MAX_RESULTS_BYTES)
+        results = Results.model_validate(json.loads(raw.decode("utf-8")))
     except FileNotFoundError:
         raise AuditorError(f"{path} not found",
                            hint="pass the --out folder of a finished `auditor check`") from None

@@ -22,7 +22,7 @@ from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
 from auditor.data.dataset import sha256_of
 from auditor.outputs import files
-from auditor.outputs.files import atomic_write
+from auditor.outputs.files import atomic_write, read_run_bytes
 from auditor.outputs.writers import output_names
 
 MANIFEST = "manifest.json"
@@ -80,16 +80,15 @@ def write_manifest(out_dir: Path, store_dir: Path, store_sha256: str | None) -> 
     return manifest
 
 
+MAX_MANIFEST_BYTES = 1 << 20
+
+
 def read_manifest(out_dir: Path) -> Manifest | None:
     path = out_dir / MANIFEST
     try:
-        raw = path.read_bytes()
+        raw = read_run_bytes(path, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise AuditorError(f"cannot read {path}: {exc.strerror}") from None
-    if len(raw) > 1 << 20:
-        raise AuditorError(f"{path} is larger than a manifest can be")
     try:
         data = json.loads(raw)
     except ValueError:

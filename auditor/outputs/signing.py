@@ -33,8 +33,8 @@ from pydantic import Field, ValidationError
 
 from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
-from auditor.outputs.files import atomic_write
-from auditor.outputs.manifest import MANIFEST, SIGNATURE
+from auditor.outputs.files import atomic_write, read_run_bytes
+from auditor.outputs.manifest import MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
 
 __all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord", "Signer",
            "check_signature", "fingerprint", "generate_key_pair", "load_private_key",
@@ -191,12 +191,12 @@ class SignatureCheck:
 def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> SignatureCheck:
     path = run_dir / SIGNATURE
     try:
-        raw = path.read_bytes()[:MAX_SIGNATURE_BYTES + 1]
+        raw = read_run_bytes(path, MAX_SIGNATURE_BYTES)
     except FileNotFoundError:
         return SignatureCheck(present=False, trusted=False if trusted else None,
                               problem="the run is not signed" if trusted else None)
-    except OSError as exc:
-        return SignatureCheck(present=True, problem=f"cannot read {SIGNATURE}: {exc.strerror}")
+    except AuditorError as exc:
+        return SignatureCheck(present=True, problem=exc.message)
     try:
         record = SignatureRecord.model_validate(json.loads(raw))
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(record.public_key,
@@ -210,9 +210,12 @@ def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> S
         found.problem = f"{SIGNATURE} names a key fingerprint that is not its public key's"
         return found
     try:
-        manifest = (run_dir / MANIFEST).read_bytes()
-    except OSError:
+        manifest = read_run_bytes(run_dir / MANIFEST, MAX_MANIFEST_BYTES)
+    except FileNotFoundError:
         found.problem = f"{MANIFEST} is missing: the signature signs nothing"
+        return found
+    except AuditorError as exc:
+        found.problem = exc.message
         return found
     if hashlib.sha256(manifest).hexdigest() != record.manifest_sha256:
         found.problem = (f"the signature does not match {MANIFEST}: the manifest was changed "

@@ -149,11 +149,23 @@ def storable(text: str | None) -> tuple[str | None, bool]:
     return cleaned, count > 0
 
 
+def _refuse_link(path: Path) -> None:
+    """A run's store is a plain file in its folder: a link could put another run's store (or
+    a device) behind this one's name."""
+    if path.is_symlink():
+        raise StoreError(f"{path} is a link; a run's store never is, so this folder was "
+                         "altered", hint="use the folder `auditor check` wrote")
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path} is not a regular file (a pipe, device or folder), so this "
+                         "folder was altered", hint="use the folder `auditor check` wrote")
+
+
 def _read_only_connection(path: Path) -> sqlite3.Connection:
     """A connection that reads the store and writes nothing. SQLite's read-only mode still
     needs the write-ahead log's index file beside the store; on read-only media there is
     none, so the store is opened as immutable, which is safe only when no write-ahead log
     is left to replay (a run that finished leaves none)."""
+    _refuse_link(path)
     if not path.is_file():
         raise StoreError(f"{path} is not there: this folder holds no run store",
                          hint="pass the --out folder of a finished `auditor check`")
@@ -211,6 +223,11 @@ class RunStore:
         self._lock_handle.truncate()
         self._lock_handle.write(f"pid {os.getpid()}")
         self._lock_handle.flush()
+        try:
+            _refuse_link(folder / STORE_FILE)
+        except StoreError:
+            self.close()
+            raise
         try:
             self.db = sqlite3.connect(folder / STORE_FILE, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
