@@ -505,8 +505,9 @@ def test_a_hostile_run_folder_is_refused_quickly(runner: CliRunner, signed_run: 
                      ["compare", str(run), str(other_run), "--out", str(tmp_path / "cmp")]):
             result = runner.invoke(app, args)
             assert result.exit_code in (1, 2), (args, result.output)
-            assert "Traceback" not in result.output and result.exception is None or \
-                isinstance(result.exception, SystemExit), (args, result.exception)
+            assert "Traceback" not in result.output, (args, result.output)
+            assert result.exception is None or isinstance(result.exception, SystemExit), \
+                (args, result.exception)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
