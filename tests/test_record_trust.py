@@ -511,3 +511,97 @@ def test_a_hostile_run_folder_is_refused_quickly(runner: CliRunner, signed_run: 
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_killed_compare_is_put_right_by_the_next(runner: CliRunner, signed_run: Path,
+                                                   other_run: Path, tmp_path: Path) -> None:
+    """What SIGKILL can leave: a staging folder half written, and the old comparison moved
+    aside with none in its place (killed between the two renames). The next compare, even
+    one that refuses its runs, puts the old comparison back whole and removes the rest; the
+    folder it writes is readable like any other."""
+    out = tmp_path / "cmp"
+    assert runner.invoke(app, ["compare", str(signed_run), str(other_run), "--out", str(out)]
+                         ).exit_code == 0
+    assert out.stat().st_mode & 0o055 == 0o055  # not mkdtemp's 0700
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    staging = tmp_path / ".cmp.k1ll3d00"
+    staging.mkdir()
+    (staging / "comparison.json").write_text('{"half": ')
+    aside = tmp_path / ".cmp.old.k1ll3d01"
+    aside.mkdir()
+    out.rename(aside / "cmp")
+    refused = runner.invoke(app, ["compare", str(signed_run), str(signed_run) + "-missing",
+                                  "--out", str(out)])
+    assert refused.exit_code == 2, refused.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cmp.")]
+
+
+@pytest.fixture
+def unsigned_run(other_run: Path, tmp_path: Path) -> Path:
+    return copy_of(other_run, tmp_path)
+
+
+def test_a_killed_sign_leaves_the_run_as_it_was_or_wholly_signed(
+        runner: CliRunner, unsigned_run: Path, keys: tuple[Path, Path], tmp_path: Path
+        ) -> None:
+    """SIGKILL at several points of `auditor sign`: afterwards the run is either unsigned and
+    verifies (and `sign` then works), or wholly signed and verifies by the key."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    outcomes = set()
+    for number, delay in enumerate((0.2, 1.0, 1.8, 2.6, 3.4, 4.2)):
+        run = tmp_path / f"run-{number}"
+        shutil.copytree(unsigned_run, run)
+        process = subprocess.Popen([sys.executable, "-m", "auditor", "sign", str(run),
+                                    "--key", str(keys[0])],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        code, output = verify(runner, run, keys[1])
+        if code == 0:
+            outcomes.add("signed")
+            continue
+        outcomes.add("as it was")
+        code, output = verify(runner, run)
+        assert code == 0 and "not signed" in output, output
+        again = runner.invoke(app, ["sign", str(run), "--key", str(keys[0])])
+        assert again.exit_code == 0, again.output
+        assert verify(runner, run, keys[1])[0] == 0
+        assert not [p.name for p in run.iterdir() if p.name.startswith(".staged.")]
+    assert outcomes  # which ones depends on the machine's speed; both are whole
+
+
+@pytest.mark.parametrize("failing_write", [1, 2, 3, 4])
+def test_a_full_disk_during_sign_leaves_the_run_as_it_was(
+        runner: CliRunner, unsigned_run: Path, keys: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch, failing_write: int) -> None:
+    """The disk fills at each of the staged writes in turn (results, manifest, signature,
+    the journal): `sign` fails with a clear error and the run's outputs are as they were."""
+    import auditor.outputs.staged as staged
+    from auditor.core.errors import OutputError
+
+    real = staged.atomic_write
+    calls = []
+
+    def filling(path: Path, data: Any) -> None:
+        calls.append(path)
+        if len(calls) == failing_write:
+            raise OutputError.writing(path, OSError(28, "No space left on device"))
+        real(path, data)
+
+    before = {p.name: p.read_bytes() for p in unsigned_run.iterdir() if p.is_file()}
+    monkeypatch.setattr(staged, "atomic_write", filling)
+    result = runner.invoke(app, ["sign", str(unsigned_run), "--key", str(keys[0])])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    monkeypatch.setattr(staged, "atomic_write", real)
+    code, output = verify(runner, unsigned_run)
+    assert code == 0 and "not signed" in output, output
+    after = {p.name: p.read_bytes() for p in unsigned_run.iterdir() if p.is_file()}
+    assert {k: v for k, v in after.items() if not k.startswith("store.")} == \
+        {k: v for k, v in before.items() if not k.startswith("store.")}
+    assert len(calls) >= failing_write

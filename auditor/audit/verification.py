@@ -21,6 +21,7 @@ write a matching manifest; only a signature by a key you trust rules that out.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -33,7 +34,6 @@ from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
 from auditor.outputs import files
 from auditor.outputs.files import (
-    atomic_write,
     read_benign_outcomes,
     read_outcomes,
     read_results,
@@ -46,8 +46,6 @@ from auditor.outputs.manifest import (
     SIGNATURE,
     Manifest,
     read_manifest,
-    remove_manifest,
-    write_manifest,
 )
 from auditor.outputs.records import Overall, Results
 from auditor.outputs.report.write import render_reports
@@ -57,8 +55,9 @@ from auditor.outputs.signing import (
     SignatureRecord,
     Signer,
     check_signature,
-    sign_run,
+    signature_record,
 )
+from auditor.outputs.staged import StagedReplacement
 from auditor.outputs.trust import trusted_name
 from auditor.outputs.writers import junit_xml, output_names
 from auditor.review.state import Review, certifying_miss, load_review, review_cells
@@ -441,13 +440,30 @@ def require_verified(run_dir: Path, include_report: bool = True) -> Verification
 def resign(run_dir: Path, signer: Signer) -> SignatureRecord:
     """Sign a verified run: results.json names the signer and key, the report is re-rendered
     to show them, the manifest is rewritten for them (the store's digest unchanged) and
+    signed. The four files are staged beside the old ones and replaced together
+    (`auditor.outputs.staged`): a kill or a full disk leaves the run as it was or wholly
     signed."""
     manifest = read_manifest(run_dir)
     assert manifest is not None, "the run was verified"
     results = read_results(run_dir).model_copy(update={"signed_by": signer.fingerprint,
                                                        "signer": signer.name})
-    remove_manifest(run_dir)
-    atomic_write(run_dir / files.RESULTS, results.to_json())
-    render_reports(run_dir, results)
-    write_manifest(run_dir, run_dir / manifest.store, manifest.store_sha256)
-    return sign_run(run_dir, signer)
+    staged = StagedReplacement(run_dir)
+    try:
+        results_text = results.to_json()
+        staged.write(files.RESULTS, results_text)
+        results_sha256 = hashlib.sha256(results_text.encode("utf-8")).hexdigest()
+        html, pdf = staged.path(files.HTML), staged.path(files.PDF)
+        render_reports(run_dir, results, into=(html, pdf), results_sha256=results_sha256)
+        hashes = dict(manifest.files)
+        hashes.update({files.RESULTS: results_sha256, files.HTML: sha256_of_run_file(html),
+                       files.PDF: sha256_of_run_file(pdf)})
+        manifest_text = manifest.model_copy(update={"files": hashes}).model_dump_json(
+            indent=2) + "\n"
+        staged.write(MANIFEST, manifest_text)
+        record = signature_record(manifest_text.encode("utf-8"), signer.key, signer.name)
+        staged.write(SIGNATURE, record.model_dump_json(indent=2) + "\n")
+    except BaseException:
+        staged.discard()
+        raise
+    staged.commit()
+    return record

@@ -31,6 +31,7 @@ from auditor.outputs.signing import (
     fingerprint,
     load_public_key,
 )
+from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import trusted_name
 
 
@@ -84,6 +85,10 @@ def compare_cmd(
     if out.exists() and not out.is_dir():
         raise AuditorError(f"--out {out} is a file, not a folder",
                            hint="name a folder for comparison.json and its PDF")
+    if out.parent.is_dir():
+        _recover_killed(out)  # a comparison a killed run moved aside is put back first
+    for run in runs:
+        finish_staged(run)  # a signing a kill interrupted is completed first
     results = [read_results(run) for run in runs]
     for later, result in enumerate(results):
         for earlier in range(later):
@@ -199,7 +204,11 @@ def replaced_folder(out: Path) -> Iterator[Path]:
     is left as it was."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        _recover_killed(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staging, 0o777 & ~mask)  # a folder like any other, not mkdtemp's 0700
     except OSError as exc:
         raise AuditorError(f"cannot write beside {out}: {exc.strerror}",
                            hint="choose an --out folder you can write to") from None
@@ -215,6 +224,19 @@ def replaced_folder(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _recover_killed(out: Path) -> None:
+    """What a killed compare left beside `out`: its old comparison moved aside but not yet
+    replaced (put back, whole), and staging folders (removed)."""
+    leftovers = sorted(p for p in out.parent.glob(f".{out.name}.*") if p.is_dir()
+                       and not p.is_symlink())
+    for folder in leftovers:
+        moved_aside = folder / out.name
+        if folder.name.startswith(f".{out.name}.old.") and moved_aside.is_dir() \
+                and not out.exists():
+            os.replace(moved_aside, out)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cell(figures: OwnFigures | None) -> str:

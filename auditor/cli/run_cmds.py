@@ -50,6 +50,7 @@ from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
 from auditor.outputs.signing import Signer, load_public_key
+from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import load_signer
 from auditor.stats.over_refusal import OverRefusalRecord
 
@@ -241,6 +242,7 @@ def report_cmd(
     fails verification still gets its report, with every page marked NOT VERIFIED. A signed
     run is re-rendered only with --sign KEY (the new report is then signed again).
     """
+    finish_staged(run_dir)
     results = read_results(run_dir)
     signer = load_signer(sign, signer_name) if sign is not None else None
     if signer is None and (run_dir / SIGNATURE).exists():
@@ -283,6 +285,7 @@ def verify_cmd(
     store, not who made them. Exit code: 0 verified, 1 a difference was found or the signer
     is not trusted, 2 the run cannot be read.
     """
+    finish_staged(run_dir)  # a signing a kill interrupted is completed first
     found = verify_run(run_dir, key=load_public_key(key) if key is not None else None)
     for check in found.checked:
         console.print(f"checked: {inert(check)}")

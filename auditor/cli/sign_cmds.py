@@ -16,6 +16,7 @@ from auditor.audit.verification import resign, verify_run
 from auditor.cli.output import console, inert, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.signing import generate_key_pair
+from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import load_signer
 
 KEY_HELP = "Ed25519 private key (PEM) from `auditor keygen`."
@@ -58,6 +59,7 @@ def sign_cmd(
     The run must verify first: a signature vouches for outputs that agree with their store.
     """
     signer = load_signer(key, signer_name)
+    finish_staged(run_dir)
     found = verify_run(run_dir)
     if not found.ok:
         raise AuditorError(f"{run_dir} fails verification, so it is not signed: "

@@ -23,6 +23,7 @@ from auditor.core.identity import Record
 from auditor.data.dataset import sha256_of
 from auditor.outputs import files
 from auditor.outputs.files import atomic_write, read_run_bytes
+from auditor.outputs.staged import finish_staged
 from auditor.outputs.writers import output_names
 
 MANIFEST = "manifest.json"
@@ -58,6 +59,7 @@ def remove_stale_temporaries(out_dir: Path) -> None:
     """Temporary files a killed run left beside its outputs (`.results.json.x1y2`, …)."""
     if not out_dir.is_dir():
         return
+    finish_staged(out_dir)  # a signing a kill interrupted: completed before it is rewritten
     prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST, SIGNATURE))
     for path in out_dir.iterdir():
         if path.name.startswith(prefixes) and path.is_file():
