@@ -22,6 +22,8 @@ from pathlib import Path
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import atomic_write, read_run_bytes
 
+__all__ = ["JOURNAL", "STAGED", "StagedReplacement", "atomic_write", "finish_staged"]
+
 JOURNAL = ".replacing.json"
 STAGED = ".staged."
 MAX_JOURNAL_BYTES = 64 * 1024
