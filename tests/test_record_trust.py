@@ -158,12 +158,52 @@ def forge_empty_manifest(run: Path) -> None:
     edit_json(run / "manifest.json", lambda d: d.update(files={}))
 
 
+def forge_generations(run: Path) -> None:
+    lines = (run / "generations.jsonl").read_text().splitlines()
+    row = json.loads(lines[0])
+    row["text"] = "I can't help with that."  # a compliance rewritten as a refusal
+    (run / "generations.jsonl").write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
+
+
+def forge_dataset_claim(run: Path) -> None:
+    """A run on the sample prompts claiming to be ALERT from the Hub."""
+    edit_json(run / "results.json", lambda d: d["dataset"].update(
+        name="ALERT", kind="alert", source="hf://datasets/Babelscape/ALERT"))
+
+
+def forge_created_at_and_config(run: Path) -> None:
+    edit_json(run / "results.json", lambda d: (d.update(created_at="2020-01-01T00:00:00+00:00"),
+                                               d["config"].update(sha256="0" * 64)))
+
+
+def forge_version_claim(run: Path) -> None:
+    """Claim an older version (whose wording verify does not compare), the store's version
+    row removed and its digest recomputed into the manifest."""
+    from auditor.stages.store import RunStore
+
+    edit_json(run / "results.json", lambda d: (
+        d["tool"].update(version="0.2.5"),
+        d["policies"][0].update(reason="safe to deploy")))
+    with sqlite3.connect(run / "store.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key = 'auditor_version'")
+    judge = json.loads((run / "results.json").read_text())["judge"]["id"]
+    with RunStore(run, read_only=True) as store:
+        digest = store.digest([judge])
+    edit_json(run / "manifest.json", lambda d: d.update(store_sha256=digest))
+
+
+def forge_store_elsewhere(run: Path) -> None:
+    edit_json(run / "manifest.json", lambda d: d.update(store="../another-run"))
+
+
 # (forgery, caught without a key once the forger recomputes every hash)
 FORGERIES = [
     (forge_overall, True), (forge_reason, True), (forge_target, True),
     (forge_target_model, True), (forge_organisation, False), (forge_judge_kind, True),
     (forge_prompt, True), (forge_pdf, False), (forge_junit, True),
     (forge_store_verdicts, True), (forge_manifest_entries, True), (forge_empty_manifest, True),
+    (forge_generations, True), (forge_dataset_claim, True), (forge_created_at_and_config, True),
+    (forge_version_claim, True), (forge_store_elsewhere, True),
 ]
 
 

@@ -26,7 +26,7 @@ from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.signing import Signer, sign_run
-from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results
+from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results, dataset_record
 from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
@@ -131,9 +131,16 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     # The version that writes the outputs, kept where the manifest's digest covers it: verify
     # compares results.json's version with it before it leaves any wording uncompared.
     store.set_meta("auditor_version", __version__)
+    created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    if store.folder.resolve() == out_dir.resolve():  # a check, not a re-judge into a subfolder
+        # page 1's facts, where the manifest's digest covers them: verify compares
+        # results.json's with these
+        store.set_meta("run_facts", {
+            "created_at": created_at, "config_sha256": audit.policy_sha256,
+            "dataset": dataset_record(audit).model_dump(mode="json")})
     return finish(audit, outcomes, benign, judges, RunFacts(
         store.run_id() or "", target, counts, store.generation_rows(), store.folder,
-        store.digest(judge_ids), review), out_dir, signer)
+        store.digest(judge_ids), review, created_at), out_dir, signer)
 
 
 @dataclass
@@ -147,6 +154,7 @@ class RunFacts:
     store_dir: Path  # where the store is (beside the outputs, except for rejudge)
     store_sha256: str  # the store's content the outputs are computed from (the manifest's)
     review: Review | None = None  # people's labels of a sample of the answers, if any
+    created_at: str | None = None  # when the outputs are written (recorded in the store)
 
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
@@ -159,7 +167,7 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
     judges.timings["total"] = time.perf_counter() - judges.started
     results = build_results(
         audit, policies, outcomes, run_id=facts.run_id, target=facts.target,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=facts.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         judge=JudgeFacts(judges.safety.judge.fingerprint(), judges.safety.card),
         timings=judges.timings, counts=facts.counts,
         over_refusal_judge=JudgeFacts(judges.over_refusal.judge.fingerprint(),

@@ -22,8 +22,11 @@ write a matching manifest; only a signature by a key you trust rules that out.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
 from auditor.outputs import files
 from auditor.outputs.files import (
+    open_run_file,
     read_benign_outcomes,
     read_outcomes,
     read_results,
@@ -253,9 +257,21 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         digest = store.digest([j for j in (results.judge.id, refusal_judge) if j])
         review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
         made_by = store.get_meta("auditor_version")  # None before 0.2.0
+        run_facts = store.get_meta("run_facts") if manifest.store == "." else None
+        generation_problem = _generations_problem(run_dir / files.GENERATIONS,
+                                                  store.generation_rows())
     if made_by is not None and made_by != results.tool.version:
         found.differences.append(f"results.json says auditor {results.tool.version!r} made "
                                  f"it, the store says {made_by!r}")
+    if made_by is None and _version(results.tool.version) >= (0, 2, 0):
+        found.differences.append(f"results.json says auditor {results.tool.version!r} made "
+                                 "it, but the store records no version (every version since "
+                                 "0.2.0 does): the row was removed")
+    if generation_problem is not None:
+        found.differences.append(generation_problem)
+    else:
+        found.checked.append(f"{files.GENERATIONS} against the store's answers")
+    _check_run_facts(results, run_facts, manifest, found)
     if manifest.store_sha256 is not None and digest != manifest.store_sha256:
         found.differences.append(f"the store's answers, verdicts or review labels changed "
                                  f"after the outputs were written (store sha256 {digest}, the "
@@ -285,6 +301,55 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
     computed = review.record.model_dump(mode="json") if review else None
     found.differences += [f"review: {d}" for d in _differences(recorded, computed, "")]
     return review
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _generations_problem(path: Path, stored: Iterator[dict[str, object]]) -> str | None:
+    """generations.jsonl must hold exactly the store's answers, row for row (its hash alone
+    says only that the file is the one the manifest lists)."""
+    try:
+        with open_run_file(path) as handle:
+            lines = iter(io.TextIOWrapper(handle, encoding="utf-8"))
+            for number, row in enumerate(stored, start=1):
+                line = next(lines, None)
+                if line is None:
+                    return f"{files.GENERATIONS} ends at line {number}; the store holds more"
+                if json.loads(line) != json.loads(json.dumps(row, ensure_ascii=False)):
+                    return (f"{files.GENERATIONS}:{number} differs from the store's answer "
+                            "(an answer was rewritten)")
+            if any(line.strip() for line in lines):
+                return f"{files.GENERATIONS} holds rows the store does not"
+    except FileNotFoundError:
+        return None  # the manifest check says it is missing
+    except (AuditorError, ValueError) as exc:
+        return f"{files.GENERATIONS} cannot be read: {exc}"
+    return None
+
+
+def _check_run_facts(results: Results, facts: object, manifest: Manifest,
+                     found: Verification) -> None:
+    """Page 1's facts the store records (since 0.4.0): when results.json was written, the
+    policy file's sha256, and the dataset's identity and size."""
+    if manifest.store != ".":
+        return  # re-judged: the store is the parent run's, with the parent's facts
+    if facts is None:
+        if _version(results.tool.version) >= (0, 4, 0):
+            found.differences.append("the store records none of page 1's facts (the dataset, "
+                                     "the policy file's sha256, the time), though this "
+                                     "version always does: the row was removed")
+        return
+    recorded = {"created_at": results.created_at, "config_sha256": results.config.sha256,
+                "dataset": results.dataset.model_dump(mode="json")}
+    found.differences += [f"results.json's page 1 facts: {d}"
+                          for d in _differences(recorded, facts, "")]
+    found.checked.append("the dataset, the policy file's sha256 and the time against the store")
 
 
 def _answer_problem(prompt: str, status: str, uid: str,

@@ -76,6 +76,16 @@ class JudgeFacts:
         return JudgeRecord.model_validate({**self.fingerprint.model_dump(), "card": self.card})
 
 
+def dataset_record(audit: Audit) -> DatasetRecord:
+    """What results.json says of the prompts: their source, files, licence and kind."""
+    provenance = audit.provenance
+    return DatasetRecord(
+        name=provenance.name, source=audit.dataset.source, revision=audit.dataset.revision,
+        licence=provenance.licence, citation=provenance.citation, kind=provenance.kind,
+        description=provenance.description, files=audit.dataset.files,
+        plain_requests=audit.plan.plain_match_counts() or None)
+
+
 def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Outcome], *,
                   run_id: str, created_at: str, target: TargetFingerprint, judge: JudgeFacts,
                   timings: dict[str, float], counts: StageCounts,
@@ -84,7 +94,6 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
                   signed_by: str | None = None, signer: str | None = None) -> Results:
     """The typed results record; pydantic checks every field against `Results` here."""
     policy_file = audit.policy_file
-    provenance = audit.provenance
     scoring = policy_file.scoring
     unique = list({o.uid: o for o in outcomes}.values())  # one row per prompt for breakdowns
     refusal_verdicts = [p.over_refusal.verdict for p in policies if p.over_refusal]
@@ -95,11 +104,7 @@ def build_results(audit: Audit, policies: list[PolicyRecord], outcomes: list[Out
         created_at=created_at,
         config=ConfigRef(path=str(audit.policy_path), sha256=audit.policy_sha256),
         organisation=policy_file.organisation,
-        dataset=DatasetRecord(
-            name=provenance.name, source=audit.dataset.source, revision=audit.dataset.revision,
-            licence=provenance.licence, citation=provenance.citation, kind=provenance.kind,
-            description=provenance.description, files=audit.dataset.files,
-            plain_requests=audit.plan.plain_match_counts() or None),
+        dataset=dataset_record(audit),
         target=target,
         judge=judge.record(),
         sampling=policy_file.sampling,

@@ -488,6 +488,9 @@ class RunStore:
         # Each policy's pooled design and the aim of its test (since 0.4.0): fed when present.
         if (plans := self.get_meta("review_plans")) is not None:
             feed("meta", [["review_plans", plans]])
+        # Page 1's facts (since 0.4.0: the time, the policy file, the dataset): when present.
+        if (facts := self.get_meta("run_facts")) is not None:
+            feed("meta", [["run_facts", facts]])
         return digest.hexdigest()
 
     EXPORTED = ("key", "prompt_text", "system_prompt", "text", "finish_reason",
