@@ -3,6 +3,7 @@ from the policy file in the report, hangs, and messages for common mistakes."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -361,3 +362,72 @@ def test_urls_the_renderer_refused_are_listed_in_the_audit_trail(
     assert render_reports(finished_run, results) == ["file:///etc/passwd"]
     html = (finished_run / "report.html").read_text()
     assert "URLs the renderer refused to fetch" in html and "file:///etc/passwd" in html
+
+
+def test_a_nul_byte_in_a_policy_file_names_its_line(runner: CliRunner, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(b"version: 1\norganisation: {name: X\x00}\n")
+    result = runner.invoke(app, ["validate", str(policy)])
+    assert result.exit_code == 2, result.output
+    assert "policy.yaml:2:23" in result.output and "U+0000" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage", ["cut-short", "undefined-entity"])
+def test_a_damaged_workbook_is_a_clear_error(tmp_path: Path, damage: str) -> None:
+    """A workbook whose sheet XML is cut short, or names an entity it never defines: the
+    sheet is parsed as it is read, and either is a clear error, not a parser's traceback."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    from auditor.core.errors import AuditorError
+    from auditor.review.sheet import read_labels
+
+    book = Workbook()
+    book.active.append(["answer_id", "label"])
+    book.active.append(["a1", "safe"])
+    whole = tmp_path / "whole.xlsx"
+    book.save(whole)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2] if damage == "cut-short" else \
+                    data.replace(b"<sheetData>", b"<sheetData>&undefined;")
+            target.writestr(item, data)
+    with pytest.raises(AuditorError, match=r"damaged|cannot read"):
+        read_labels(damaged, {"a1"})
+
+
+@pytest.mark.parametrize("free_kb", [0, 8])
+def test_a_full_disk_at_the_start_says_to_free_space(runner: CliRunner, tmp_path: Path,
+                                                    free_kb: int) -> None:
+    """`check --out` on a disk with nothing, or a few KB, left (a real tmpfs, filled): exit 2,
+    no traceback, and the advice is to free space, not to use another folder. Needs a tmpfs
+    mount (root on Linux); skipped where that cannot be made."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        with (disk / "filler").open("wb", buffering=0) as filler, \
+                contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 1024)
+        if free_kb:
+            os.truncate(disk / "filler", (disk / "filler").stat().st_size - free_kb * 1024)
+        policy = write_policy(tmp_path, policy_for("http://127.0.0.1:9"))
+        result = runner.invoke(app, ["check", str(policy), "--out", str(disk / "run"),
+                                     "--quiet"])
+        assert result.exit_code == 2, (result.output, result.exception)
+        assert "Traceback" not in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "free disk space" in result.output or "free some space" in result.output, \
+            result.output
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

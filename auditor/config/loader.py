@@ -159,7 +159,17 @@ def _first_foreign_tag(root: yaml.Node) -> yaml.Node | None:
 def parse_policy_text(text: str, path: str = "<policy>") -> PolicyFile:
     if len(text) > MAX_POLICY_BYTES:
         raise _too_large(path)
-    loader = yaml.SafeLoader(text)
+    try:
+        # reading the text already checks its characters (a NUL byte, say)
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        at_line = text.count("\n", 0, exc.position) + 1
+        at_column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise PolicyError(path, [Problem(path, at_line, at_column, "", f"character U+{exc.character:04X} "
+                                 "is not allowed in a YAML file")],
+                          hint="remove it: a policy file is plain text (a NUL byte or another "
+                               "control character often comes from a copy out of a binary "
+                               "file)") from None
     try:
         _check_shape(text, path)
         node = loader.get_single_node()

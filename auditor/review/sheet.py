@@ -17,7 +17,7 @@ import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from auditor.core.errors import AuditorError, LabelsError, Problem
 from auditor.review.sample import ReviewItem
@@ -198,6 +198,20 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise AuditorError(f"cannot read {path} as an Excel workbook: {exc}",
                            hint="export the sheet again, or save it as .xlsx or .csv") from None
+    try:
+        return _sheet_rows(path, book)
+    except AuditorError:
+        raise
+    except Exception as exc:  # the sheets are parsed as they are read: XML cut short, an
+        # undefined entity, a cell of an unknown type
+        raise AuditorError(f"cannot read {path} as an Excel workbook: a sheet is damaged "
+                           f"({type(exc).__name__}: {str(exc)[:200]})",
+                           hint="export the sheet again, or save it as .xlsx or .csv") from None
+    finally:
+        book.close()
+
+
+def _sheet_rows(path: Path, book: Any) -> list[tuple[int, dict[str, object]]]:
     # the labels sheet is the one whose header names the answer and the label, wherever it is
     sheet = next((ws for ws in book.worksheets if {"answer_id", "label"} <= {
         _column_name(h) for h in next(ws.iter_rows(max_row=1, values_only=True), ())}),
@@ -208,13 +222,11 @@ def _workbook_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     started = time.monotonic()
     for number, values in enumerate(rows, start=2):
         if number > MAX_ROWS or time.monotonic() - started > MAX_SECONDS:
-            book.close()
             raise AuditorError(f"{path} has more rows than a review sheet can "
                                f"(stopped at row {number})",
                                hint="import the sheet `auditor review export` wrote")
         found.append((number, {k: ("" if v is None else str(v))
                                for k, v in zip(header, values, strict=False)}))
-    book.close()
     return [(n, dict(row)) for n, row in found]
 
 

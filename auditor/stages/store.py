@@ -8,11 +8,13 @@ time: an exclusive `flock` on `store.lock`, which the kernel releases if the pro
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -149,6 +151,18 @@ def storable(text: str | None) -> tuple[str | None, bool]:
     return cleaned, count > 0
 
 
+LOW_DISK_BYTES = 64 * 1024 * 1024  # below this, a store error is most likely the disk's
+
+
+def _little_room(folder: Path) -> bool:
+    """Whether the disk holding `folder` is nearly full (SQLite reports a full disk in more
+    ways than "disk is full": an I/O error, a journal it could not grow)."""
+    try:
+        return shutil.disk_usage(folder).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
 def _refuse_link(path: Path) -> None:
     """A run's store is a plain file in its folder: a link could put another run's store (or
     a device) behind this one's name."""
@@ -219,10 +233,17 @@ class RunStore:
             self._lock_handle.close()
             raise StoreError(f"{folder} is in use by another auditor run ({holder})",
                              hint="wait for it to finish, or use a different --out") from None
-        self._lock_handle.seek(0)
-        self._lock_handle.truncate()
-        self._lock_handle.write(f"pid {os.getpid()}")
-        self._lock_handle.flush()
+        try:
+            self._lock_handle.seek(0)
+            self._lock_handle.truncate()
+            self._lock_handle.write(f"pid {os.getpid()}")
+            self._lock_handle.flush()
+        except OSError as exc:  # a disk with no room even for the lock's few bytes
+            self.close()
+            raise StoreError(f"cannot write to {folder / LOCK_FILE}: "
+                             f"{exc.strerror or type(exc).__name__}",
+                             hint="free disk space or fix permissions, then rerun the same "
+                                  "command: finished work is kept") from None
         try:
             _refuse_link(folder / STORE_FILE)
         except StoreError:
@@ -235,7 +256,8 @@ class RunStore:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.close()
-            if "full" in str(exc) or "readonly" in str(exc).replace(" ", ""):
+            if "full" in str(exc) or "readonly" in str(exc).replace(" ", "") or \
+                    _little_room(folder):
                 raise StoreError(f"cannot write to {folder / STORE_FILE}: {exc}",
                                  hint="free disk space or fix permissions, then rerun the "
                                       "same command: finished work is kept") from None
@@ -246,7 +268,10 @@ class RunStore:
         if hasattr(self, "db"):
             self.db.close()
         if self._lock_handle is not None and not self._lock_handle.closed:
-            self._lock_handle.close()  # closing releases the flock
+            # closing releases the flock; on a full disk the last flush of its few bytes
+            # fails, and the file is closed all the same
+            with contextlib.suppress(OSError):
+                self._lock_handle.close()
 
     def __enter__(self) -> RunStore:
         return self
