@@ -486,3 +486,19 @@ def test_a_server_run_shows_the_bars_it_has(runner: CliRunner, server: FakeOpenA
     assert "Checking the server" in result.output
     assert "Loading the model" not in result.output
     assert "Judging benign answers" not in result.output  # no policy measures over-refusal
+
+
+def test_attempts_count_every_request_a_prompt_took(runner: CliRunner, tmp_path: Path,
+                                                     server: FakeOpenAIServer) -> None:
+    """Two requests answered HTTP 500 and retried: generations.jsonl says how many requests
+    each answer took, retries included (two more than one per prompt in all)."""
+    server.faults.extend(["500", "500"])
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url).replace("max_retries: 1}",
+                                                           "max_retries: 3}"))
+    result = run_check(runner, policy, tmp_path / "run")
+    assert result.exit_code in (0, 1, 3), result.output
+    rows = [json.loads(line) for line in
+            (tmp_path / "run" / "generations.jsonl").read_text().splitlines()]
+    assert all(row["error"] is None for row in rows)
+    assert sum(row["attempts"] - 1 for row in rows) == 2, [row["attempts"] for row in rows]

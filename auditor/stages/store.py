@@ -367,16 +367,16 @@ class RunStore:
             rows.append((gen.key, target_id, storable(request.prompt)[0],
                          storable(request.system_prompt)[0], json.dumps(params, sort_keys=True),
                          text, finish, gen.prompt_tokens, gen.completion_tokens, gen.latency_s,
-                         error, now))
+                         error, gen.requests, now))
         with self._writing():
             self.db.executemany(
                 "INSERT INTO generations(key, target_id, prompt_text, system_prompt, params, text,"
-                " finish_reason, prompt_tokens, completion_tokens, latency_s, error, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " finish_reason, prompt_tokens, completion_tokens, latency_s, error, attempts,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(key) DO UPDATE SET text = excluded.text,"
                 " finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,"
                 " completion_tokens = excluded.completion_tokens, latency_s = excluded.latency_s,"
-                " error = excluded.error, attempts = generations.attempts + 1,"
+                " error = excluded.error, attempts = generations.attempts + excluded.attempts,"
                 " created_at = excluded.created_at WHERE generations.error IS NOT NULL", rows)
 
     def generations(self, keys: Iterable[str] | None = None) -> dict[str, StoredGeneration]:

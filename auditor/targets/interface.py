@@ -47,6 +47,7 @@ class Generation:
     latency_s: float | None = None
     error: str | None = None  # set when the request failed after its retries
     first_token_logprobs: dict[str, float] = field(default_factory=dict)
+    requests: int = 1  # the requests it took, retries included (the store's `attempts`)
 
     @property
     def ok(self) -> bool:

@@ -303,22 +303,23 @@ class OpenAITarget(Target):
                                           request, limit)
             if isinstance(outcome, Generation):
                 await fleet.release(server, healthy=True)
+                outcome.requests = attempt + 1
                 return outcome
             await fleet.release(server, outcome.healthy, outcome.reason)
             reason = outcome.reason
             if outcome.final:
-                return Generation(request.key, None, error=reason)
+                return Generation(request.key, None, error=reason, requests=attempt + 1)
             if attempt < self.endpoint.max_retries:
                 pause = self._backoff(attempt, outcome.retry_after)
                 asked = max(pause, outcome.retry_after or 0.0)
                 if waited + asked > MAX_RETRY_WAIT_S:  # a huge Retry-After: give this one up
-                    return Generation(request.key, None, error=(
+                    return Generation(request.key, None, requests=attempt + 1, error=(
                         f"{reason} (gave up after {attempt + 1} attempts: the next wait, "
                         f"{asked:.0f} s, would pass the {MAX_RETRY_WAIT_S:.0f} s a prompt may "
                         "spend waiting between retries; rerun to retry it)"))
                 waited += pause
                 await asyncio.sleep(pause)
-        return Generation(request.key, None,
+        return Generation(request.key, None, requests=self.endpoint.max_retries + 1,
                           error=f"{reason} (after {self.endpoint.max_retries + 1} attempts)")
 
     async def _attempt(self, session: aiohttp.ClientSession, server: Server, proxy: str | None,
