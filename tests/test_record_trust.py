@@ -340,7 +340,8 @@ def test_a_terminated_compare_leaves_the_old_comparison_whole(runner: CliRunner,
         after = {p.name: p.read_bytes() for p in out.iterdir()}
         # Stopped before the swap: the old comparison as it was; stopped after it (on a slow
         # machine the signal can land while the finished process exits): the new one, whole.
-        assert set(after) == {"comparison.json", "comparison.html", "comparison.pdf"}
+        assert set(after) == {"comparison.json", "comparison.html", "comparison.pdf",
+                              "manifest.json"}
         if after != before:
             json.loads(after["comparison.json"])
             assert after["comparison.pdf"].rstrip().endswith(b"%%EOF")
@@ -645,3 +646,24 @@ def test_a_full_disk_during_sign_leaves_the_run_as_it_was(
     assert {k: v for k, v in after.items() if not k.startswith("store.")} == \
         {k: v for k, v in before.items() if not k.startswith("store.")}
     assert len(calls) >= failing_write
+
+
+def test_a_signed_comparison_verifies_by_a_trusted_key_only(
+        runner: CliRunner, signed_run: Path, other_run: Path, keys: tuple[Path, Path],
+        tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    made = runner.invoke(app, ["compare", str(signed_run), str(other_run), "--out", str(out),
+                               "--sign", str(keys[0]), "--signer", "Procurement board"])
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["results_sha256"] for r in manifest["runs"]] == [
+        hashlib.sha256((run / "results.json").read_bytes()).hexdigest()
+        for run in (signed_run, other_run)]
+    code, output = verify(runner, out)
+    assert code == 1 and "untrusted key" in output, output
+    assert runner.invoke(app, ["trust", "add", "Procurement", str(keys[1])]).exit_code == 0
+    code, output = verify(runner, out)
+    assert code == 0 and "comparison verified, signed by Procurement" in output, output
+    (out / "comparison.pdf").write_bytes(b"%PDF-1.4\n% swapped\n")
+    code, output = verify(runner, out)
+    assert code == 1 and "comparison.pdf was changed" in output, output

@@ -21,6 +21,7 @@ from auditor.core.numbers import percent
 from auditor.data.dataset import sha256_of
 from auditor.outputs.comparability import RunRecord, differences
 from auditor.outputs.compare import Comparison, OwnFigures, compare_runs
+from auditor.outputs.comparison_record import write_comparison_record
 from auditor.outputs.files import RESULTS, atomic_write, read_benign_outcomes, read_outcomes, read_results
 from auditor.outputs.report.compare_context import comparison_context
 from auditor.outputs.report.render import render_html, render_pdf
@@ -32,7 +33,7 @@ from auditor.outputs.signing import (
     load_public_key,
 )
 from auditor.outputs.staged import finish_staged
-from auditor.outputs.trust import trusted_name
+from auditor.outputs.trust import load_signer, trusted_name
 
 
 def register(app: typer.Typer) -> None:
@@ -62,13 +63,21 @@ def compare_cmd(
                                        help="Bind one run to the key it must be signed with "
                                        "(repeatable): another trusted key on that run is "
                                        "refused; implies --require-signed."),
+    sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the comparison "
+                              "with this Ed25519 private key (`auditor keygen`): its "
+                              "manifest.json, naming each file and each run compared, gets a "
+                              "signature.json (`auditor verify OUT` checks both)."),
+    signer_name: str = typer.Option(None, "--signer", help="The name to sign as (default: "
+                                    "the name your trust file gives the key, else the key "
+                                    "file's name)."),
 ) -> None:
     """Compare models audited on the same policies; writes comparison.json and a PDF.
 
     With --require-signed (or --key, --run-key) every run must carry a valid signature by a
     key you trust: in your trust file (`auditor trust add`), given with --key, or bound to
     that very run with --run-key. comparison.json names each run's results.json sha256, its
-    signer and whether you trust the key.
+    signer and whether you trust the key; manifest.json hashes the comparison's files, and
+    --sign KEY signs it (`auditor verify OUT` checks both).
 
     Per policy: every model's own score, interval and verdict (safety and over-refusal), the
     paired differences between every two models with McNemar's test, Holm-corrected across
@@ -77,6 +86,7 @@ def compare_cmd(
     ids and thresholds, prompts, judge and card, system prompt, max_tokens, temperature and
     over-refusal prompts; any difference is exit 2 naming it, unless --allow-mismatch.
     """
+    signer = load_signer(sign, signer_name) if sign is not None else None
     if len(runs) < 2:
         raise AuditorError("compare needs two or more run folders",
                            hint="auditor compare RUN_A RUN_B [RUN_C …] --out DIR")
@@ -130,6 +140,7 @@ def compare_cmd(
         atomic_write(staging / "comparison.json", comparison.model_dump_json(indent=2) + "\n")
         atomic_write(staging / "comparison.html", html)
         render_pdf(html, staging / "comparison.pdf")
+        write_comparison_record(staging, comparison, signer)
     for table in comparison_tables(comparison):
         print_table_or_list(console, table)
     standings = Table(title="Decision")

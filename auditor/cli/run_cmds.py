@@ -38,6 +38,7 @@ from auditor.core.errors import AuditorError
 from auditor.core.verdicts import Verdict, combined
 from auditor.judges import build_judge
 from auditor.outputs.comparability import RunRecord, differences
+from auditor.outputs.comparison_record import is_comparison, verify_comparison
 from auditor.outputs.files import (
     HTML,
     PDF,
@@ -49,7 +50,7 @@ from auditor.outputs.files import (
 from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
-from auditor.outputs.signing import Signer, load_public_key
+from auditor.outputs.signing import Ed25519PublicKey, Signer, load_public_key
 from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import load_signer
 from auditor.stats.over_refusal import OverRefusalRecord
@@ -285,8 +286,12 @@ def verify_cmd(
     store, not who made them. Exit code: 0 verified, 1 a difference was found or the signer
     is not trusted, 2 the run cannot be read.
     """
+    trusted_key = load_public_key(key) if key is not None else None
+    if is_comparison(run_dir):
+        _verify_comparison(run_dir, trusted_key)
+        return
     finish_staged(run_dir)  # a signing a kill interrupted is completed first
-    found = verify_run(run_dir, key=load_public_key(key) if key is not None else None)
+    found = verify_run(run_dir, key=trusted_key)
     for check in found.checked:
         console.print(f"checked: {inert(check)}")
     if found.results_sha256:
@@ -317,6 +322,29 @@ def verify_cmd(
                       "how a figure is computed may be this version's own. Verify it with the "
                       "version that made it as well.")
     raise typer.Exit(1)
+
+
+def _verify_comparison(folder: Path, key: Ed25519PublicKey | None) -> None:
+    """`verify` of a comparison folder: its files against its manifest, and its signature
+    against the keys you trust."""
+    differences, checked, signature = verify_comparison(folder, key)
+    for check in checked:
+        console.print(f"checked: {inert(check)}")
+    for difference in differences:
+        console.print(f"[red]✗[/] {inert(difference)}")
+    if differences:
+        console.print(f"{escape(str(folder))}: NOT VERIFIED ({len(differences)} "
+                      "difference(s))")
+        raise typer.Exit(1)
+    if signature.valid and not signature.trusted:
+        console.print(f"[red]✗[/] {escape(str(folder))}: signed by an untrusted key "
+                      f"{signature.key_fingerprint}. Confirm it with its holder, then "
+                      "`auditor trust add NAME KEY.pub` (or pass --key KEY.pub).")
+        raise typer.Exit(1)
+    how = (f", signed by {inert(signature.trusted_as or 'the key given')}" if signature.valid
+           else " (not signed: its files are the ones its manifest lists; who made them is "
+                "not shown)")
+    console.print(f"[green]✓[/] {escape(str(folder))}: comparison verified{how}")
 
 
 @user_errors
