@@ -114,9 +114,15 @@ def test_a_read_only_output_is_exit_2_naming_the_path(
 
 
 def twin(run: Path) -> Path:
-    """A copy of a run folder, as a second run of the same audit (compare refuses one folder
-    named twice)."""
-    return Path(shutil.copytree(run, run.parent / f"{run.name}-twin"))
+    """A copy of a run folder standing for a second run of the same audit: compare refuses a
+    folder named twice, and a copy (the same run_id), so its results.json gets a run id of
+    its own (which verify then calls a difference: tests that compare it say --unverified
+    or stop earlier)."""
+    copy = Path(shutil.copytree(run, run.parent / f"{run.name}-twin"))
+    results = json.loads((copy / "results.json").read_text())
+    results["run_id"] = results["run_id"] + "-twin"
+    (copy / "results.json").write_text(json.dumps(results))
+    return copy
 
 
 def test_a_damaged_outcomes_line_is_named_not_a_traceback(runner: CliRunner,

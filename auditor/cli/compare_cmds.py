@@ -100,12 +100,6 @@ def compare_cmd(
     for run in runs:
         finish_staged(run)  # a signing a kill interrupted is completed first
     results = [read_results(run) for run in runs]
-    for later, result in enumerate(results):
-        for earlier in range(later):
-            if results[earlier].run_id == result.run_id:
-                raise AuditorError(f"{runs[earlier]} and {runs[later]} are the same run "
-                                   f"(run_id {result.run_id}): a copy is not a second model",
-                                   hint="compare runs of different models")
     bound = _bound_keys(runs, run_keys)
     signatures = _signatures(runs, [load_public_key(key) for key in keys], bound)
     if require_signed or keys or bound:
@@ -118,6 +112,12 @@ def compare_cmd(
                                 "check` to rewrite the outputs, or pass --unverified")
     records = [RunRecord(folder, result, read_outcomes(folder), read_benign_outcomes(folder))
                for folder, result in zip(runs, results, strict=True)]
+    for later, result in enumerate(results):  # after each run is read and verified
+        for earlier in range(later):
+            if results[earlier].run_id == result.run_id:
+                raise AuditorError(f"{runs[earlier]} and {runs[later]} are the same run "
+                                   f"(run_id {result.run_id}): a copy is not a second model",
+                                   hint="compare runs of different models")
     mismatches = differences(records)
     if mismatches and not allow_mismatch:
         raise AuditorError("the runs are not comparable: " + "; ".join(mismatches[:4])
