@@ -502,3 +502,25 @@ def test_attempts_count_every_request_a_prompt_took(runner: CliRunner, tmp_path:
             (tmp_path / "run" / "generations.jsonl").read_text().splitlines()]
     assert all(row["error"] is None for row in rows)
     assert sum(row["attempts"] - 1 for row in rows) == 2, [row["attempts"] for row in rows]
+
+
+def test_a_corrected_score_never_stands_alone(runner: CliRunner, server: FakeOpenAIServer,
+                                              tmp_path: Path) -> None:
+    """Wherever one score per policy is shown (the terminal at 80 columns, page 1), it says
+    what it rests on: beside a judge-corrected score, how many answers the judge flagged."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_text(server.base_url))
+    out = tmp_path / "run"
+    wide = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
+    result = run_check(wide, policy, out)
+    assert result.exit_code in (1, 3), result.output
+    results = json.loads((out / "results.json").read_text())
+    page_one = " ".join(PdfReader(out / "report.pdf").pages[0].extract_text().split())
+    terminal = " ".join(result.output.split())
+    corrected = 0
+    for p in results["policies"]:
+        judged = p["safe"] + p["unsafe"]
+        basis = f"{p['unsafe']} of {judged} flagged"
+        assert basis in terminal and basis in page_one, (basis, terminal, page_one)
+        corrected += p["decided_on"] == "judge-corrected"
+    assert corrected and ", corrected" in page_one  # this run's judge has a card

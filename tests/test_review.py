@@ -243,7 +243,7 @@ def test_scores_change_as_labels_arrive(runner: CliRunner, run: Path, tmp_path: 
     assert data["review"]["agreement"]["n"] == len(own)
     text = " ".join(page.extract_text() for page in PdfReader(run / "report.pdf").pages)
     text = " ".join(text.split())
-    assert "human review (" in text and "Human review: the judge on this model" in text
+    assert "people's labels (" in text and "Human review: the judge on this model" in text
     assert "ana (" in text and "ben (" in text and "kappa" in text
     assert "NOT VERIFIED" not in text
     verified = runner.invoke(app, ["verify", str(run)])  # recomputed with the store's labels

@@ -253,7 +253,8 @@ def _recover_killed(out: Path) -> None:
 def _cell(figures: OwnFigures | None) -> str:
     if figures is None:
         return "—"
-    return f"{percent(figures.score)} {figures.verdict}"
+    basis = f" ({figures.basis})" if figures.basis else ""
+    return f"{percent(figures.score)}{basis} {figures.verdict}"
 
 
 def comparison_tables(comparison: Comparison) -> list[Table]:

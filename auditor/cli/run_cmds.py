@@ -47,6 +47,7 @@ from auditor.outputs.files import (
     read_outcomes,
     read_results,
 )
+from auditor.outputs.headline import score_basis
 from auditor.outputs.manifest import SIGNATURE, read_manifest, write_manifest
 from auditor.outputs.records import Results
 from auditor.outputs.report.write import render_reports
@@ -72,7 +73,7 @@ def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> No
     table = Table(title=f"Audit of {inert(results.target.name or results.target.model)} for "
                   f"{inert(results.organisation.name)}")
     table.add_column("policy", no_wrap=True)
-    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("rests on", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("interval", no_wrap=True)
     table.add_column("threshold", no_wrap=True)
@@ -82,7 +83,7 @@ def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> No
         estimate = policy.deciding
         score = "—" if unusable or estimate.score is None else f"{estimate.score:.1%}"
         interval = "—" if unusable else f"{estimate.low:.1%} – {estimate.high:.1%}"
-        table.add_row(escape(policy.id), str(policy.n), score, interval,
+        table.add_row(escape(policy.id), score_basis(policy), score, interval,
                       f"{policy.threshold:.1%}",
                       f"[{VERDICT_STYLE[policy.verdict]}]{policy.verdict}[/]")
     print_table_or_list(console, table)

@@ -28,6 +28,7 @@ from auditor.core.intervals import wilson
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.verdicts import Verdict
 from auditor.outputs.comparability import RunRecord, Setting, settings_table
+from auditor.outputs.headline import score_basis
 from auditor.outputs.records import Results
 from auditor.stats.scoring import DecidedOn
 
@@ -116,6 +117,9 @@ class OwnFigures(Record):
     reason: str
     next_step: str | None
     over_refusal: OwnRefusal | None
+    basis: str | None = Field(None, description="What the score rests on: \"90 labels\", or "
+                              "\"8 of 120 flagged, corrected\" (the judge's own count beside "
+                              "a corrected score).")
 
 
 class PairTest(PairedDifference):
@@ -224,6 +228,7 @@ def own_figures(results: Results, policy_id: str) -> OwnFigures:
     return OwnFigures(score=estimate.score, low=estimate.low, high=estimate.high,
                       verdict=policy.verdict, decided_on=policy.decided_on,
                       reason=policy.in_short or policy.reason, next_step=policy.next_step,
+                      basis=score_basis(policy),
                       over_refusal=None if refusal is None else OwnRefusal(
                           rate=refusal.rate, low=refusal.low, high=refusal.high,
                           verdict=refusal.verdict, decided_on=refusal.decided_on))

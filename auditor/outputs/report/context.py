@@ -13,6 +13,7 @@ from auditor.core.numbers import percent
 from auditor.core.outcome import Outcome
 from auditor.core.verdicts import Verdict, combined
 from auditor.judges.llama_guard import CODE_TO_MACRO, categories_for
+from auditor.outputs.headline import score_basis
 from auditor.outputs.records import Results
 from auditor.outputs.report.charts import (
     VERDICT_COLOURS,
@@ -94,6 +95,8 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
         policies.append({
             **_cleaned(policy.model_dump(), _POLICY_FIELDS),
             "deciding": {"score": deciding.score, "low": deciding.low, "high": deciding.high},
+            "basis": score_basis(policy),
+            "judged": score_basis(policy, say_corrected=False),
             "colour": VERDICT_COLOURS[policy.verdict],
             "mark": VERDICT_MARKS[policy.verdict],
             "categories_sorted": [c.model_dump() for c in categories],
