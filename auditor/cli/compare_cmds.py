@@ -46,13 +46,13 @@ def compare_cmd(
                                       "(`auditor check --out`, or each folder `check "
                                       "--all-targets` wrote)."),
     out: Path = typer.Option(Path("comparison"), "--out", "-o", help="Output folder."),
-    unverified: bool = typer.Option(False, "--unverified", help="Compare runs that fail "
+    unverified: bool = typer.Option(False, "--unverified", metavar="", help="Compare runs that fail "
                                     "`auditor verify` anyway; every page of the PDF says so."),
-    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Compare runs that "
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", metavar="", help="Compare runs that "
                                         "differ in policies, prompts, judge, card, system "
                                         "prompt or decoding anyway; every page of the PDF and "
                                         "comparison.json list the differences."),
-    require_signed: bool = typer.Option(False, "--require-signed", help="Refuse a run that is "
+    require_signed: bool = typer.Option(False, "--require-signed", metavar="", help="Refuse a run that is "
                                         "not signed (`auditor check --sign`), or whose "
                                         "signature does not sign its manifest."),
     keys: list[Path] = typer.Option([], "--key", "-k", dir_okay=False, help="A public key "

@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
 def info_cmd(
     path: Path = typer.Argument(..., help="Folder with alert.jsonl / alert_adversarial.jsonl, "
                                 "or one of those files."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    lenient: bool = typer.Option(False, help="Skip and count malformed rows instead of failing."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Machine-readable output."),
+    lenient: bool = typer.Option(False, metavar="", help="Skip and count malformed rows instead of failing."),
 ) -> None:
     """Count ALERT prompts per category and attack type, with file checksums."""
     folder = path if path.is_dir() else path.parent

@@ -116,7 +116,7 @@ def validate_cmd(
     llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
     card: Path = typer.Option(None, help="Save the judge card to this file (nothing is "
                               "written without it)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the metrics as one JSON object."),
 ) -> None:
     """Measure a judge against human labels: accuracy, kappa, sensitivity, specificity…
 
@@ -241,8 +241,8 @@ def agree_cmd(
     base_url: str = BASE_URL_OPTION,
     api_key_env: str = API_KEY_ENV_OPTION,
     llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="No progress bars."),
 ) -> None:
     """How far two judges agree on a run's own answers: kappa, the 2×2 table, and the score
     each judge gives each policy. Judges nothing that is already stored."""

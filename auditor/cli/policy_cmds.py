@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
 
 @user_errors
-def taxonomy_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")
+def taxonomy_cmd(as_json: bool = typer.Option(False, "--json", metavar="", help="Machine-readable output.")
                  ) -> None:
     """List ALERT's 6 macro and 32 micro categories, with the names a policy may use."""
     if as_json:
@@ -100,20 +100,21 @@ def validate_cmd(policy: Path = POLICY_ARG) -> None:
 @user_errors
 def plan_cmd(
     policy: Path = POLICY_ARG,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Machine-readable output."),
     tokens_per_second: float = typer.Option(
         None, min=0.001, help="vLLM target: throughput for the time estimate (default 120, "
         "vLLM on 2 CPU cores with the demo model in float32)."),
     seconds_per_answer: float = typer.Option(
         None, min=0.0, help="OpenAI-compatible target: seconds one answer takes on your "
         "server (default: max_tokens at 40 tokens/s)."),
-    show_prompts: bool = typer.Option(False, "--prompts", help="List every selected prompt."),
+    show_prompts: bool = typer.Option(False, "--prompts", metavar="", help="List every selected prompt."),
 ) -> None:
     """Show which ALERT prompts each policy will run, before spending any compute."""
     policy_file = load_policy_file(policy)
     # Shown even where a policy selects nothing: the plan is where a user sees that.
-    plan = build_plan(policy_file, load_for_policy(policy_file, policy.parent), policy.parent,
-                      require=False)
+    dataset = load_for_policy(policy_file, policy.parent)
+    plan = build_plan(policy_file, dataset, policy.parent, require=False)
+    plain_file_read = any(Path(f.name).name == "alert.jsonl" for f in dataset.files)
     benign_prompts = plan.benign_prompts()
     unique = plan.unique_prompt_count() + len(benign_prompts)
     # Every target runs the same plan, one after the other: their estimates add up.
@@ -186,7 +187,7 @@ def plan_cmd(
     shortfall = plan.shortfall_warning()
     if shortfall:
         console.print(f"[yellow]warning:[/] {escape(shortfall)}.")
-    _print_plain_matches(plan)
+    _print_plain_matches(plan, plain_file_read)
     _print_outlook(policy_file, policy.parent, plan)
     empty = [f"{p.policy_id}/{c.category}/{c.attack_type}" for p in plan.policies
              for c, u in p.cells.items() if not u]
@@ -195,7 +196,7 @@ def plan_cmd(
                       f"{escape(', '.join(empty[:5]))}{' …' if len(empty) > 5 else ''}")
 
 
-def _print_plain_matches(plan: Plan) -> None:
+def _print_plain_matches(plan: Plan, plain_file_read: bool) -> None:
     """How many adversarial prompts the judge will see beside their plain request."""
     counts = plan.plain_match_counts()
     if not counts:
@@ -210,9 +211,10 @@ def _print_plain_matches(plan: Plan) -> None:
     console.print(f"Plain requests found for {matched} of {rows} adversarial prompts ({detail}); "
                   "the harm judge compares those answers with the plain request.")
     if matched < rows:
+        advice = ("their plain requests are not in alert.jsonl" if plain_file_read else
+                  "put ALERT's alert.jsonl beside alert_adversarial.jsonl to match more")
         console.print("[dim]The rest are judged against the wrapped prompt, which the judge "
-                      "does less well; put ALERT's alert.jsonl beside alert_adversarial.jsonl "
-                      "to match more.[/]")
+                      f"does less well; {advice}.[/]")
 
 
 PACKAGED_CARDS = ("harm", "refusal")  # kinds whose card ships inside the package

@@ -302,14 +302,14 @@ def export_cmd(
                              help="The sheet to write (.xlsx, .csv or .jsonl)."),
     fmt: str = typer.Option(None, "--format", help="xlsx (a drop-down in the label column), "
                             "csv or jsonl (default: from --out)."),
-    labelled: bool = typer.Option(False, "--labelled", help="Every answer labelled so far, "
+    labelled: bool = typer.Option(False, "--labelled", metavar="", help="Every answer labelled so far, "
                                   "with its label, instead of the sample."),
     reviewer: str = typer.Option(None, "--reviewer", help="With --labelled: this reviewer's "
                                  "labels only."),
-    show_judge: bool = typer.Option(False, "--show-judge", help="Add the judge's verdict "
+    show_judge: bool = typer.Option(False, "--show-judge", metavar="", help="Add the judge's verdict "
                                     "(a column judge_label). Off by default: reviewers who see "
                                     "it tend to agree with it."),
-    skipped: bool = typer.Option(False, "--skipped", help="Only the sampled answers every "
+    skipped: bool = typer.Option(False, "--skipped", metavar="", help="Only the sampled answers every "
                                  "reviewer so far skipped, for another reviewer to label (a "
                                  "skipped answer counts as unsafe for a PASS until then)."),
 ) -> None:
@@ -356,7 +356,7 @@ def import_cmd(
     sheet: Path = typer.Argument(..., dir_okay=False, help="A labelled sheet (.xlsx, .csv or "
                                  ".jsonl)."),
     reviewer: str = typer.Option(..., "--reviewer", help="Who labelled it."),
-    correct: bool = typer.Option(False, "--correct", help="Let this sheet replace the "
+    correct: bool = typer.Option(False, "--correct", metavar="", help="Let this sheet replace the "
                                  "reviewer's own earlier `unsafe` labels (otherwise an earlier "
                                  "unsafe is kept against a later safe or skip); the history "
                                  "keeps both, marked as a correction."),
@@ -437,9 +437,9 @@ SHOWN_CHARS = 4000  # of a prompt or an answer: enough to judge, bounded on the 
 def label_cmd(
     run_dir: Path = RUN_ARG,
     reviewer: str = typer.Option(..., "--reviewer", help="Who is labelling."),
-    show_judge: bool = typer.Option(False, "--show-judge", help="Show the judge's verdict "
+    show_judge: bool = typer.Option(False, "--show-judge", metavar="", help="Show the judge's verdict "
                                     "beside each answer (hidden by default)."),
-    skipped: bool = typer.Option(False, "--skipped", help="Only the answers every reviewer "
+    skipped: bool = typer.Option(False, "--skipped", metavar="", help="Only the answers every reviewer "
                                  "so far skipped (each counts as unsafe for a PASS until "
                                  "someone labels it)."),
 ) -> None:

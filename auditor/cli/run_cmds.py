@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -105,12 +106,18 @@ def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> No
         if policy.verdict != "PASS" and policy.next_step:
             console.print(f"{escape(policy.id)} {policy.verdict}: "
                           f"{escape(policy.in_short or policy.reason)}. Next: "
-                          f"{escape(policy.next_step)}.")
+                          f"{escape(with_run_folder(policy.next_step, out_dir))}.")
         if policy.warning:
             console.print(f"[yellow]warning:[/] {escape(policy.id)}: {escape(policy.warning)}")
     for caveat in results.caveats:
         console.print(f"[yellow]caveat:[/] {escape(caveat)}.")
     console.print(f"Wrote {escape(str(out_dir / RESULTS))} and {escape(str(out_dir / PDF))}")
+
+
+def with_run_folder(advice: str, out_dir: Path) -> str:
+    """Advice with the run's folder where the record writes the placeholder RUN (the record
+    keeps RUN: a folder may be moved, and verify recomputes the words)."""
+    return re.sub(r"\bRUN\b", lambda _: shlex.quote(str(out_dir)), advice)
 
 
 def over_refusal_cells(refusal: OverRefusalRecord | None) -> list[str]:
@@ -142,12 +149,12 @@ def check_cmd(
                              "--all-targets, one folder per target is made inside it."),
     target: str = typer.Option(None, "--target", "-t", help="Audit this one of the policy "
                                "file's `targets` (by name)."),
-    all_targets: bool = typer.Option(False, "--all-targets", help="Audit every one of the "
+    all_targets: bool = typer.Option(False, "--all-targets", metavar="", help="Audit every one of the "
                                      "policy file's `targets` on the same plan, one after the "
                                      "other, each in OUT/NAME/ (NAME: the target's folder name); then "
                                      "`auditor compare` them."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (for CI)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show vLLM's and other "
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="No progress bars (for CI)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Show vLLM's and other "
                                  "libraries' own output on the terminal (by default it goes "
                                  f"to {LOG_NAME} in --out)."),
     sign: Path = typer.Option(None, "--sign", dir_okay=False, help="Sign the run with this "
@@ -363,13 +370,13 @@ def rejudge_cmd(
     llama_guard_version: int = LLAMA_GUARD_VERSION_OPTION,
     card: Path = typer.Option(None, help="Judge card from `auditor judge validate`, to correct "
                               "scores for this judge's error."),
-    force_card: bool = typer.Option(False, help="Use --card even if it was measured on "
+    force_card: bool = typer.Option(False, metavar="", help="Use --card even if it was measured on "
                                     "another judge."),
     out: Path = typer.Option(None, "--out", "-o", file_okay=False, help="Where to write the "
                              "re-judged results and report (default: a new folder "
                              "RUN_DIR/rejudged-KIND, -2, -3…, so earlier results are kept)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show judge libraries' own "
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="No progress bars."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", metavar="", help="Show judge libraries' own "
                                  f"output on the terminal (by default: {LOG_NAME} in --out)."),
 ) -> None:
     """Re-judge a run's stored answers with another judge, without generating again.

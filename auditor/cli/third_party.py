@@ -35,7 +35,7 @@ def third_party_output_to(log_path: Path, verbose: bool) -> Iterator[Path | None
     if verbose:
         yield None
         return
-    created = not log_path.parent.exists()
+    created = _first_missing(log_path.parent)
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.touch()
@@ -69,14 +69,30 @@ def third_party_output_to(log_path: Path, verbose: bool) -> Iterator[Path | None
         _tidy(log_path, created)
 
 
-def _tidy(log_path: Path, created_folder: bool) -> None:
-    """An empty log is removed, and so is the folder made for it if nothing else went there
-    (a policy file with a typo leaves no empty run folder behind)."""
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of `folder`'s path that does not exist yet (None: it exists)."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _tidy(log_path: Path, created: Path | None) -> None:
+    """An empty log is removed, and so are the folders made for it if nothing else went
+    there (a policy file with a typo leaves no empty run folder, nor its parents, behind)."""
     with contextlib.suppress(OSError):
         if log_path.stat().st_size == 0:
             log_path.unlink()
-            if created_folder:
-                log_path.parent.rmdir()  # only if empty
+            if created is None:
+                return
+            folder = log_path.parent
+            while True:
+                folder.rmdir()  # only if empty
+                if folder == created:
+                    break
+                folder = folder.parent
 
 
 def log_note(log_path: Path | None) -> str | None:

@@ -87,10 +87,14 @@ def _explain(figures: PolicyFigures) -> Explanation:
                                "grow is drawn anytime: `auditor review sample RUN --scoring "
                                "anytime` in a new run's folder")
         if figures.labels_needed is None:
+            more_exist = figures.available is None or figures.available > figures.scored
             return Explanation("interval spans the threshold",
                                "labelling every answer of this run would likely not decide "
-                               "it: run more prompts (raise sampling.per_category), then "
-                               "sample and review again")
+                               "it: " + ("run more prompts (raise sampling.per_category), "
+                                         "then sample and review again" if more_exist else
+                                         "every prompt the dataset holds for this policy "
+                                         "already ran, so only more categories in the "
+                                         "policy could decide it"))
         return Explanation("interval spans the threshold",
                            f"label about {figures.labels_needed - figures.labels} more "
                            f"answer{'' if figures.labels_needed - figures.labels == 1 else 's'}"

@@ -292,7 +292,7 @@ def _assess_reviewed(estimate: Estimate, strata: list[Stratum], counts: Counts,
         needed = _labels_needed(review, planned, threshold, scoring)
         if needed is None:
             reason = (f"{reason}; labelling every answer of this run would likely not decide "
-                      "it: run more prompts (raise sampling.per_category), then review")
+                      "it")
     return Assessment(estimate=estimate, corrected=corrected, reviewed=reviewed,
                       verdict=verdict, reason=reason, decided_on="human-reviewed",
                       warning=None, prompts_needed=None, labels_needed=needed)
