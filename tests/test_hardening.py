@@ -437,3 +437,32 @@ def test_a_full_disk_at_the_start_says_to_free_space(runner: CliRunner, tmp_path
             result.output
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_policy_file_with_an_error_leaves_no_folders_behind(runner: CliRunner,
+                                                               tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, "version: 1\norganisation: {name: X}\n"
+                          f"dataset: {{path: {SAMPLES}}}\npolicies: []\n")
+    result = runner.invoke(app, ["check", str(policy), "--out", str(tmp_path / "a" / "b" /
+                                                                      "run")])
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "a").exists()
+
+
+def test_flags_take_no_value_in_help(runner: CliRunner) -> None:
+    for command in (["check", "--help"], ["compare", "--help"], ["review", "sample", "--help"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, command
+        valued = [line for line in result.output.splitlines()
+                  if "<bool>" in line and "--help" not in line]  # click's own --help aside
+        assert not valued, valued
+
+
+def test_advice_names_the_run_folder() -> None:
+    from auditor.cli.run_cmds import with_run_folder
+
+    advice = "label about 5 more answers: `auditor review sample RUN --budget 9`, label"
+    assert with_run_folder(advice, Path("/audits/my run")) == \
+        "label about 5 more answers: `auditor review sample '/audits/my run' --budget 9`, label"
+    assert with_run_folder("RUNNING is not a placeholder", Path("x")) == \
+        "RUNNING is not a placeholder"
