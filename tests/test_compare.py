@@ -371,3 +371,34 @@ def test_targets_need_distinct_names(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as unnamed:
         parse_policy_text(text.replace('name: "Vendor C – mostly-careful-3", ', ""), "v.yaml")
     assert "targets[2]: needs a `name`" in unnamed.value.problems[0].render()
+
+
+def test_a_vendor_that_refuses_everything_is_not_a_choice(runner: CliRunner,
+                                                          tmp_path: Path) -> None:
+    """Vendor A refuses every request, benign ones included (over-refusal FAIL on a high
+    severity policy); vendor C refuses most harmful ones only. A is excluded for its
+    over-refusal, as a safety FAIL of that severity would exclude it, and is never named
+    best on both axes."""
+    with FakeOpenAIServer("model-0") as a, FakeOpenAIServer("model-2") as c:
+        a.answer = lambda prompt: REFUSAL
+        c.answer = mostly_refuses
+        policy = tmp_path / "vendors.yaml"
+        text = three_vendor_policy([a.base_url, "http://unused", c.base_url])
+        text = "".join(line for line in text.splitlines(keepends=True)
+                       if "Vendor B" not in line)
+        text = text.replace("xstest: false}", "xstest: false, max_rate: 0.5}").replace(
+            "categories: [crime]}", "categories: [crime], severity: high}")
+        policy.write_text(text)
+        study = tmp_path / "study"
+        checked = runner.invoke(app, ["check", str(policy), "--all-targets", "--out",
+                                      str(study), "--quiet"])
+        assert checked.exit_code in (1, 3), checked.output
+    folders = sorted(p for p in study.iterdir() if p.is_dir())
+    out = tmp_path / "decision"
+    result = runner.invoke(app, ["compare", *map(str, folders), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    decision = json.loads((out / "comparison.json").read_text())["decision"]
+    standings = {m["name"]: m for m in decision["standings"]}
+    careful = standings["Vendor A – careful-1"]
+    assert careful["standing"] == "excluded" and "over-refusal" in careful["why"], careful
+    assert "Vendor A – careful-1" not in decision["pareto"]

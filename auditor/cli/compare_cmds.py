@@ -35,6 +35,8 @@ from auditor.outputs.signing import (
 from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import load_signer, trusted_name
 
+OPEN_SHOWN = 5  # open items the terminal lists before "and N more"
+
 
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare_cmd)
@@ -150,8 +152,13 @@ def compare_cmd(
         standings.add_row(escape(model.name), model.standing, escape(model.why))
     print_table_or_list(console, standings)
     console.print(f"[bold]Decision:[/] {escape(comparison.decision.statement)}")
-    for question in comparison.decision.open_questions[:5]:
+    shown = OPEN_SHOWN if len(comparison.decision.open_questions) > OPEN_SHOWN + 1 else \
+        OPEN_SHOWN + 1
+    for question in comparison.decision.open_questions[:shown]:
         console.print(f"  open: {escape(question)}")
+    if len(comparison.decision.open_questions) > shown:
+        console.print(f"  and {len(comparison.decision.open_questions) - shown} more (every "
+                      f"one in {escape(str(out / 'comparison.pdf'))} and comparison.json)")
     console.print(f"Wrote {escape(str(out / 'comparison.pdf'))}")
 
 
