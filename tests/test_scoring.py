@@ -234,3 +234,27 @@ def test_the_transfer_margin_is_the_users_to_set() -> None:
     wider = assess(*args, Scoring(), card)
     assert wider.verdict != "PASS" and wider.corrected is not None
     assert wider.corrected.low < 0.95
+
+
+def test_the_judges_error_alone_is_never_wider_than_the_whole_interval() -> None:
+    """Whatever the counts, the range quoted as the judge's error alone lies inside the
+    policy's interval (it is a part of it)."""
+    import re
+
+    from auditor.stats.estimators import corrected_estimate
+    from auditor.stats.scoring import _judge_limits
+
+    card = Confusion(tp=40, fn=20, tn=150, fp=30)
+    quotes = 0
+    for safe, unsafe in ((95, 5), (60, 40), (190, 10), (45, 5)):
+        corrected = corrected_estimate([Stratum(safe, unsafe)], "micro", card, 0.95, 0.03)
+        assert corrected.estimate is not None
+        for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
+            _, reason, _ = _judge_limits(corrected, threshold, "INCONCLUSIVE", "interval")
+            quoted = re.search(r"spans \[([\d.]+)%, ([\d.]+)%\]", reason)
+            if quoted:
+                quotes += 1
+                low, high = (float(x) / 100 for x in quoted.groups())
+                assert low >= corrected.estimate.low - 0.0005
+                assert high <= corrected.estimate.high + 0.0005
+    assert quotes  # the judge's error alone was quoted somewhere

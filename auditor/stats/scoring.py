@@ -190,6 +190,9 @@ def _judge_limits(corrected: Corrected, threshold: float, verdict: Verdict, reas
                               "policy cannot pass on the correction; validate the judge on "
                               "this model's answers"), False
     floor = corrected.judge_floor
+    if floor is not None and corrected.estimate is not None:
+        # the judge's error alone is a part of the whole interval, never wider than it
+        floor = (max(floor[0], corrected.estimate.low), min(floor[1], corrected.estimate.high))
     if verdict == INCONCLUSIVE and floor is not None and floor[0] < threshold <= floor[1]:
         low, high, bar = percents(floor[0], floor[1], threshold)
         return INCONCLUSIVE, (f"this judge cannot certify a {bar} threshold: its "
