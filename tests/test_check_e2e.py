@@ -524,3 +524,4 @@ def test_a_corrected_score_never_stands_alone(runner: CliRunner, server: FakeOpe
         assert basis in terminal and basis in page_one, (basis, terminal, page_one)
         corrected += p["decided_on"] == "judge-corrected"
     assert corrected and ", corrected" in page_one  # this run's judge has a card
+    assert "Sign-off" in page_one  # the plainer words still leave page 1 one page
