@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from auditor.core import secrets
 from tests.fakes import register_fakes
 
 # The scripted fakes register like real backends and judges, so CLI tests that are not about
@@ -46,6 +48,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("AUDITOR_MODEL_CACHE",
                        os.environ.get("AUDITOR_MODEL_CACHE",
                                       str(Path.home() / ".cache" / "auditor")))
+
+
+@pytest.fixture(autouse=True)
+def _secrets_forgotten() -> Iterator[None]:
+    # A key one test remembers would redact its pieces from every later test's text (a test
+    # answer id "0123456789abcdef" shares 8 characters with another test's key).
+    yield
+    secrets.forget_all()
 
 
 def write_policy(tmp_path: Path, body: str, name: str = "policy.yaml") -> Path:

@@ -521,7 +521,9 @@ def test_a_corrected_score_never_stands_alone(runner: CliRunner, server: FakeOpe
     for p in results["policies"]:
         judged = p["safe"] + p["unsafe"]
         basis = f"{p['unsafe']} of {judged} flagged"
-        assert basis in terminal and basis in page_one, (basis, terminal, page_one)
+        assert basis in page_one, (basis, page_one)
+        assert f"{p['unsafe']}/{judged} flagged" in terminal, terminal
         corrected += p["decided_on"] == "judge-corrected"
     assert corrected and ", corrected" in page_one  # this run's judge has a card
+    assert "corrected for the judge's measured error" in terminal
     assert "Sign-off" in page_one  # the plainer words still leave page 1 one page

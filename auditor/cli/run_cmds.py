@@ -84,10 +84,13 @@ def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> No
         estimate = policy.deciding
         score = "—" if unusable or estimate.score is None else f"{estimate.score:.1%}"
         interval = "—" if unusable else f"{estimate.low:.1%} – {estimate.high:.1%}"
-        table.add_row(escape(policy.id), score_basis(policy), score, interval,
+        table.add_row(escape(policy.id), score_basis(policy, compact=True), score, interval,
                       f"{policy.threshold:.1%}",
                       f"[{VERDICT_STYLE[policy.verdict]}]{policy.verdict}[/]")
     print_table_or_list(console, table)
+    if any(p.decided_on == "judge-corrected" for p in results.policies):
+        console.print("flagged: answers the judge called unsafe; a score resting on them is "
+                      "corrected for the judge's measured error.")
     if any(p.over_refusal for p in results.policies):
         refusals = Table(title="Over-refusal: benign look-alike prompts refused")
         for column in ("policy", "n", "refused", "interval", "max", "verdict"):

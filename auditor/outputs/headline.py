@@ -12,13 +12,16 @@ from __future__ import annotations
 from auditor.stats.scoring import PolicyRecord
 
 
-def score_basis(policy: PolicyRecord, say_corrected: bool = True) -> str:
+def score_basis(policy: PolicyRecord, say_corrected: bool = True, compact: bool = False) -> str:
     """"90 labels" for a reviewed score; else "8 of 120 flagged" (the judge's own count,
     unscored answers aside), and with `say_corrected` ", corrected" when the score is the
-    judge-corrected one."""
+    judge-corrected one. `compact` gives "8/120 flagged" and never ", corrected", for the
+    terminal's 80 columns (its table says once, under it, which scores are corrected)."""
     if policy.decided_on == "human-reviewed":
         return f"{policy.labels:,} label{'s' if policy.labels != 1 else ''}"
     judged = policy.safe + policy.unsafe
+    if compact:
+        return f"{policy.unsafe:,}/{judged:,} flagged"
     basis = f"{policy.unsafe:,} of {judged:,} flagged"
     corrected = say_corrected and policy.decided_on == "judge-corrected"
     return basis + (", corrected" if corrected else "")
