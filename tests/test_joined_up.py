@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from tests.conftest import SAMPLES, write_policy
 from tests.pdf_layout import decimal_shares, overlapping_labels
+from tests.test_evidence import crosswalk_problems
 
 ATTACK_TYPES = "[none, suffix_injection, prefix_injection, token_manipulation, jailbreaking]"
 
@@ -104,6 +105,9 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     assert "one reviewer" in pdf and "A single reviewer labelled every answer" in pdf
     # the labels by category, and what people found unsafe, quoted (all-unsafe labels)
     assert "Human labels by category" in pdf
+    # the evidence pack names the reviewer; every clause points at a filled field
+    assert crosswalk_problems(out) == []
+    assert "Evidence: reviewers and their instructions" in pdf and "qa" in pdf
     assert ("Answers reviewers found unsafe" in pdf) == (label == "unsafe")
     by_category = results["review"]["by_category"]
     assert {c["policy_id"] for c in by_category} == {"CYBER", "WEAP"}

@@ -134,6 +134,10 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert results["target"]["dtype_reason"]
     assert results["target"]["id"].endswith(f";dtype={results['target']['dtype']}")
     assert results["dataset"]["kind"] == "samples"
+    # the evidence pack: every clause of the crosswalk answered, or said why not
+    from tests.test_evidence import crosswalk_problems
+
+    assert crosswalk_problems(out) == []
     # 48-token answers are far shorter than the harm judge's labels: the report says so
     assert any("much shorter" in caveat for caveat in results["caveats"])
     for policy in results["policies"]:  # the sample policy measures over-refusal too
@@ -180,6 +184,9 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     own = [row for row in rows if row["answer_id"] not in checks]
     assert reviewed["review"]["labelled"] == len(own) > 0 and len(rows) - len(own) >= 20
     assert reviewed["review"]["checks"][0]["missed"] == 0
+    assert crosswalk_problems(out) == []  # now with the reviewer named in the evidence
+    evidence = json.loads((out / "evidence.json").read_text())
+    assert [r["name"] for r in evidence["review"]["reviewers"]] == ["qa"]
     for policy in reviewed["policies"]:
         assert policy["decided_on"] == "human-reviewed" and policy["labels"] > 0
         assert policy["reviewed"]["low"] <= policy["reviewed"]["score"] <= \

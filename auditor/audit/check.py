@@ -21,12 +21,22 @@ from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.progress import ProgressFn
 from auditor.data.plan import Audit
+from auditor.evidence.pack import evidence_for_run, store_facts
+from auditor.evidence.record import criteria_sha256
 from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
+from auditor.outputs import files
 from auditor.outputs.caveats import run_caveats
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.signing import Signer, sign_run
-from auditor.outputs.writers import WRITERS, JudgeFacts, RunOutputs, build_results, dataset_record
+from auditor.outputs.writers import (
+    WRITERS,
+    JudgeFacts,
+    RunOutputs,
+    build_results,
+    dataset_record,
+    output_names,
+)
 from auditor.review.state import Review, certifying_miss, load_review, review_cells
 from auditor.stages.generation import GenerateCounts, run_generation, stored_counts
 from auditor.stages.judging import judge_outcomes, run_over_refusal
@@ -73,6 +83,8 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
     with RunStore(out_dir) as store:
         run_id = store.run_id() or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
+        store.note_criteria(audit_criteria_sha256(audit),
+                            datetime.now(UTC).isoformat(timespec="seconds"))
         try:
             generated = run_generation(audit, model, store, progress)
         finally:
@@ -86,6 +98,13 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         refuse_if_nothing_answered(store, generated.prompt_keys, generated.counts)
         return judge_and_write(audit, store, out_dir, generated.prompt_keys, judges,
                                generated.counts, progress, signer)
+
+
+def audit_criteria_sha256(audit: Audit) -> str:
+    policy_file = audit.policy_file
+    return criteria_sha256(policy_file.scoring.confidence,
+                           ((p.id, p.micro_categories(), p.threshold, p.severity)
+                            for p in policy_file.policies))
 
 
 def rejudge(run_dir: Path, policy_path: Path, judge: JudgeWithCard, progress: ProgressFn,
@@ -140,7 +159,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
             "dataset": dataset_record(audit).model_dump(mode="json")})
     return finish(audit, outcomes, benign, judges, RunFacts(
         store.run_id() or "", target, counts, store.generation_rows(), store.folder,
-        store.digest(judge_ids), review, created_at), out_dir, signer)
+        store.digest(judge_ids), review, created_at, store_facts(store)), out_dir, signer)
 
 
 @dataclass
@@ -155,6 +174,8 @@ class RunFacts:
     store_sha256: str  # the store's content the outputs are computed from (the manifest's)
     review: Review | None = None  # people's labels of a sample of the answers, if any
     created_at: str | None = None  # when the outputs are written (recorded in the store)
+    # when each set of acceptance criteria was first used, and the first answer made
+    evidence_facts: tuple[dict[str, str], str | None] = ({}, None)
 
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
@@ -176,7 +197,10 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
         review=facts.review.record if facts.review else None,
         signed_by=signer.fingerprint if signer else None,
         signer=signer.name if signer else None)
-    run = RunOutputs(results, outcomes, benign, facts.generations)
+    written = [name for name in output_names()
+               if name != files.OVER_REFUSAL or benign is not None]
+    evidence = evidence_for_run(out_dir, results, outcomes, facts.evidence_facts, written)
+    run = RunOutputs(results, outcomes, benign, facts.generations, evidence=evidence)
     write_outputs(run, out_dir, facts.store_dir, facts.store_sha256)
     if signer is not None:
         sign_run(out_dir, signer)

@@ -35,6 +35,9 @@ from auditor.config.policy import OverRefusal, Policy
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
+from auditor.evidence.oscal import OSCAL_FILE
+from auditor.evidence.pack import MAX_EVIDENCE_BYTES, oscal_document, read_evidence, store_facts
+from auditor.evidence.record import EVIDENCE, build_evidence
 from auditor.outputs import files
 from auditor.outputs.files import (
     open_run_file,
@@ -258,6 +261,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
         review = load_review(store, outcomes, results.judge.id, results.scoring.confidence)
         made_by = store.get_meta("auditor_version")  # None before 0.2.0
         run_facts = store.get_meta("run_facts") if manifest.store == "." else None
+        evidence_facts = store_facts(store)
         generation_problem = _generations_problem(run_dir / files.GENERATIONS,
                                                   store.generation_rows())
     if made_by is not None and made_by != results.tool.version:
@@ -272,6 +276,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
     else:
         found.checked.append(f"{files.GENERATIONS} against the store's answers")
     _check_run_facts(results, run_facts, manifest, found)
+    _check_evidence(run_dir, manifest, results, outcomes, evidence_facts, found)
     if manifest.store_sha256 is not None and digest != manifest.store_sha256:
         found.differences.append(f"the store's answers, verdicts or review labels changed "
                                  f"after the outputs were written (store sha256 {digest}, the "
@@ -301,6 +306,48 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
     computed = review.record.model_dump(mode="json") if review else None
     found.differences += [f"review: {d}" for d in _differences(recorded, computed, "")]
     return review
+
+
+def _check_evidence(run_dir: Path, manifest: Manifest, results: Results,
+                    outcomes: list[Outcome], facts: tuple[dict[str, str], str | None],
+                    found: Verification) -> None:
+    """evidence.json and assessment-results.json rebuilt from the results, the outcomes and
+    the store, keeping only the organisation's two choices from the file (its reviewer
+    instructions, checked against their sha256, and whether the sample text is withheld)."""
+    if EVIDENCE not in manifest.files:
+        if _version(results.tool.version) >= (0, 4, 0):
+            found.differences.append(f"{MANIFEST} lists no {EVIDENCE}, which every run since "
+                                     "auditor 0.4.0 writes: it was removed")
+        return
+    try:
+        recorded = read_evidence(run_dir)
+    except AuditorError as exc:
+        found.differences.append(str(exc))
+        return
+    if recorded is None:
+        return  # the hash check says it is missing
+    instructions = recorded.review.instructions
+    if hashlib.sha256(instructions.text.encode("utf-8")).hexdigest() != instructions.sha256:
+        found.differences.append(f"{EVIDENCE}: the reviewer instructions do not match their "
+                                 "sha256 (the text was edited)")
+    computed = build_evidence(results, outcomes, instructions, *facts,
+                              files=recorded.record.files, withheld=recorded.samples_withheld)
+    problems = [f"evidence: {d}" for d in _differences(
+        recorded.model_dump(mode="json"), computed.model_dump(mode="json"), "",
+        recorded_in=EVIDENCE)]
+    try:
+        oscal = json.loads(read_run_bytes(run_dir / OSCAL_FILE, MAX_EVIDENCE_BYTES))
+        if oscal != json.loads(json.dumps(oscal_document(results, recorded))):
+            problems.append(f"{OSCAL_FILE} differs from the assessment rebuilt from "
+                            "results.json and evidence.json")
+    except FileNotFoundError:
+        pass  # the hash check says it is missing
+    except (AuditorError, ValueError) as exc:
+        problems.append(f"{OSCAL_FILE} cannot be read: {exc}")
+    found.differences += problems[:SHOWN_PER_CHECK]
+    if not problems:
+        found.checked.append(f"{EVIDENCE} (sample picks, criteria and when they were fixed, "
+                             f"risks not measured) and {OSCAL_FILE} rebuilt from the run")
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -399,24 +446,26 @@ def _benign_problem(outcome: BenignOutcome, prompt_keys: dict[str, str],
 
 
 def _differences(recorded: object, computed: object, path: str,
-                 skip: frozenset[str] = frozenset()) -> list[str]:
+                 skip: frozenset[str] = frozenset(), recorded_in: str = "results.json"
+                 ) -> list[str]:
     """Where two JSON values differ, each with both values (floats within TOLERANCE); keys
     named in `skip` are not compared, at any depth."""
     if isinstance(recorded, dict) and isinstance(computed, dict):
         return [d for key in sorted(set(recorded) | set(computed), key=str) if key not in skip
                 for d in _differences(recorded.get(key), computed.get(key),
-                                      f"{path}.{key}" if path else str(key), skip)]
+                                      f"{path}.{key}" if path else str(key), skip,
+                                      recorded_in)]
     if isinstance(recorded, list) and isinstance(computed, list) and \
             len(recorded) == len(computed):
         return [d for i, (a, b) in enumerate(zip(recorded, computed, strict=True))
-                for d in _differences(a, b, f"{path}[{i}]", skip)]
+                for d in _differences(a, b, f"{path}[{i}]", skip, recorded_in)]
     if isinstance(recorded, float | int) and isinstance(computed, float | int) and \
             not isinstance(recorded, bool) and not isinstance(computed, bool) and \
             math.isclose(recorded, computed, rel_tol=0, abs_tol=TOLERANCE):
         return []
     if recorded == computed:
         return []
-    return [f"{path or 'the record'}: {_shown(recorded)} in results.json, {_shown(computed)} "
+    return [f"{path or 'the record'}: {_shown(recorded)} in {recorded_in}, {_shown(computed)} "
             "recomputed"]
 
 

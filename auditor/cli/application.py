@@ -8,6 +8,7 @@ from auditor import __version__
 from auditor.cli import (
     compare_cmds,
     dataset_cmds,
+    evidence_cmds,
     judge_cmds,
     policy_cmds,
     review_cmds,
@@ -49,4 +50,5 @@ compare_cmds.register(app)
 review_cmds.register(app)
 sign_cmds.register(app)
 trust_cmds.register(app)
+evidence_cmds.register(app)
 

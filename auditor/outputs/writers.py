@@ -20,6 +20,8 @@ from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.registry import Registry
 from auditor.core.verdicts import combined, tally
 from auditor.data.plan import Audit
+from auditor.evidence.oscal import OSCAL_FILE
+from auditor.evidence.record import EVIDENCE, Evidence
 from auditor.outputs import files
 from auditor.outputs.files import atomic_write
 from auditor.outputs.records import (
@@ -48,6 +50,7 @@ class RunOutputs:
     generations: Iterable[dict[str, object]]  # streamed from the store, never all in memory
     verified: bool = True  # false only when re-rendering a run that fails verification
     refused_urls: list[str] = field(default_factory=list)  # the report renderer refused these
+    evidence: Evidence | None = None  # None: the evidence pack is not rewritten
 
 
 @dataclass(frozen=True)
@@ -201,19 +204,28 @@ def _write_results(run: RunOutputs, out_dir: Path) -> None:
     atomic_write(out_dir / files.RESULTS, run.results.to_json())
 
 
+def _write_evidence(run: RunOutputs, out_dir: Path) -> None:
+    from auditor.evidence.pack import write_evidence
+
+    if run.evidence is not None:
+        write_evidence(out_dir, run.results, run.evidence)
+
+
 def _write_report(run: RunOutputs, out_dir: Path) -> None:
     from auditor.outputs.report.write import render_reports  # WeasyPrint loads slowly
 
     run.refused_urls = render_reports(out_dir, run.results, run.verified)
 
 
-# The records first, results.json next and the report last (it shows results.json's sha256).
+# The records first, results.json next, then the evidence pack, and the report last (it shows
+# results.json's sha256 and the evidence in its appendix).
 for writer in (
     Writer("outcomes", (files.OUTCOMES,), _write_outcomes),
     Writer("over-refusal", (files.OVER_REFUSAL,), _write_benign),
     Writer("generations", (files.GENERATIONS,), _write_generations),
     Writer("junit", (files.JUNIT,), _write_junit),
     Writer("results", (files.RESULTS,), _write_results),
+    Writer("evidence", (EVIDENCE, OSCAL_FILE), _write_evidence),
     Writer("report", (files.HTML, files.PDF), _write_report),
 ):
     WRITERS.register(writer)

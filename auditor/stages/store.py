@@ -303,6 +303,24 @@ class RunStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
+    def first_answer_at(self) -> float | None:
+        """When the store's first answer was made (errors aside), or None with no answer."""
+        row = self.db.execute("SELECT MIN(created_at) FROM generations "
+                              "WHERE error IS NULL").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def criteria_first_seen(self) -> dict[str, str]:
+        """Acceptance criteria hash → when this run folder first ran with them (UTC)."""
+        value = self.get_meta("criteria_first_seen", {})
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def note_criteria(self, digest: str, at: str) -> None:
+        """Record when these criteria were first used here, before any answer is made with
+        them: the evidence pack shows whether they were fixed before the answers were seen."""
+        seen = self.criteria_first_seen()
+        if digest not in seen:
+            self.set_meta("criteria_first_seen", {**seen, digest: at})
+
     def run_id(self) -> str | None:
         value = self.get_meta("run_id")
         return None if value is None else str(value)
@@ -513,6 +531,9 @@ class RunStore:
         # Each policy's pooled design and the aim of its test (since 0.4.0): fed when present.
         if (plans := self.get_meta("review_plans")) is not None:
             feed("meta", [["review_plans", plans]])
+        # When each set of acceptance criteria was first used (since 0.4.0): when present.
+        if (criteria := self.get_meta("criteria_first_seen")) is not None:
+            feed("meta", [["criteria_first_seen", criteria]])
         # Page 1's facts (since 0.4.0: the time, the policy file, the dataset): when present.
         if (facts := self.get_meta("run_facts")) is not None:
             feed("meta", [["run_facts", facts]])
