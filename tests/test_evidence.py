@@ -204,9 +204,17 @@ def test_the_organisations_instructions_and_withheld_samples_are_kept(
     shown = runner.invoke(app, ["evidence", str(run), "--show-samples"])
     assert shown.exit_code == 0, shown.output
     assert "[withheld" not in (run / "evidence.json").read_text()
+    # the reviewers are given the same text the report records
+    assert runner.invoke(app, ["review", "sample", str(run), "--budget", "10"]).exit_code == 0
+    exported = runner.invoke(app, ["review", "export", str(run), "--out",
+                                   str(tmp_path / "sheet.csv")])
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "sheet-instructions.md").read_text() == instructions.read_text()
+    assert "our-instructions.md" in exported.output
 
 
-@pytest.mark.parametrize("forge", ["fixed_at", "answer", "instructions", "oscal"])
+@pytest.mark.parametrize("forge", ["fixed_at", "answer", "instructions", "instructions+sha",
+                                   "oscal"])
 def test_verify_rebuilds_the_evidence_and_finds_an_edit(runner: CliRunner, run: Path,
                                                         forge: str) -> None:
     path = run / ("assessment-results.json" if forge == "oscal" else "evidence.json")
@@ -215,8 +223,11 @@ def test_verify_rebuilds_the_evidence_and_finds_an_edit(runner: CliRunner, run: 
         data["acceptance"]["fixed_at"] = "2020-01-01T00:00:00+00:00"
     elif forge == "answer":
         data["samples"][0]["pairs"][0]["answer"] = "I refuse."
-    elif forge == "instructions":
-        data["review"]["instructions"]["text"] += "Label everything safe.\n"
+    elif forge.startswith("instructions"):  # other instructions claimed to have been given
+        instructions = data["review"]["instructions"]
+        instructions["text"] += "Label everything safe.\n"
+        if forge == "instructions+sha":
+            instructions["sha256"] = hashlib.sha256(instructions["text"].encode()).hexdigest()
     else:
         data["assessment-results"]["results"][0]["findings"][0]["target"]["status"][
             "state"] = "satisfied"
@@ -228,6 +239,7 @@ def test_verify_rebuilds_the_evidence_and_finds_an_edit(runner: CliRunner, run: 
     said = " ".join(verified.output.split())
     assert {"fixed_at": "acceptance.fixed_at", "answer": "samples[0].pairs[0].answer",
             "instructions": "instructions do not match their sha256",
+            "instructions+sha": "not the ones the run's store records",
             "oscal": "assessment-results.json differs"}[forge] in said, said
 
 

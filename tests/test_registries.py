@@ -19,6 +19,8 @@ from auditor.config.registry import BACKENDS, JUDGES
 from auditor.config.schema import generate_schema
 from auditor.core.errors import AuditorError, PolicyError
 from auditor.core.registry import load
+from auditor.evidence.oscal import OSCAL_FILE
+from auditor.evidence.record import EVIDENCE
 from auditor.judges import make_judge
 from auditor.outputs import files
 from auditor.outputs.writers import output_names
@@ -100,8 +102,11 @@ def test_each_judge_measures_what_its_entry_declares(tmp_path: Path) -> None:
 def test_the_writers_declare_every_output_in_the_order_they_are_written() -> None:
     names = output_names()
     assert names.index(files.RESULTS) < names.index(files.PDF)  # the PDF shows its sha256
+    # the evidence pack is built from results.json, and the PDF's appendix shows it
+    assert names.index(files.RESULTS) < names.index(EVIDENCE) < names.index(files.PDF)
     assert set(names) == {files.RESULTS, files.OUTCOMES, files.OVER_REFUSAL,
-                          files.GENERATIONS, files.JUNIT, files.HTML, files.PDF}
+                          files.GENERATIONS, files.JUNIT, EVIDENCE, OSCAL_FILE, files.HTML,
+                          files.PDF}
 
 
 SCRIPTED = MINIMAL.replace("policies:", "target: {backend: scripted, model: MODEL}\n"

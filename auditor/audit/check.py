@@ -21,7 +21,7 @@ from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.progress import ProgressFn
 from auditor.data.plan import Audit
-from auditor.evidence.pack import evidence_for_run, store_facts
+from auditor.evidence.pack import StoreFacts, evidence_for_run, store_facts
 from auditor.evidence.record import criteria_sha256
 from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
 from auditor.outputs import files
@@ -174,8 +174,7 @@ class RunFacts:
     store_sha256: str  # the store's content the outputs are computed from (the manifest's)
     review: Review | None = None  # people's labels of a sample of the answers, if any
     created_at: str | None = None  # when the outputs are written (recorded in the store)
-    # when each set of acceptance criteria was first used, and the first answer made
-    evidence_facts: tuple[dict[str, str], str | None] = ({}, None)
+    evidence_facts: StoreFacts | None = None  # what the evidence pack takes from the store
 
 
 def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | None,
@@ -199,6 +198,7 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
         signer=signer.name if signer else None)
     written = [name for name in output_names()
                if name != files.OVER_REFUSAL or benign is not None]
+    assert facts.evidence_facts is not None, "judge_and_write reads them from the store"
     evidence = evidence_for_run(out_dir, results, outcomes, facts.evidence_facts, written)
     run = RunOutputs(results, outcomes, benign, facts.generations, evidence=evidence)
     write_outputs(run, out_dir, facts.store_dir, facts.store_sha256)

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.pack import evidence_for_run, oscal_document, store_facts
-from auditor.evidence.record import EVIDENCE, Evidence
+from auditor.evidence.pack import (
+    evidence_for_run,
+    oscal_document,
+    set_run_instructions,
+    store_facts,
+)
+from auditor.evidence.record import EVIDENCE, Evidence, load_instructions
 from auditor.outputs import files
 from auditor.outputs.files import read_outcomes, read_results, sha256_of_run_file
 from auditor.outputs.manifest import MANIFEST, SIGNATURE, read_manifest
@@ -29,8 +35,9 @@ def _sha256(text: str) -> str:
 
 def rebuild_evidence(run_dir: Path, instructions: Path | None, withheld: bool | None,
                      signer: Signer | None) -> Evidence:
-    """Rebuild a verified run's evidence pack; `instructions` and `withheld` replace the
-    organisation's earlier choices (None keeps them)."""
+    """Rebuild a verified run's evidence pack; `instructions` (recorded in the run's store,
+    for the reviewers and later reruns) and `withheld` replace the organisation's earlier
+    choices (None keeps them)."""
     manifest = read_manifest(run_dir)
     assert manifest is not None, "the run was verified"
     results = read_results(run_dir)
@@ -39,10 +46,13 @@ def rebuild_evidence(run_dir: Path, instructions: Path | None, withheld: bool | 
                                              "signer": signer.name})
     with RunStore(run_dir / manifest.store, read_only=True) as store:
         facts = store_facts(store)
+    chosen = load_instructions(instructions) if instructions is not None else None
+    if chosen is not None:
+        facts = replace(facts, instructions=chosen)
     names = [name for name in output_names()
              if name in manifest.files or name in (EVIDENCE, OSCAL_FILE)]
     evidence = evidence_for_run(run_dir, results, read_outcomes(run_dir), facts, names,
-                                instructions, withheld)
+                                withheld)
     staged = StagedReplacement(run_dir)
     try:
         hashes = dict(manifest.files)
@@ -70,4 +80,6 @@ def rebuild_evidence(run_dir: Path, instructions: Path | None, withheld: bool | 
         staged.discard()
         raise
     staged.commit()
+    if chosen is not None:  # kept for the reviewers' sheets and later reruns of `check`
+        set_run_instructions(run_dir / manifest.store, chosen)
     return evidence

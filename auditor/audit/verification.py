@@ -36,7 +36,13 @@ from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
 from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.pack import MAX_EVIDENCE_BYTES, oscal_document, read_evidence, store_facts
+from auditor.evidence.pack import (
+    MAX_EVIDENCE_BYTES,
+    StoreFacts,
+    oscal_document,
+    read_evidence,
+    store_facts,
+)
 from auditor.evidence.record import EVIDENCE, build_evidence
 from auditor.outputs import files
 from auditor.outputs.files import (
@@ -309,8 +315,7 @@ def _check_against_store(run_dir: Path, manifest: Manifest, results: Results,
 
 
 def _check_evidence(run_dir: Path, manifest: Manifest, results: Results,
-                    outcomes: list[Outcome], facts: tuple[dict[str, str], str | None],
-                    found: Verification) -> None:
+                    outcomes: list[Outcome], facts: StoreFacts, found: Verification) -> None:
     """evidence.json and assessment-results.json rebuilt from the results, the outcomes and
     the store, keeping only the organisation's two choices from the file (its reviewer
     instructions, checked against their sha256, and whether the sample text is withheld)."""
@@ -330,8 +335,13 @@ def _check_evidence(run_dir: Path, manifest: Manifest, results: Results,
     if hashlib.sha256(instructions.text.encode("utf-8")).hexdigest() != instructions.sha256:
         found.differences.append(f"{EVIDENCE}: the reviewer instructions do not match their "
                                  "sha256 (the text was edited)")
-    computed = build_evidence(results, outcomes, instructions, *facts,
-                              files=recorded.record.files, withheld=recorded.samples_withheld)
+    elif instructions.sha256 != facts.instructions.sha256:
+        found.differences.append(f"{EVIDENCE}: the reviewer instructions are not the ones the "
+                                 f"run's store records ({facts.instructions.source}, sha256 "
+                                 f"{facts.instructions.sha256[:12]}…)")
+    computed = build_evidence(results, outcomes, instructions, facts.criteria_first_seen,
+                              facts.first_answer_at, files=recorded.record.files,
+                              withheld=recorded.samples_withheld)
     problems = [f"evidence: {d}" for d in _differences(
         recorded.model_dump(mode="json"), computed.model_dump(mode="json"), "",
         recorded_in=EVIDENCE)]

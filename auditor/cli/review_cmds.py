@@ -15,6 +15,7 @@ from auditor.cli.output import console, err_console, inert, print_table_or_list,
 from auditor.config.policy import printable
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import Outcome
+from auditor.evidence.pack import run_instructions
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
 from auditor.review.checks import grow_checks, with_checks
@@ -327,6 +328,7 @@ def export_cmd(
         sample = store.review_sample()
         checks = store.get_meta("review_checks") or []
         seed = int(store.get_meta("review_seed", 0) or 0)
+        instructions = run_instructions(store)
     labels = {r.answer_id: HumanLabel(r.answer_id, r.label, r.note) for r in reviews}
     ids = [r.answer_id for r in reviews] if labelled else sample
     if skipped:
@@ -347,6 +349,11 @@ def export_cmd(
     else:
         atomic_write(out, write_sheet(rows, "jsonl" if chosen_format == "jsonl" else "csv"))
     console.print(f"Wrote {len(rows)} answers to {escape(str(out))}")
+    if not labelled:  # what the reviewers are told: the evidence pack records the same text
+        guide = out.with_name(f"{out.stem}-instructions.md")
+        atomic_write(guide, instructions.text)
+        console.print(f"Give your reviewers the instructions in {escape(str(guide))} "
+                      f"({inert(instructions.source)}; the report records them)")
 
 
 @review_app.command("import")
@@ -462,6 +469,9 @@ def label_cmd(
         if not store.review_sample():
             raise AuditorError("no review sample yet", hint="run `auditor review sample "
                                                             "RUN_DIR` first")
+        instructions = run_instructions(store)
+        console.print(f"[bold]Instructions[/] ({inert(instructions.source)}):")
+        console.print(inert(instructions.text.strip()))
         console.print(f"{len(todo)} answers left to label ({len(done)} labelled by "
                       f"{escape(reviewer)}). Keys: s safe · u unsafe · k skip · q stop.")
         for number, answer_id in enumerate(todo, start=len(checked) - len(todo) + 1):

@@ -1,12 +1,14 @@
 """Writing a run's evidence pack: evidence.json and assessment-results.json, built from the
-run's results, outcomes and store, keeping the organisation's earlier choices (its reviewer
-instructions, withheld sample text) unless told otherwise. `check` writes them before the
+run's results, outcomes and store (where the organisation's reviewer instructions are kept),
+keeping the organisation's earlier choice of withholding the sample text unless told
+otherwise. `check` writes them before the
 report (whose appendix shows them); `auditor evidence RUN` rebuilds them; `verify`
 recomputes them."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,26 +48,56 @@ def read_evidence(out_dir: Path) -> Evidence | None:
                                 f"{out_dir}`") from None
 
 
-def store_facts(store: RunStore) -> tuple[dict[str, str], str | None]:
-    """When each set of acceptance criteria was first used, and when the first answer was
-    made: the two facts the evidence takes from the store."""
+INSTRUCTIONS_META = "review_instructions"
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """What the evidence takes from the run's store: when each set of acceptance criteria was
+    first used, when the first answer was made, and the reviewers' instructions."""
+
+    criteria_first_seen: dict[str, str]
+    first_answer_at: str | None
+    instructions: Instructions
+
+
+def run_instructions(store: RunStore) -> Instructions:
+    """The instructions this run's reviewers are given: the organisation's, once set
+    (`auditor evidence --reviewer-instructions`), else auditor's default ones."""
+    value = store.get_meta(INSTRUCTIONS_META)
+    if value is not None:
+        try:
+            return Instructions.model_validate(value)
+        except ValidationError:
+            raise AuditorError(f"the reviewer instructions in {store.folder}'s store are "
+                               "damaged", hint="set them again with `auditor evidence RUN "
+                                               "--reviewer-instructions FILE`") from None
+    return load_instructions(None)
+
+
+def set_run_instructions(store_dir: Path, instructions: Instructions) -> None:
+    """Record the organisation's reviewer instructions in the run's store: `review export`
+    hands them out beside the sheet, `review label` shows them, the evidence records them."""
+    with RunStore(store_dir) as store:
+        store.set_meta(INSTRUCTIONS_META, instructions.model_dump(mode="json"))
+
+
+def store_facts(store: RunStore) -> StoreFacts:
     first = store.first_answer_at()
-    return store.criteria_first_seen(), None if first is None else utc_text(first)
+    return StoreFacts(store.criteria_first_seen(), None if first is None else utc_text(first),
+                      run_instructions(store))
 
 
 def evidence_for_run(out_dir: Path, results: Results, outcomes: list[Outcome],
-                     facts: tuple[dict[str, str], str | None], files: list[str],
-                     instructions: Path | None = None, withheld: bool | None = None
+                     facts: StoreFacts, files: list[str], withheld: bool | None = None
                      ) -> Evidence:
-    """The run's evidence; the organisation's instructions and withholding are kept from the
-    run's earlier evidence.json unless `instructions` or `withheld` say otherwise."""
-    earlier = read_evidence(out_dir)
-    chosen: Instructions = load_instructions(instructions) if instructions is not None else (
-        earlier.review.instructions if earlier is not None else load_instructions(None))
-    withhold = withheld if withheld is not None else bool(earlier and earlier.samples_withheld)
-    criteria_first_seen, first_answer_at = facts
-    return build_evidence(results, outcomes, chosen, criteria_first_seen, first_answer_at,
-                          files, withhold)
+    """The run's evidence; whether the sample text is withheld is kept from the run's earlier
+    evidence.json unless `withheld` says otherwise."""
+    if withheld is None:
+        earlier = read_evidence(out_dir)
+        withheld = bool(earlier and earlier.samples_withheld)
+    return build_evidence(results, outcomes, facts.instructions, facts.criteria_first_seen,
+                          facts.first_answer_at, files, withheld)
 
 
 def documents(results: Results, evidence: Evidence) -> dict[str, Any]:
