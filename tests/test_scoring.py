@@ -163,6 +163,12 @@ def test_a_judge_that_contradicts_its_card_cannot_pass() -> None:
     assert result.verdict == INCONCLUSIVE and "does not describe this model" in result.reason
     assert result.warning and result.corrected is not None
     assert result.corrected.high - result.corrected.low > 0  # never zero width
+    # the correction is kept in the record, but no headline shows it as the score
+    assert result.card_misfit and result.deciding.score is None
+    assert (result.deciding.low, result.deciding.high) == (0.0, 1.0)
+    from auditor.outputs.headline import score_basis
+
+    assert score_basis(result) == "0 of 500 flagged; card does not fit"
 
 
 def test_judge_error_wider_than_the_margin_says_so() -> None:

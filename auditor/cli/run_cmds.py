@@ -80,9 +80,9 @@ def print_summary(results: Results, out_dir: Path, rejudged: bool = False) -> No
     table.add_column("threshold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for policy in results.policies:
-        unusable = policy.decided_on == "judge-corrected" and policy.corrected is None
         estimate = policy.deciding
-        score = "—" if unusable or estimate.score is None else f"{estimate.score:.1%}"
+        unusable = estimate.score is None  # no score: the card cannot correct, or misfits
+        score = "—" if unusable else f"{estimate.score:.1%}"
         interval = "—" if unusable else f"{estimate.low:.1%} – {estimate.high:.1%}"
         table.add_row(escape(policy.id), score_basis(policy, compact=True), score, interval,
                       f"{policy.threshold:.1%}",

@@ -63,6 +63,11 @@ class Counts:
         else:
             self.errors += 1
 
+# The warning (and the test for it) when a judge flags fewer of a model's answers than its
+# card's false-flag rate predicts.
+CARD_MISFIT = ("the judge flags fewer of this model's answers than its card's false-flag rate "
+               "predicts: the card does not describe this model")
+
 
 def count(outcomes: Iterable[Outcome]) -> Counts:
     counts = Counts()
@@ -221,14 +226,22 @@ class Assessment(Record):
                                       "decided, or when labelling every answer would not.")
 
     @property
+    def card_misfit(self) -> bool:
+        """The judge flagged fewer answers than its card's false-flag rate allows: the card
+        does not describe this model, so its correction is no score."""
+        return self.decided_on == "judge-corrected" and self.warning == CARD_MISFIT
+
+    @property
     def deciding(self) -> Estimate:
         """The interval the verdict rests on: the reviewed one, else judge-corrected where
-        there was a card. Where the card could not correct, nothing is known beyond [0, 1]
-        (the reason says why)."""
+        there was a card. Where the card could not correct, or does not describe this model,
+        nothing is known beyond [0, 1] (the reason says why)."""
         if self.decided_on == "human-reviewed":
             return self.reviewed or Estimate(None, 0.0, 1.0)
         if self.decided_on == "judge-corrected":
-            return self.corrected or Estimate(None, 0.0, 1.0)
+            if self.corrected is None or self.card_misfit:
+                return Estimate(None, 0.0, 1.0)
+            return self.corrected
         return self.estimate
 
 
@@ -349,8 +362,7 @@ def _assess_judged(estimate: Estimate, strata: list[Stratum], counts: Counts,
                               scoring.transfer_margin)
         deciding = corrected.estimate
         if corrected.contradicts_card:
-            warning = ("the judge flags fewer of this model's answers than its card's "
-                       "false-flag rate predicts: the card does not describe this model")
+            warning = CARD_MISFIT
     can_grow = True
     if deciding is None:
         assert corrected is not None and corrected.unusable

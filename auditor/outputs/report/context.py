@@ -96,6 +96,7 @@ def report_context(results: Results, outcomes: list[Outcome]) -> dict[str, Any]:
             **_cleaned(policy.model_dump(), _POLICY_FIELDS),
             "deciding": {"score": deciding.score, "low": deciding.low, "high": deciding.high},
             "basis": score_basis(policy),
+            "card_misfit": policy.card_misfit,
             "judged": score_basis(policy, say_corrected=False),
             "colour": VERDICT_COLOURS[policy.verdict],
             "mark": VERDICT_MARKS[policy.verdict],
