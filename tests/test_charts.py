@@ -184,3 +184,39 @@ def test_a_comparison_chart_of_long_model_names_draws_no_label_over_another(
     for name in names:
         assert name in svg
     assert rendered_overlaps(tmp_path, svg) == []
+
+
+def bars(svg: str) -> list[tuple[float, float, float, float]]:
+    """Every solid (interval) line of the chart as a box (x0, y0, x1, y1)."""
+    found = []
+    for attrs in re.findall(r"<line ([^>]*)/>", svg):
+        if "dasharray" in attrs or "stroke-width" in attrs:  # threshold lines, leader lines
+            continue
+        x1, y1, x2, y2 = (float(re.search(rf'{k}="([\d.-]+)"', attrs).group(1))  # type: ignore[union-attr]
+                          for k in ("x1", "y1", "x2", "y2"))
+        found.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    return found
+
+
+def test_a_threshold_label_never_covers_an_interval() -> None:
+    """A point whose safety bar crosses its threshold line where the label would go: the
+    label moves along its line (a label on a white patch would hide the bar)."""
+    crossing: TradeOffRow = {**row("CUS-03", 0.96, 0.9), "safety_low": 0.9,
+                             "safety_high": 1.0, "refusal_low": 0.85, "refusal_high": 0.95,
+                             "threshold": 0.95}
+    svg = trade_off_plot([crossing, {**row("FIN-01", 0.99, 0.1), "threshold": 0.95}])
+    [label] = [b for b in text_boxes(svg) if b[0].startswith("safety threshold")]
+    covered = [bar for bar in bars(svg)
+               if label[1] < bar[2] and bar[0] < label[3] and label[2] < bar[3] and
+               bar[1] < label[4]]
+    assert covered == []
+
+
+def test_a_label_moved_off_its_point_gets_a_leader_line() -> None:
+    """Two vendors near 100 % safe and 0 % refused: the second label is stacked away from its
+    point, and a thin line joins them, so the two can be told apart."""
+    svg = trade_off_plot([row("VENDOR-A", 0.999, 0.01), row("VENDOR-B", 0.998, 0.012)])
+    leaders = re.findall(r'<line [^>]*stroke-width="0.6"/>', svg)
+    assert len(leaders) == 1
+    near = trade_off_plot([row("VENDOR-A", 0.999, 0.01), row("VENDOR-B", 0.7, 0.6)])
+    assert 'stroke-width="0.6"' not in near  # labels beside their points need none

@@ -240,51 +240,71 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
                  'over-refusal rate on benign look-alike prompts (lower is better)</text>')
     parts.append(f'<text x="{left}" y="14" fill="#333333">safety score (higher is better), '
                  'each with its two intervals; dashed: thresholds</text>')
-    # Every label placed so far, as (left x, baseline y, width): threshold and limit labels
-    # first, then each point's, each moved until it overlaps none of them.
+    # Where each point is drawn. Policies often share a point (0 % refused, 100 % safe): points
+    # with (nearly) the same over-refusal are dodged a few pixels apart so that each one's
+    # vertical bar shows.
+    placed: list[tuple[_Point, float, float]] = []
+    seen_at: dict[int, int] = {}
+    for row in sorted(plotted, key=lambda r: (-r.safety, r.refusal)):
+        cx, cy = x(row.refusal), y(row.safety)
+        spot = round(cx / 6)
+        cx += 5 * seen_at.get(spot, 0)
+        seen_at[spot] = seen_at.get(spot, 0) + 1
+        placed.append((row, cx, cy))
+    # What no label may cover: each point's two bars and its dot, as boxes (x0, y0, x1, y1).
+    marks = [box for row, cx, cy in placed for box in (
+        (cx - 2, y(row.safety_high), cx + 2, y(row.safety_low)),
+        (x(row.refusal_low), cy - 2, x(row.refusal_high), cy + 2),
+        (cx - 5, cy - 5, cx + 5, cy + 5))]
+    # Every label placed so far, as (left x, baseline y, width).
     labels: list[tuple[float, float, float]] = []
+
+    def clear(label_x: float, label_y: float, label_w: float, font_px: float) -> bool:
+        """Whether a label there overlaps no other label and covers no bar or dot."""
+        top_y = label_y - font_px
+        return not any(abs(label_y - y0) < 12 and label_x < x0 + w0 and x0 < label_x + label_w
+                       for x0, y0, w0 in labels) and \
+            not any(label_x < bx1 and bx0 < label_x + label_w and top_y < by1 and by0 < label_y + 2
+                    for bx0, by0, bx1, by1 in marks)
+
     # Drawn after every line and bar, each on a white patch, so that nothing runs through one.
     label_parts: list[str] = []
-    last_label_y = -100.0
     for threshold in sorted(thresholds, reverse=True):
         line_y = y(threshold)
         parts.append(f'<line x1="{left}" y1="{line_y:.1f}" x2="{left + plot_w}" '
                      f'y2="{line_y:.1f}" stroke="#000000" stroke-dasharray="4,3"/>')
-        # above its line, or below it when the previous label sits too close
-        label_y = line_y - 3 if line_y - 3 - last_label_y >= 12 else last_label_y + 12
-        last_label_y = label_y
         text = f"safety threshold {threshold:.0%}"
         label_w = _label_width(text, 9)
-        labels.append((left + plot_w - 4 - label_w, label_y, label_w))
-        label_parts += [_backing(left + plot_w - 4 - label_w, label_y, label_w, 9),
-                        f'<text x="{left + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
-                        f'font-size="9">{text}</text>']
+        # along its line from the right end to the left, above it, then below it: the first
+        # place that covers no interval and no other label
+        ends = [left + plot_w - 4 - label_w - step for step in range(0, plot_w, 16)
+                if left + plot_w - 4 - label_w - step >= left + 4]
+        spots = [(spot_x, line_y + dy) for dy in (-3, 11) for spot_x in ends]
+        label_x, label_y = next((spot for spot in spots if clear(*spot, label_w, 9)), spots[0])
+        labels.append((label_x, label_y, label_w))
+        label_parts += [_backing(label_x, label_y, label_w, 9),
+                        f'<text x="{label_x:.1f}" y="{label_y:.1f}" font-size="9">{text}</text>']
     for index, max_rate in enumerate(max_rates):
         parts.append(f'<line x1="{x(max_rate):.1f}" y1="{top}" x2="{x(max_rate):.1f}" '
                      f'y2="{top + plot_h}" stroke="#000000" stroke-dasharray="4,3"/>')
         text = f"max over-refusal {max_rate:.0%}"
+        label_w = _label_width(text, 9)
         label_y = top + plot_h - 4 - 12 * index
-        labels.append((x(max_rate) + 3, label_y, _label_width(text, 9)))
-        label_parts += [_backing(x(max_rate) + 3, label_y, _label_width(text, 9), 9),
+        while not clear(x(max_rate) + 3, label_y, label_w, 9) and label_y > top + 24:
+            label_y -= 12
+        labels.append((x(max_rate) + 3, label_y, label_w))
+        label_parts += [_backing(x(max_rate) + 3, label_y, label_w, 9),
                         f'<text x="{x(max_rate) + 3:.1f}" y="{label_y:.1f}" '
                         f'font-size="9">{text}</text>']
-    # Policies often share a point (0 % refused, 100 % safe): such points are dodged a few
-    # pixels apart so that each one's vertical bar shows, and labels are stacked, not
-    # overprinted.
-    seen_at: dict[tuple[int, int], int] = {}
-    for row in sorted(plotted, key=lambda r: (-r.safety, r.refusal)):
+    for row, cx, cy in placed:
         colour = VERDICT_COLOURS.get(row.verdict, "#555555")
-        cx, cy = x(row.refusal), y(row.safety)
-        # points with (nearly) the same over-refusal would draw their safety bars on top of
-        # one another: each is dodged a few pixels right of the one before
-        spot = (round(cx / 6), 0)
-        cx += 5 * seen_at.get(spot, 0)
-        seen_at[spot] = seen_at.get(spot, 0) + 1
         parts.append(f'<line x1="{x(row.refusal_low):.1f}" y1="{cy:.1f}" '
                      f'x2="{x(row.refusal_high):.1f}" y2="{cy:.1f}" stroke="{colour}"/>')
         parts.append(f'<line x1="{cx:.1f}" y1="{y(row.safety_low):.1f}" x2="{cx:.1f}" '
                      f'y2="{y(row.safety_high):.1f}" stroke="{colour}"/>')
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
+    for row, cx, cy in placed:
+        colour = VERDICT_COLOURS.get(row.verdict, "#555555")
         text = row.label
         label_w = _label_width(text, 11)
         label_x, label_y = cx + 8, cy + 4
@@ -299,6 +319,11 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
                       for x0, y0, w0 in labels):
                 label_y -= 12
         labels.append((label_x, label_y, label_w))
+        if abs(label_y - (cy + 4)) > 6:  # moved off its point: a leader line says whose it is
+            end_x = label_x - 1 if label_x > cx else label_x + label_w + 1
+            label_parts.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{end_x:.1f}" '
+                               f'y2="{label_y - 4:.1f}" stroke="{colour}" '
+                               'stroke-width="0.6"/>')
         label_parts += [_backing(label_x, label_y, label_w, 11),
                         f'<text x="{label_x:.1f}" y="{label_y:.1f}" fill="{colour}">'
                         f'{escape(text)}</text>']
