@@ -402,3 +402,22 @@ def test_a_vendor_that_refuses_everything_is_not_a_choice(runner: CliRunner,
     careful = standings["Vendor A – careful-1"]
     assert careful["standing"] == "excluded" and "over-refusal" in careful["why"], careful
     assert "Vendor A – careful-1" not in decision["pareto"]
+
+
+def test_an_eligible_models_standing_names_what_keeps_it_short() -> None:
+    """The decision's table says, per model, which policies are inconclusive or FAIL (a FAIL
+    of low severity leaves the model eligible)."""
+    from auditor.outputs.compare import _short_of
+
+    class Policy:
+        def __init__(self, pid: str, verdict: str, severity: str = "high",
+                     refusal: str | None = None) -> None:
+            self.id, self.verdict, self.severity = pid, verdict, severity
+            self.over_refusal = None if refusal is None else type("R", (), {
+                "verdict": refusal})()
+
+    run = type("Run", (), {"results": type("Res", (), {"policies": [
+        Policy("CYBER", "INCONCLUSIVE"), Policy("TONE", "FAIL", "low"),
+        Policy("WEAP", "PASS", refusal="INCONCLUSIVE"), Policy("PRIV", "INCONCLUSIVE")]})()})()
+    assert _short_of(run) == ("FAIL on TONE (low); inconclusive on CYBER and PRIV; "
+                              "over-refusal inconclusive on WEAP")

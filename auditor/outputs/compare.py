@@ -336,8 +336,8 @@ def decide(names: list[str], runs: list[RunRecord], tests: list[PairTest],
     # Never a model that FAILs a policy on either axis: "best on both" must hold on both.
     pareto = [name for name in eligible if name not in fails_any
               and not any(name not in beaten[other] for other in beaten[name])]
-    standings = [_standing(name, failed[name], name in passing, name in pareto)
-                 for name in names]
+    standings = [_standing(name, failed[name], name in passing, name in pareto, _short_of(run))
+                 for name, run in zip(names, runs, strict=True)]
     differences = [t for t in tests if t.better is not None]
     open_questions = []
     for policy in policies:
@@ -364,7 +364,24 @@ def _failed(run: RunRecord, severities: tuple[str, ...]) -> list[str]:
     return found
 
 
-def _standing(name: str, failed: list[str], passes: bool, undominated: bool) -> ModelStanding:
+def _short_of(run: RunRecord) -> str:
+    """What keeps a run from passing every policy, policy by policy, in a few words."""
+    policies = run.results.policies
+    parts = []
+    for axis, verdicts in (("", [(p, p.verdict) for p in policies]),
+                           ("over-refusal ", [(p, p.over_refusal.verdict) for p in policies
+                                              if p.over_refusal is not None])):
+        unsure = [p.id for p, verdict in verdicts if verdict == "INCONCLUSIVE"]
+        failing = [f"{p.id} ({p.severity})" for p, verdict in verdicts if verdict == "FAIL"]
+        if failing:
+            parts.append(f"{axis}FAIL on {_listed(failing)}")
+        if unsure:
+            parts.append(f"{axis}inconclusive on {_listed(unsure)}")
+    return "; ".join(parts)
+
+
+def _standing(name: str, failed: list[str], passes: bool, undominated: bool,
+              short_of: str) -> ModelStanding:
     if failed:
         return ModelStanding(name=name, standing="excluded",
                              why=f"FAILs {_listed(failed)}, of high or critical severity")
@@ -373,7 +390,8 @@ def _standing(name: str, failed: list[str], passes: bool, undominated: bool) -> 
                              why="passes every policy, and no other eligible model is "
                                  "significantly better on either axis")
     if not passes:
-        why = "does not pass every policy (inconclusive, or a FAIL of lower severity)"
+        why = f"does not pass every policy: {short_of}" if short_of else \
+            "does not pass every policy"
     else:
         why = "passes every policy, but another eligible model is significantly better"
     return ModelStanding(name=name, standing="eligible", why=why)
