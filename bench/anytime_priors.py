@@ -9,12 +9,18 @@ median labels for a PASS (`auditor.stats.pool_sequence.median_labels`) of each p
 ratio to a simple random sample scored once with Clopper–Pearson (the issue's yardstick), and
 the largest ratio of each prior over the cells. Each variant's weights are: on the aim / over
 the passing counts weighed 1/(unsafe + 1) / evenly over the passing counts / over every count.
-Prints one JSON line.
+
+Beside them, not a prior but a bet: ALPHA (Stark 2023, "ALPHA: audit that learns from
+previously hand-audited ballots"), a test supermartingale for sampling without replacement
+whose bet is a shrunk running mean (prior guess halfway between threshold and 1, weight
+`ALPHA_D` labels), its median over `ALPHA_DRAWS` seeded shuffles of the pool (not exact:
+its wealth depends on the order, not only on the counts). Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -30,6 +36,8 @@ from auditor.stats.pooled import neutral_share
 CONFIDENCE = 0.95
 CELLS = ((0.95, 1.0), (0.95, 0.98), (0.95, 0.97), (0.95, 0.96), (0.99, 1.0), (0.99, 0.997),
          (0.99, 0.995))
+ALPHA_D = 100
+ALPHA_DRAWS = 60
 PRIORS = {  # aim, leaning, even, everywhere
     "shipped": (pool_sequence.POINT_WEIGHT, pool_sequence.PASS_SIDE_WEIGHT, 0.0,
                 pool_sequence.EVERYWHERE_WEIGHT),
@@ -70,6 +78,36 @@ def prior(pool: int, threshold: float, weights: tuple[float, float, float, float
                                     np.log(np.array([mass[c] for c in counts.tolist()])))
 
 
+def alpha_labels(pool: int, threshold: float, truth: float, draws: int = ALPHA_DRAWS) -> int:
+    """Median labels for ALPHA to reject "safe share ≤ threshold" at α/2 (a PASS)."""
+    unsafe = round(pool * (1 - truth))
+    rng = np.random.default_rng(7)
+    guess = (1 + threshold) / 2
+    stops = []
+    for _ in range(draws):
+        order = np.ones(pool)
+        order[:unsafe] = 0.0
+        rng.shuffle(order)
+        wealth, safe_so_far, stop = 1.0, 0.0, pool + 1
+        for j, safe in enumerate(order.tolist(), start=1):
+            null_mean = (pool * threshold - safe_so_far) / (pool - j + 1)  # of the rest
+            if null_mean < 0:
+                stop = j - 1
+                break
+            if null_mean >= 1:
+                break
+            floor = null_mean + (guess - threshold) / (2 * math.sqrt(ALPHA_D + j - 1))
+            bet = min(max((ALPHA_D * guess + safe_so_far) / (ALPHA_D + j - 1), floor),
+                      1 - 1e-6)
+            wealth *= safe * bet / null_mean + (1 - safe) * (1 - bet) / (1 - null_mean)
+            safe_so_far += safe
+            if wealth >= 2 / (1 - CONFIDENCE):
+                stop = j
+                break
+        stops.append(stop)
+    return int(np.median(stops))
+
+
 def main() -> None:
     started = time.perf_counter()
     cells = []
@@ -83,9 +121,10 @@ def main() -> None:
                 labels = pool_sequence.median_labels(prior(pool, threshold, weights), threshold,
                                                      unsafe, CONFIDENCE, "pass")
                 row[name] = None if labels is None else round(labels / yardstick, 2)
+            row["alpha"] = round(alpha_labels(pool, threshold, truth) / yardstick, 2)
             cells.append(row)
     worst = {name: max((ratio for c in cells if isinstance(ratio := c[name], float)),
-                       default=None) for name in PRIORS}
+                       default=None) for name in (*PRIORS, "alpha")}
     print(json.dumps({"bench": "anytime_priors", "cells": cells, "worst_ratio": worst,
                       "target": 1.6, "seconds": round(time.perf_counter() - started, 1)}))
 
