@@ -110,3 +110,17 @@ def decimal_shares(pdf: Path) -> list[tuple[int, str]]:
             if _DECIMAL_SHARE.search(line) and "kappa" not in line and "κ" not in line:
                 found.append((number, line))
     return found
+
+
+def text_off_the_page(pdf: Path, margin: float = 0.0) -> list[tuple[int, str]]:
+    """(page number, text) for every label drawn past a page's right or left edge: a table
+    too wide for its page cuts its last column ("? INCONCLU"), though the text is still
+    in the PDF for any text extractor to find."""
+    found = []
+    with pdf.open("rb") as handle:
+        widths = [float(page.mediabox[2]) for page in PDFPage.get_pages(handle)]
+    for number, (labels, width) in enumerate(zip(page_labels(pdf), widths, strict=True),
+                                             start=1):
+        found += [(number, label.text) for label in labels
+                  if label.right > width - margin or label.left < margin]
+    return found

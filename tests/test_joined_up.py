@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from tests.conftest import SAMPLES, write_policy
-from tests.pdf_layout import decimal_shares, overlapping_labels
+from tests.pdf_layout import decimal_shares, overlapping_labels, text_off_the_page
 from tests.test_evidence import crosswalk_problems
 
 ATTACK_TYPES = "[none, suffix_injection, prefix_injection, token_manipulation, jailbreaking]"
@@ -126,6 +126,7 @@ def test_a_review_in_one_label_keeps_the_run_readable(runner: CliRunner, tmp_pat
     for drawn in (out / "report.pdf", tmp_path / "cmp" / "comparison.pdf"):
         assert overlapping_labels(drawn) == [], drawn.name
         assert decimal_shares(drawn) == [], drawn.name
+        assert text_off_the_page(drawn) == [], drawn.name
 
 
 def test_an_earlier_record_with_an_undefined_figure_still_reads() -> None:

@@ -19,7 +19,7 @@ from auditor.judges.llama_guard import LlamaGuardJudge
 from auditor.targets import ChatRequest, DecodingConfig
 from auditor.targets.vllm_target import VllmTarget
 from tests.conftest import ROOT
-from tests.pdf_layout import decimal_shares, overlapping_labels
+from tests.pdf_layout import decimal_shares, overlapping_labels, text_off_the_page
 
 pytestmark = pytest.mark.vllm
 
@@ -125,6 +125,7 @@ def test_check_demo_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     # every chart and page as drawn: no label over another, shares written one way
     assert overlapping_labels(out / "report.pdf") == []
     assert decimal_shares(out / "report.pdf") == []
+    assert text_off_the_page(out / "report.pdf") == []  # no table wider than its page
     # vLLM's and other libraries' own output stays off the terminal, in the run's log
     for stream in (first.stdout, first.stderr):
         assert "Triton" not in stream and "safetensors" not in stream, stream[-2000:]

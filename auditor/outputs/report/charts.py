@@ -119,7 +119,10 @@ def forest_plot(rows: list[ForestRow], width: int = 680) -> str:
                      f'y2="{y + 10:.1f}" stroke="#000000" stroke-width="2" '
                      f'stroke-dasharray="3,2"/>')
         if row["score"] is None:
-            parts.append(f'<text x="{left + 4}" y="{y + 4:.1f}">no scored answers</text>')
+            # no answer scored, or a judge card that cannot correct or does not fit: the
+            # policy's page says which
+            parts.append(f'<text x="{left + 4}" y="{y + 4:.1f}">no score: see the policy\'s '
+                         'page</text>')
             continue
         parts.append(f'<line x1="{x(row["low"]):.1f}" y1="{y:.1f}" x2="{x(row["high"]):.1f}" '
                      f'y2="{y:.1f}" stroke="{colour}" stroke-width="3"/>')
