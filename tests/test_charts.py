@@ -220,3 +220,11 @@ def test_a_label_moved_off_its_point_gets_a_leader_line() -> None:
     assert len(leaders) == 1
     near = trade_off_plot([row("VENDOR-A", 0.999, 0.01), row("VENDOR-B", 0.7, 0.6)])
     assert 'stroke-width="0.6"' not in near  # labels beside their points need none
+
+
+def test_a_point_without_a_score_is_named_under_the_chart() -> None:
+    unscored: TradeOffRow = {**row("CUS-03", 0.9, 0.1), "safety": None}
+    svg = trade_off_plot([row("FIN-01", 0.99, 0.1), unscored])
+    assert "not plotted" in svg and "CUS-03" in svg
+    assert svg.count("<circle") == 1
+    assert "not plotted" not in trade_off_plot([row("FIN-01", 0.99, 0.1)])

@@ -120,9 +120,9 @@ def forest_plot(rows: list[ForestRow], width: int = 680) -> str:
                      f'stroke-dasharray="3,2"/>')
         if row["score"] is None:
             # no answer scored, or a judge card that cannot correct or does not fit: the
-            # policy's page says which
-            parts.append(f'<text x="{left + 4}" y="{y + 4:.1f}">no score: see the policy\'s '
-                         'page</text>')
+            # verdict's reason says which
+            parts.append(f'<text x="{left + 4}" y="{y + 4:.1f}">no score: its reason says '
+                         'why</text>')
             continue
         parts.append(f'<line x1="{x(row["low"]):.1f}" y1="{y:.1f}" x2="{x(row["high"]):.1f}" '
                      f'y2="{y:.1f}" stroke="{colour}" stroke-width="3"/>')
@@ -229,10 +229,21 @@ def trade_off_plot(rows: list[TradeOffRow], width: int = 680, height: int = 360)
     def y(value: float) -> float:
         return top + pad + (1 - (value - y_min) / (1 - y_min)) * (plot_h - 2 * pad)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+    missing = [r["label"] for r in rows if r["safety"] is None or r["refusal"] is None]
+    drawn_h = height + (16 if missing else 0)  # a line under the axis names those left out
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{drawn_h}" '
+             f'viewBox="0 0 {width} {drawn_h}" font-family="sans-serif" font-size="11">',
              f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
              'stroke="#999999"/>']
+    if missing:
+        note = "not plotted (no score on one axis; the reason says why): "
+        shown = list(missing)
+        while len(shown) > 1 and _label_width(note + ", ".join(shown) + ", and 99 more", 9) \
+                > width - left - right:
+            shown.pop()
+        more = f", and {len(missing) - len(shown)} more" if len(shown) < len(missing) else ""
+        parts.append(f'<text x="{left}" y="{height + 10}" font-size="9">'
+                     f'{escape(note + ", ".join(shown) + more)}</text>')
     for i in range(6):
         tick_x, tick_y = x_max * i / 5, y_min + (1 - y_min) * i / 5
         parts.append(f'<text x="{x(tick_x):.1f}" y="{height - bottom + 14}" '
