@@ -291,9 +291,10 @@ def verify_cmd(
     Re-checks the manifest (every file the run writes listed, each one's sha256, the store's
     content digest), each outcome against the prompt, answer and verdict in the store, and
     recomputes every policy's record, over-refusal, the overall verdict, the review record,
-    junit.xml and the evidence pack (evidence.json, assessment-results.json). A signed run is verified only when its key is one you trust: in your trust
-    file (`auditor trust add NAME KEY.pub`) or given with --key; signed by any other key it
-    is reported as signed by an untrusted key. An unsigned run shows its files agree with its
+    junit.xml and the evidence pack (evidence.json, assessment-results.json). A signed run
+    is verified only when its key is one you trust: in your trust file (`auditor trust add
+    NAME KEY.pub`) or given with --key; signed by any other key it is reported as signed by
+    an untrusted key. An unsigned run shows its files agree with its
     store, not who made them. Exit code: 0 verified, 1 a difference was found or the signer
     is not trusted, 2 the run cannot be read.
     """
