@@ -32,10 +32,11 @@ def evidence_cmd(
     run_dir: Path = typer.Argument(..., file_okay=False, help="The --out folder of a run."),
     instructions: Path = typer.Option(
         None, "--reviewer-instructions", dir_okay=False, metavar="FILE",
-        help="The instructions your reviewers were given (UTF-8 text or Markdown), in place "
-             "of auditor's default ones. Kept for later rebuilds and reruns of `check`."),
+        help="The instructions your reviewers are given (UTF-8 text or Markdown), in place "
+             "of auditor's default ones. Kept in the run: `review export` writes them beside "
+             "the sheet, `review label` shows them, and later reruns of `check` record them."),
     withhold: bool = typer.Option(
-        None, "--withhold-samples/--show-samples", show_default=False,
+        None, "--withhold-samples/--show-samples", show_default=False, metavar="",
         help="Withhold the text of the five sample answers per policy (the picks and the "
              "judge's labels stay, so they can still be checked), or show it again. "
              "Default: as before."),
