@@ -284,3 +284,17 @@ def test_bad_instructions_are_a_clear_error(runner: CliRunner, run: Path,
                                   str(tmp_path / "nope.md")])
     assert missing.exit_code == 2 and "cannot read reviewer instructions" in missing.output
     assert (run / "evidence.json").read_bytes() == before  # nothing lost
+
+
+def test_a_damaged_evidence_file_is_rewritten_by_the_next_check(runner: CliRunner, run: Path,
+                                                                tmp_path: Path) -> None:
+    (run / "evidence.json").write_text('{"format": "auditor-evid')
+    refused = runner.invoke(app, ["evidence", str(run)])  # the run no longer verifies
+    assert refused.exit_code == 2 and "rerun `auditor check`" in " ".join(
+        refused.output.split()) and "Traceback" not in refused.output
+    again = runner.invoke(app, ["check", str(tmp_path / "policy.yaml"), "--out", str(run),
+                                "--quiet"])
+    assert again.exit_code in (0, 1, 3), again.output
+    evidence = json.loads((run / "evidence.json").read_text())
+    assert evidence["samples_withheld"] is True  # unknown, so the cautious choice
+    assert runner.invoke(app, ["verify", str(run)]).exit_code == 0

@@ -92,10 +92,13 @@ def evidence_for_run(out_dir: Path, results: Results, outcomes: list[Outcome],
                      facts: StoreFacts, files: list[str], withheld: bool | None = None
                      ) -> Evidence:
     """The run's evidence; whether the sample text is withheld is kept from the run's earlier
-    evidence.json unless `withheld` says otherwise."""
+    evidence.json unless `withheld` says otherwise (withheld when that file is damaged)."""
     if withheld is None:
-        earlier = read_evidence(out_dir)
-        withheld = bool(earlier and earlier.samples_withheld)
+        try:
+            earlier = read_evidence(out_dir)
+            withheld = bool(earlier and earlier.samples_withheld)
+        except AuditorError:  # damaged: whether its text was withheld is unknown, so it is
+            withheld = True  # (`auditor evidence RUN --show-samples` shows it again)
     return build_evidence(results, outcomes, facts.instructions, facts.criteria_first_seen,
                           facts.first_answer_at, files, withheld)
 
