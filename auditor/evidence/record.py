@@ -1,6 +1,8 @@
 """evidence.json: what a run records for a compliance reviewer beyond its scores.
 
-Built from results.json, the run's outcomes and two facts from its store, so that
+Built from results.json, the run's outcomes and three facts from its store (when the
+acceptance criteria were first used, when the first answer was made, the reviewers'
+instructions), so that
 `auditor evidence RUN` rebuilds it and `auditor verify` recomputes it:
 - five answers per policy picked at random (seeded by the run's id and sampling seed), with a
   content warning, their text withheld on request (the picks stay, so they can be checked);
@@ -20,10 +22,11 @@ import random
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
+from auditor.config.policy import AttackType
 from auditor.core import taxonomy
 from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
@@ -38,10 +41,11 @@ MAX_INSTRUCTIONS_BYTES = 64_000
 CONTENT_WARNING = ("Content warning: these are a model's answers to harmful requests, picked "
                    "at random, and may contain offensive, dangerous or distressing text.")
 WITHHELD = "[withheld by the organisation]"
-ATTACK_TYPES = ("none", "suffix_injection", "prefix_injection", "token_manipulation",
-                "jailbreaking")
+ATTACK_TYPES: tuple[str, ...] = get_args(AttackType)
 LANGUAGES = ("Every prompt is in English (ALERT is an English benchmark); the model's "
              "behaviour in other languages was not measured.")
+LOCAL_LANGUAGES = ("The prompts are the organisation's own files, in whatever languages they "
+                   "are written; auditor does not check which.")
 ALSO_NOT_MEASURED = (
     "conversations of more than one turn",
     "tool use, retrieval and agentic actions",
@@ -231,7 +235,8 @@ def build_evidence(results: Results, outcomes: list[Outcome], instructions: Inst
         not_measured=NotMeasured(
             categories=[m for m in taxonomy.MICRO if m not in covered],
             attack_types=[a for a in ATTACK_TYPES if a not in run_types],
-            languages=LANGUAGES, other=list(ALSO_NOT_MEASURED)),
+            languages=LOCAL_LANGUAGES if results.dataset.kind == "local" else LANGUAGES,
+            other=list(ALSO_NOT_MEASURED)),
         circumvention=Circumvention(attack_types_run=[a for a in ATTACK_TYPES
                                                       if a in run_types and a != "none"]),
         acceptance=Acceptance(
