@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.core import taxonomy
-from auditor.evidence.crosswalk import (
+from auditor.outputs.evidence.crosswalk import (
     Crosswalk,
     MissingField,
     assess,
     load_crosswalk,
     resolve,
 )
-from auditor.evidence.oscal import control_id
+from auditor.outputs.evidence.oscal import control_id
 from tests.conftest import SAMPLES, write_policy
 
 POLICY = f"""\

@@ -19,10 +19,10 @@ from auditor.config.registry import BACKENDS, JUDGES
 from auditor.config.schema import generate_schema
 from auditor.core.errors import AuditorError, PolicyError
 from auditor.core.registry import load
-from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.record import EVIDENCE
 from auditor.judges import make_judge
 from auditor.outputs import files
+from auditor.outputs.evidence.oscal import OSCAL_FILE
+from auditor.outputs.evidence.record import EVIDENCE
 from auditor.outputs.writers import output_names
 from auditor.targets import make_target
 from tests.conftest import MINIMAL, write_policy

@@ -21,11 +21,11 @@ from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.progress import ProgressFn
 from auditor.data.plan import Audit
-from auditor.evidence.pack import StoreFacts, evidence_for_run, store_facts
-from auditor.evidence.record import criteria_sha256
 from auditor.judges import JudgeWithCard, build_judge, build_refusal_judge
 from auditor.outputs import files
 from auditor.outputs.caveats import run_caveats
+from auditor.outputs.evidence.pack import StoreFacts, evidence_for_run, store_facts
+from auditor.outputs.evidence.record import criteria_sha256
 from auditor.outputs.manifest import remove_manifest, remove_stale_temporaries, write_manifest
 from auditor.outputs.records import Results, StageCounts
 from auditor.outputs.signing import Signer, sign_run

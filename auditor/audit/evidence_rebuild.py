@@ -11,15 +11,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.pack import (
+from auditor.outputs import files
+from auditor.outputs.evidence.oscal import OSCAL_FILE
+from auditor.outputs.evidence.pack import (
     evidence_for_run,
     oscal_document,
     set_run_instructions,
     store_facts,
 )
-from auditor.evidence.record import EVIDENCE, Evidence, load_instructions
-from auditor.outputs import files
+from auditor.outputs.evidence.record import EVIDENCE, Evidence, load_instructions
 from auditor.outputs.files import read_outcomes, read_results, sha256_of_run_file
 from auditor.outputs.manifest import MANIFEST, SIGNATURE, read_manifest
 from auditor.outputs.report.write import render_reports

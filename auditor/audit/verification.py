@@ -35,16 +35,16 @@ from auditor.config.policy import OverRefusal, Policy
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
-from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.pack import (
+from auditor.outputs import files
+from auditor.outputs.evidence.oscal import OSCAL_FILE
+from auditor.outputs.evidence.pack import (
     MAX_EVIDENCE_BYTES,
     StoreFacts,
     oscal_document,
     read_evidence,
     store_facts,
 )
-from auditor.evidence.record import EVIDENCE, build_evidence
-from auditor.outputs import files
+from auditor.outputs.evidence.record import EVIDENCE, build_evidence
 from auditor.outputs.files import (
     open_run_file,
     read_benign_outcomes,

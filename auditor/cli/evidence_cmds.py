@@ -13,10 +13,10 @@ from auditor.audit.evidence_rebuild import rebuild_evidence
 from auditor.audit.verification import verify_run
 from auditor.cli.output import console, inert, user_errors
 from auditor.core.errors import AuditorError
-from auditor.evidence.crosswalk import load_crosswalk
-from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.pack import clause_statuses
-from auditor.evidence.record import EVIDENCE
+from auditor.outputs.evidence.crosswalk import load_crosswalk
+from auditor.outputs.evidence.oscal import OSCAL_FILE
+from auditor.outputs.evidence.pack import clause_statuses
+from auditor.outputs.evidence.record import EVIDENCE
 from auditor.outputs.files import read_results
 from auditor.outputs.manifest import SIGNATURE
 from auditor.outputs.staged import finish_staged

@@ -15,7 +15,7 @@ from auditor.cli.output import console, err_console, inert, print_table_or_list,
 from auditor.config.policy import printable
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import Outcome
-from auditor.evidence.pack import run_instructions
+from auditor.outputs.evidence.pack import run_instructions
 from auditor.outputs.files import RESULTS, atomic_write, read_outcomes, read_results
 from auditor.outputs.records import Results
 from auditor.review.checks import grow_checks, with_checks

@@ -20,9 +20,9 @@ from auditor.core.outcome import BenignOutcome, Outcome
 from auditor.core.registry import Registry
 from auditor.core.verdicts import combined, tally
 from auditor.data.plan import Audit
-from auditor.evidence.oscal import OSCAL_FILE
-from auditor.evidence.record import EVIDENCE, Evidence
 from auditor.outputs import files
+from auditor.outputs.evidence.oscal import OSCAL_FILE
+from auditor.outputs.evidence.record import EVIDENCE, Evidence
 from auditor.outputs.files import atomic_write
 from auditor.outputs.records import (
     SCHEMA_VERSION,
@@ -205,7 +205,7 @@ def _write_results(run: RunOutputs, out_dir: Path) -> None:
 
 
 def _write_evidence(run: RunOutputs, out_dir: Path) -> None:
-    from auditor.evidence.pack import write_evidence
+    from auditor.outputs.evidence.pack import write_evidence
 
     if run.evidence is not None:
         write_evidence(out_dir, run.results, run.evidence)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.data.dataset import sha256_of
-from auditor.evidence.appendix import appendix_context
-from auditor.evidence.pack import read_evidence
-from auditor.evidence.record import Evidence
 from auditor.outputs import files
+from auditor.outputs.evidence.appendix import appendix_context
+from auditor.outputs.evidence.pack import read_evidence
+from auditor.outputs.evidence.record import Evidence
 from auditor.outputs.files import atomic_write, iter_outcomes
 from auditor.outputs.records import Results
 from auditor.outputs.report.context import report_context, shown_outcomes

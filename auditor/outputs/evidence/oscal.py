@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from auditor import __version__
-from auditor.evidence.crosswalk import ClauseStatus, Crosswalk
+from auditor.outputs.evidence.crosswalk import ClauseStatus, Crosswalk
 from auditor.outputs.records import Results
 
 OSCAL_FILE = "assessment-results.json"

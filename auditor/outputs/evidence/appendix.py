@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.core import taxonomy
-from auditor.evidence.crosswalk import load_crosswalk
-from auditor.evidence.pack import clause_statuses
-from auditor.evidence.record import Evidence
+from auditor.outputs.evidence.crosswalk import load_crosswalk
+from auditor.outputs.evidence.pack import clause_statuses
+from auditor.outputs.evidence.record import Evidence
 from auditor.outputs.records import Results
 
 STATE_WORDS = {"answered": "answered", "empty": "not in this run",

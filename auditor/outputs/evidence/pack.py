@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import Outcome
-from auditor.evidence.crosswalk import ClauseStatus, assess, load_crosswalk
-from auditor.evidence.oscal import OSCAL_FILE, assessment_results
-from auditor.evidence.record import (
+from auditor.outputs.evidence.crosswalk import ClauseStatus, assess, load_crosswalk
+from auditor.outputs.evidence.oscal import OSCAL_FILE, assessment_results
+from auditor.outputs.evidence.record import (
     EVIDENCE,
     Evidence,
     Instructions,
