@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +173,24 @@ def test_the_oscal_document_validates_and_carries_every_verdict(run: Path) -> No
     assert states[control_id("iso-42005", "5.12")] == "not-satisfied"  # not addressed
     manifest = json.loads((run / "manifest.json").read_text())
     assert {"evidence.json", "assessment-results.json"} <= set(manifest["files"])
+
+
+def test_trestles_own_validator_passes_the_oscal_document(run: Path, tmp_path: Path) -> None:
+    """compliance-trestle's `trestle validate` (every registered validator), in a trestle
+    workspace, as a GRC team would check the file before importing it."""
+    trestle = str(Path(sys.executable).parent / "trestle")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    made = subprocess.run([trestle, "init"], cwd=workspace, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    target = workspace / "assessment-results" / "run" / "assessment-results.json"
+    target.parent.mkdir(parents=True)
+    shutil.copy(run / "assessment-results.json", target)
+    checked = subprocess.run([trestle, "validate", "-f", str(target)], cwd=workspace,
+                             capture_output=True, text=True, timeout=120)
+    said = checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "INVALID" not in said and "VALID: Model" in said, said
 
 
 def test_the_report_has_one_page_per_framework(run: Path) -> None:
