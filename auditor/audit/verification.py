@@ -44,7 +44,7 @@ from auditor.outputs.evidence.pack import (
     read_evidence,
     store_facts,
 )
-from auditor.outputs.evidence.record import EVIDENCE, build_evidence
+from auditor.outputs.evidence.record import EVIDENCE, Evidence, build_evidence
 from auditor.outputs.files import (
     open_run_file,
     read_benign_outcomes,
@@ -552,40 +552,62 @@ def _check_junit(run_dir: Path, results: Results, found: Verification) -> None:
         found.checked.append(f"{files.JUNIT} against results.json")
 
 
-def require_verified(run_dir: Path, include_report: bool = True) -> Verification:
-    """For callers that must not go on with a run that fails verification."""
+def require_verified(run_dir: Path, include_report: bool = True, refused: str | None = None
+                     ) -> Verification:
+    """For callers that must not go on with a run that fails verification (a signature or a
+    rebuilt record vouches only for outputs that agree with their store); `refused` says what
+    is then not done ("it is not signed")."""
     found = verify_run(run_dir, include_report)
     if not found.ok:
-        raise AuditorError(f"{run_dir} fails verification: " + "; ".join(found.differences[:3]),
-                           hint="`auditor verify RUN` lists every difference")
+        raise AuditorError(f"{run_dir} fails verification"
+                           + (f", so {refused}" if refused else "") + ": "
+                           + "; ".join(found.differences[:3]),
+                           hint="`auditor verify RUN` lists every difference; rerun `auditor "
+                                "check` to rewrite the outputs")
     return found
 
 
 def resign(run_dir: Path, signer: Signer) -> SignatureRecord:
     """Sign a verified run: results.json names the signer and key, the report is re-rendered
     to show them, the manifest is rewritten for them (the store's digest unchanged) and
-    signed. The four files are staged beside the old ones and replaced together
-    (`auditor.outputs.staged`): a kill or a full disk leaves the run as it was or wholly
     signed."""
+    record = restage(run_dir, signer)
+    assert record is not None, "a signer signs"
+    return record
+
+
+def restage(run_dir: Path, signer: Signer | None, extra: dict[str, str] | None = None,
+            evidence: Evidence | None = None) -> SignatureRecord | None:
+    """Rewrite a verified run's derived outputs together: the `extra` files (name → text),
+    results.json naming `signer` (when there is one), the report (its appendix showing
+    `evidence`, else the run's evidence.json), the manifest for them all (the store's digest
+    unchanged) and, with a signer, its signature. The files are staged beside the old ones
+    and replaced together (`auditor.outputs.staged`): a kill or a full disk leaves the run as
+    it was or wholly rewritten."""
     manifest = read_manifest(run_dir)
     assert manifest is not None, "the run was verified"
-    results = read_results(run_dir).model_copy(update={"signed_by": signer.fingerprint,
-                                                       "signer": signer.name})
+    results = read_results(run_dir)
+    if signer is not None:
+        results = results.model_copy(update={"signed_by": signer.fingerprint,
+                                             "signer": signer.name})
+    written = {**(extra or {}), **({files.RESULTS: results.to_json()} if signer else {})}
     staged = StagedReplacement(run_dir)
+    record = None
     try:
-        results_text = results.to_json()
-        staged.write(files.RESULTS, results_text)
-        results_sha256 = hashlib.sha256(results_text.encode("utf-8")).hexdigest()
-        html, pdf = staged.path(files.HTML), staged.path(files.PDF)
-        render_reports(run_dir, results, into=(html, pdf), results_sha256=results_sha256)
         hashes = dict(manifest.files)
-        hashes.update({files.RESULTS: results_sha256, files.HTML: sha256_of_run_file(html),
-                       files.PDF: sha256_of_run_file(pdf)})
+        for name, text in written.items():
+            staged.write(name, text)
+            hashes[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        html, pdf = staged.path(files.HTML), staged.path(files.PDF)
+        render_reports(run_dir, results, into=(html, pdf),
+                       results_sha256=hashes.get(files.RESULTS), evidence=evidence)
+        hashes.update({files.HTML: sha256_of_run_file(html), files.PDF: sha256_of_run_file(pdf)})
         manifest_text = manifest.model_copy(update={"files": hashes}).model_dump_json(
             indent=2) + "\n"
         staged.write(MANIFEST, manifest_text)
-        record = signature_record(manifest_text.encode("utf-8"), signer.key, signer.name)
-        staged.write(SIGNATURE, record.model_dump_json(indent=2) + "\n")
+        if signer is not None:
+            record = signature_record(manifest_text.encode("utf-8"), signer.key, signer.name)
+            staged.write(SIGNATURE, record.model_dump_json(indent=2) + "\n")
     except BaseException:
         staged.discard()
         raise

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from auditor.audit.evidence_rebuild import rebuild_evidence
-from auditor.audit.verification import verify_run
+from auditor.audit.verification import require_verified
 from auditor.cli.output import console, inert, user_errors
 from auditor.core.errors import AuditorError
 from auditor.outputs.evidence.crosswalk import load_crosswalk
@@ -61,12 +61,7 @@ def evidence_cmd(
     if signer is None and (run_dir / SIGNATURE).exists():
         raise AuditorError(f"{run_dir} is signed: rebuilt evidence would void its signature",
                            hint="pass --sign KEY with the signing key to sign it again")
-    found = verify_run(run_dir)
-    if not found.ok:
-        raise AuditorError(f"{run_dir} fails verification, so its evidence is not rebuilt: "
-                           + "; ".join(found.differences[:3]),
-                           hint="`auditor verify RUN` lists every difference; rerun `auditor "
-                                "check` to rewrite the outputs")
+    require_verified(run_dir, refused="its evidence is not rebuilt")
     evidence = rebuild_evidence(run_dir, instructions, withhold, signer)
     statuses = clause_statuses(read_results(run_dir), evidence)
     answered = sum(s.state == "answered" for s in statuses)

@@ -12,9 +12,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from auditor.audit.verification import resign, verify_run
+from auditor.audit.verification import require_verified, resign
 from auditor.cli.output import console, inert, user_errors
-from auditor.core.errors import AuditorError
 from auditor.outputs.signing import generate_key_pair
 from auditor.outputs.staged import finish_staged
 from auditor.outputs.trust import load_signer
@@ -60,12 +59,7 @@ def sign_cmd(
     """
     signer = load_signer(key, signer_name)
     finish_staged(run_dir)
-    found = verify_run(run_dir)
-    if not found.ok:
-        raise AuditorError(f"{run_dir} fails verification, so it is not signed: "
-                           + "; ".join(found.differences[:3]),
-                           hint="`auditor verify RUN` lists every difference; rerun `auditor "
-                                "check` to rewrite the outputs")
+    require_verified(run_dir, refused="it is not signed")
     record = resign(run_dir, signer)
     console.print(f"[green]✓[/] signed {escape(str(run_dir))} as {inert(signer.name)} with key "
                   f"{record.key_fingerprint}")

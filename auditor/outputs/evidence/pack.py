@@ -116,8 +116,12 @@ def oscal_document(results: Results, evidence: Evidence) -> dict[str, Any]:
     return assessment_results(results, load_crosswalk(), clause_statuses(results, evidence))
 
 
+def evidence_files(results: Results, evidence: Evidence) -> dict[str, str]:
+    """The evidence pack's two files, name → text, as a run folder holds them."""
+    oscal = json.dumps(oscal_document(results, evidence), indent=2, ensure_ascii=False)
+    return {EVIDENCE: evidence.model_dump_json(indent=2) + "\n", OSCAL_FILE: oscal + "\n"}
+
+
 def write_evidence(out_dir: Path, results: Results, evidence: Evidence) -> None:
-    atomic_write(out_dir / EVIDENCE, evidence.model_dump_json(indent=2) + "\n")
-    atomic_write(out_dir / OSCAL_FILE,
-                 json.dumps(oscal_document(results, evidence), indent=2, ensure_ascii=False)
-                 + "\n")
+    for name, text in evidence_files(results, evidence).items():
+        atomic_write(out_dir / name, text)
