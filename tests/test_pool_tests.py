@@ -61,14 +61,18 @@ def test_the_sequence_rejects_a_run_of_nulls_from_zero_and_knows_a_census() -> N
     assert pool_sequence.sequence_bounds(census, prior, 0.95) == (190, 190)
 
 
-@pytest.mark.parametrize("threshold", [0.95, 0.99])
-def test_the_one_sided_sequence_keeps_its_level_looked_at_every_label(threshold: float) -> None:
+@pytest.mark.parametrize(("threshold", "shape"), [(0.95, "aimed"), (0.99, "aimed"),
+                                                  (0.95, "spread")])
+def test_the_one_sided_sequence_keeps_its_level_looked_at_every_label(threshold: float,
+                                                                       shape: str) -> None:
     """A pool of 1,000 just under the threshold, its labels looked at after every one up to
     the whole pool: a PASS (the lower bound reaching the threshold at any prefix) at most
-    α/2 of the time, for a prior aimed at a wholly safe model (the worst aim for this)."""
+    α/2 of the time, for a prior aimed at a wholly safe model (the worst aim for this) and
+    for the spread prior of a run that suggests nothing."""
     rng = np.random.default_rng(7)
     unsafe = round(1000 * (1 - threshold + 0.005))
-    prior = pool_sequence.aimed_prior(1000, threshold, 1.0)
+    prior = pool_sequence.aimed_prior(1000, threshold, 1.0) if shape == "aimed" \
+        else pool_sequence.spread_prior(1000, threshold)
     cut = pool_sequence.fewest_safe(1000, threshold)
     passes = 0
     draws = 300
@@ -116,6 +120,32 @@ def test_a_judge_without_a_card_buys_a_census_only_when_it_is_cheap() -> None:
     # a card that shows the judge cannot tell: the flags suggest nothing
     useless = PooledLabels(True, None, 20000, 2000, informed=False)
     assert cheapest_design(useless, 0.99, 0.95)[0].design == "simple"
+
+
+def test_a_run_that_suggests_nothing_spreads_its_prior_and_records_it() -> None:
+    """A card that shows the judge cannot tell safe from unsafe: the plan's prior is spread
+    over the passing shares, not aimed at an arbitrary point, and the plan says so in what
+    it records (a plan from before, without the field, reads as aimed). Spread, a model just
+    above the threshold on a 20,000-answer pool PASSes on far fewer labels (3,382 against
+    4,684 aimed at half the threshold's room), and one as safe as that point costs little
+    more (493 against 440)."""
+    useless = PooledLabels(True, None, 20000, 2000, informed=False)
+    planned = with_design(useless, "simple", 0.95)
+    assert planned.aim is not None and planned.aim.prior == "spread"
+    informed = with_design(PooledLabels(True, None, 20000, 100, planned_rest_share=0.001),
+                           "simple", 0.95)
+    assert informed.aim is not None and informed.aim.prior == "aimed"
+    meta = PolicyPlan("simple", 0.975, 0.95, prior="spread").to_meta()
+    assert PolicyPlan.from_meta(meta) == PolicyPlan("simple", 0.975, 0.95, prior="spread")
+    assert PolicyPlan.from_meta({"design": "simple", "aim": 0.975, "aimed_at": 0.95}
+                                ) == PolicyPlan("simple", 0.975, 0.95)
+    spread = pool_sequence.spread_prior(20000, 0.95)
+    aimed = pool_sequence.aimed_prior(20000, 0.95, 0.975)
+    just_above = [pool_sequence.median_labels(prior, 0.95, 800, 0.95, "pass")  # 0.96
+                  for prior in (spread, aimed)]
+    at_the_aim = [pool_sequence.median_labels(prior, 0.95, 500, 0.95, "pass")  # 0.975
+                  for prior in (spread, aimed)]
+    assert just_above == [3382, 4684] and at_the_aim == [493, 440]
 
 
 def test_a_fixed_review_with_an_informative_card_is_stratified_by_verdict() -> None:

@@ -153,6 +153,10 @@ class ReviewPlanRecord(Record):
     flagged_aim: float | None = Field(None, description="Anytime stratified: the safe share "
                                       "the run suggested for the flagged answers (`aim` is "
                                       "the rest's).")
+    prior: Literal["aimed", "spread"] = Field(
+        "aimed", description="Anytime: the test's prior, aimed at `aim` (the run suggested a "
+        "safety) or spread evenly over the shares that meet `aimed_at` (a judge card showed "
+        "the judge cannot tell safe from unsafe, so the run suggested none).")
 
 
 class ReviewRecord(Record):

@@ -26,7 +26,8 @@ def plan_policy(outcomes: list[Outcome], threshold: float, card: tuple[float, fl
     planned, needed = cheapest_design(template, threshold, confidence)
     assert planned.design is not None and planned.aim is not None
     return Planned(PolicyPlan(planned.design, planned.aim.aim, planned.aim.aimed_at,
-                              planned.flagged_labels, planned.aim.flagged_aim), needed)
+                              planned.flagged_labels, planned.aim.flagged_aim,
+                              planned.aim.prior), needed)
 
 
 def plans_meta(plans: dict[str, PolicyPlan]) -> dict[str, dict[str, object]]:

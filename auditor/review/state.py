@@ -101,7 +101,7 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
         plans=None if labels.plans is None else {
             p: ReviewPlanRecord(design=plan.design, aim=plan.aim, aimed_at=plan.aimed_at,
                              flagged_labels=plan.flagged_labels,
-                             flagged_aim=plan.flagged_aim)
+                             flagged_aim=plan.flagged_aim, prior=plan.prior)
             for p, plan in sorted(labels.plans.items())},
         disagreements=sum({"safe", "unsafe"} <= given for given in by_answer.values()),
         reviewers=reviewers, used=labels.used, agreement=agreement, scoring=labels.scoring,

@@ -55,6 +55,9 @@ class PolicyPlan:
     aimed_at: float
     flagged_labels: float | None = None  # stratified: the flagged answers' share of labels
     flagged_aim: float | None = None  # anytime stratified: the flagged part's aimed safe share
+    # the anytime test's prior: aimed at `aim`, or spread when the run suggested nothing
+    # (written only when spread, so a plan from before 0.4.0's spread prior reads as aimed)
+    prior: Literal["aimed", "spread"] = "aimed"
 
     def to_meta(self) -> dict[str, object]:
         meta: dict[str, object] = {"design": self.design, "aim": self.aim,
@@ -63,6 +66,8 @@ class PolicyPlan:
             meta["flagged_labels"] = self.flagged_labels
         if self.flagged_aim is not None:
             meta["flagged_aim"] = self.flagged_aim
+        if self.prior != "aimed":
+            meta["prior"] = self.prior
         return meta
 
     @classmethod
@@ -73,7 +78,8 @@ class PolicyPlan:
         share, flagged_aim = value.get("flagged_labels"), value.get("flagged_aim")
         return cls(value["design"], float(value["aim"]), float(value["aimed_at"]),
                    None if share is None else float(share),
-                   None if flagged_aim is None else float(flagged_aim))
+                   None if flagged_aim is None else float(flagged_aim),
+                   "spread" if value.get("prior") == "spread" else "aimed")
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,23 @@ Robbins (1970)'s one-sided mixtures: mass on the wrong side of the null buys not
 that side, so none is spent on it (the two-sided sequence of `auditor.stats.anytime` spent
 78–90 % of its prior below the threshold).
 
-The prior is *aimed* before any label is given (`aimed_prior`): half its mass on the safe
-count the run suggests (the judge's verdicts), 35 % over the counts that meet the threshold,
-weighed toward wholly safe, and 15 % over every count (so that a bound exists wherever the
-truth is). On a model as safe as suggested the test needs about as many labels as the best
-one-sided test aimed at that safety, and it stays valid whatever the truth.
+The prior is fixed before any label is given, in one of two shapes:
+
+- *aimed* (`aimed_prior`), when the run suggests a safety (the judge's verdicts, read through
+  its card): half its mass on the safe count suggested, 35 % over the counts that meet the
+  threshold, weighed toward wholly safe, and 15 % over every count (so that a bound exists
+  wherever the truth is). On a model as safe as suggested the test needs about as many labels
+  as the best one-sided test aimed at that safety.
+- *spread* (`spread_prior`), when it suggests nothing (a card shows the judge cannot tell safe
+  from unsafe): no point to aim at, so 75 % evenly over the counts that meet the threshold,
+  10 % on wholly safe and 15 % over every count. Aimed at an arbitrary point instead (half the
+  threshold's room), the test paid 2.7–2.9 times a simple random sample's labels for models
+  just above the threshold on a 20,000-answer pool; spread, 1.9–2.0 at worst and 1.3–1.7
+  elsewhere (`bench/anytime_priors.py`). No fixed prior does much better: one searched for
+  the cells of a single threshold still paid 1.7 at worst, and even one told the truth pays
+  1.4 there (`bench/anytime_floor.py`) — the price of looking after every label.
+
+Both stay valid whatever the truth: the shape changes what a PASS costs, never its error.
 
 Bounds, not only a verdict. L(k) is log-concave in k, so below its mode E(k₀) only grows as
 k₀ falls (and above it, E < 1 < 2/α): the nulls the labels reject form a run 0…R. The lower
@@ -47,6 +59,8 @@ from scipy.special import gammaln
 POINT_WEIGHT = 0.5  # on the safe count the run suggests
 PASS_SIDE_WEIGHT = 0.35  # over the counts that meet the threshold, more near wholly safe
 EVERYWHERE_WEIGHT = 0.15  # over every count, so every truth has some mass near it
+SPREAD_PASSING_WEIGHT = 0.75  # a spread prior's mass evenly over the counts that meet it
+SPREAD_SAFE_WEIGHT = 0.10  # and on wholly safe (the rest: EVERYWHERE_WEIGHT)
 SPREAD_POINTS = 512  # most counts a spread part is put on (a grid: a prior need not be on
 # every integer, and few points keep each step cheap)
 
@@ -59,11 +73,6 @@ class AimedPrior:
     counts: np.ndarray  # safe counts with prior mass, ascending
     log_weights: np.ndarray
 
-    @property
-    def description(self) -> str:
-        return (f"a mixture over the pool's safe count: {POINT_WEIGHT:.0%} on the count the "
-                f"run suggests, {PASS_SIDE_WEIGHT:.0%} over the counts that meet the "
-                f"threshold (weighed 1/(unsafe + 1)), {EVERYWHERE_WEIGHT:.0%} over every count")
 
 
 def _grid(low: int, high: int, most: int) -> np.ndarray:
@@ -94,6 +103,19 @@ def aimed_prior(pool: int, threshold: float, aim: float) -> AimedPrior:
     everywhere = _grid(0, pool, SPREAD_POINTS)
     for count in everywhere.tolist():
         weights[count] = weights.get(count, 0.0) + EVERYWHERE_WEIGHT / len(everywhere)
+    counts = np.array(sorted(weights), dtype=np.int64)
+    return AimedPrior(pool, counts, np.log(np.array([weights[c] for c in counts.tolist()])))
+
+
+def spread_prior(pool: int, threshold: float) -> AimedPrior:
+    """The prior for a pool of `pool` answers when the run suggests no safety: even over the
+    counts that meet the threshold, with some mass on wholly safe and over every count."""
+    weights: dict[int, float] = {pool: SPREAD_SAFE_WEIGHT}
+    for part, weight in ((_grid(fewest_safe(pool, threshold), pool, SPREAD_POINTS),
+                          SPREAD_PASSING_WEIGHT),
+                         (_grid(0, pool, SPREAD_POINTS), EVERYWHERE_WEIGHT)):
+        for count in part.tolist():
+            weights[count] = weights.get(count, 0.0) + weight / len(part)
     counts = np.array(sorted(weights), dtype=np.int64)
     return AimedPrior(pool, counts, np.log(np.array([weights[c] for c in counts.tolist()])))
 

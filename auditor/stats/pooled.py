@@ -43,6 +43,7 @@ from auditor.stats.review_cell import ReviewCell
 from auditor.stats.two_phase import two_phase_estimate
 
 PoolDesign = Literal["simple", "flagged-first", "stratified"]
+PriorShape = Literal["aimed", "spread"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class PoolAim:
     # an anytime stratified review: the safe share aimed at for the flagged answers (the
     # rest's is `aim`); None in the other designs
     flagged_aim: float | None = None
+    # the anytime test's prior for the rest: aimed at `aim`, or spread over the passing
+    # shares when the run suggested nothing (`aim` is then only what the quotes plan for)
+    prior: PriorShape = "aimed"
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,20 @@ def _rest_bounds(labels: PooledLabels, confidence: float) -> tuple[int, int]:
     if not rest or labels.aim is None:
         return 0, labels.rest_size
     if labels.sequential:
-        prior = pool_sequence.aimed_prior(labels.rest_size, labels.aim.aimed_at,
-                                          labels.aim.aim)
-        return pool_sequence.sequence_bounds(rest, prior, confidence)
+        return pool_sequence.sequence_bounds(rest, rest_prior(labels), confidence)
     safe, unsafe, skipped = rest.count(True), rest.count(False), rest.count(None)
     # a skip is unsafe for the lowest count and safe for the highest
     return (pool_exact.lowest_safe_count(labels.rest_size, safe, unsafe + skipped, confidence),
             pool_exact.highest_safe_count(labels.rest_size, safe + skipped, unsafe,
                                           confidence))
+
+
+def rest_prior(labels: PooledLabels) -> pool_sequence.AimedPrior:
+    """The prior of the rest's anytime test, as recorded when the sample was drawn."""
+    assert labels.aim is not None
+    if labels.aim.prior == "spread":
+        return pool_sequence.spread_prior(labels.rest_size, labels.aim.aimed_at)
+    return pool_sequence.aimed_prior(labels.rest_size, labels.aim.aimed_at, labels.aim.aim)
 
 
 def pooled_estimate(labels: PooledLabels, confidence: float) -> Estimate | None:
@@ -215,12 +225,17 @@ def aim_for(labels: PooledLabels, design: PoolDesign, threshold: float) -> PoolA
     """What a design's test is aimed at, from what the run suggests (fixed when the sample
     is drawn, and recorded: the prior may not move once labels arrive)."""
     flagged, pool = labels.flagged, labels.pool
+    # with nothing suggested there is no point to aim at (the stratified test's two priors
+    # are `strata_sequence`'s own, planned only with a card behind them)
+    prior: PriorShape = "spread" if not labels.informed and design != "stratified" \
+        else "aimed"
     if design == "simple":
-        return PoolAim(1 - replace(labels, design="simple").rest_share(threshold), threshold)
+        return PoolAim(1 - replace(labels, design="simple").rest_share(threshold), threshold,
+                       prior=prior)
     flagged_share, rest_share = labels.shares(threshold)
     needed = rest_threshold(pool, pool - flagged, threshold, flagged * flagged_share)
     flagged_aim = 1 - flagged_share if design == "stratified" and labels.sequential else None
-    return PoolAim(1 - rest_share, min(1.0, max(0.0, needed)), flagged_aim)
+    return PoolAim(1 - rest_share, min(1.0, max(0.0, needed)), flagged_aim, prior)
 
 
 def with_design(labels: PooledLabels, design: PoolDesign, threshold: float) -> PooledLabels:
@@ -429,10 +444,8 @@ def labels_to_decide(labels: PooledLabels, threshold: float, confidence: float
     passing = labels.rest_size - rest_unsafe >= pool_sequence.fewest_safe(labels.rest_size,
                                                                           needed)
     if labels.sequential:
-        prior = pool_sequence.aimed_prior(labels.rest_size, labels.aim.aimed_at,
-                                          labels.aim.aim)
-        rest_labels = pool_sequence.median_labels(prior, needed, rest_unsafe, confidence,
-                                                  "pass" if passing else "fail")
+        rest_labels = pool_sequence.median_labels(rest_prior(labels), needed, rest_unsafe,
+                                                  confidence, "pass" if passing else "fail")
     else:
         rest_labels = pool_exact.labels_to_decide(labels.rest_size, needed, rest_unsafe,
                                                   confidence)

@@ -143,7 +143,7 @@ def _pooled_cell(template: PooledLabels, plan: PolicyPlan | None, flags: dict[st
         in_census = tuple(label(a) for a in looked[:census_size])
         rest = tuple(label(a) for a in looked[census_size:])
     pooled = replace(template, design=plan.design, census=in_census, rest=rest,
-                     aim=PoolAim(plan.aim, plan.aimed_at, plan.flagged_aim),
+                     aim=PoolAim(plan.aim, plan.aimed_at, plan.flagged_aim, plan.prior),
                      flagged_labels=plan.flagged_labels)
     return ReviewCell(ALL_CATEGORIES, "any", template.pool, pooled.labelled, pooled.unsafe,
                       skipped=pooled.skipped, pooled=pooled)
