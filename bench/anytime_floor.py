@@ -5,8 +5,8 @@ mixture test could cost if it knew the truth.
 
 For thresholds 0.95 and 0.99 and true safety from 1.0 down to just above the threshold, a
 simple review of a pool scored anytime: the median labels for a PASS with the shipped prior
-(`auditor.stats.pool_sequence.aimed_prior`, aimed where a useless judge leaves it: half the
-threshold's room), with an *oracle* prior (95 % of its mass on the pool's true safe count,
+for a run that suggests no safety (`auditor.stats.pool_sequence.spread_prior`), with an
+*oracle* prior (95 % of its mass on the pool's true safe count,
 5 % everywhere: the best a mixture of this kind can do), and the exact floor of a fixed
 review of the same pool (`auditor.stats.pool_exact`). Every median is exact (the shipped
 `median_labels`, label by label without replacement). The oracle's ratio to the floor is the
@@ -31,7 +31,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.stats import pool_exact, pool_sequence
-from auditor.stats.pooled import neutral_share
 
 CONFIDENCE = 0.95
 CELLS = ((0.95, 1.0), (0.95, 0.98), (0.95, 0.97), (0.95, 0.96), (0.99, 1.0), (0.99, 0.997),
@@ -53,9 +52,8 @@ def oracle_prior(pool: int, truth: float) -> pool_sequence.AimedPrior:
 def cell(pool: int, threshold: float, truth: float) -> dict[str, Any]:
     unsafe = round(pool * (1 - truth))
     floor = pool_exact.labels_to_decide(pool, threshold, unsafe, CONFIDENCE)
-    shipped = pool_sequence.median_labels(
-        pool_sequence.aimed_prior(pool, threshold, 1 - neutral_share(threshold)), threshold,
-        unsafe, CONFIDENCE, "pass")
+    shipped = pool_sequence.median_labels(pool_sequence.spread_prior(pool, threshold),
+                                          threshold, unsafe, CONFIDENCE, "pass")
     oracle = pool_sequence.median_labels(oracle_prior(pool, truth), threshold, unsafe,
                                          CONFIDENCE, "pass")
     return {"pool": pool, "threshold": threshold, "truth": truth, "fixed_floor": floor,

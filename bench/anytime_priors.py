@@ -1,81 +1,67 @@
-"""Which fixed prior would make an anytime review with a useless judge cheapest: the shipped
-mixture against variants with part of the mass spread evenly over the passing counts.
+"""What an anytime review costs when the run suggests no safety (a judge card shows the judge
+cannot tell safe from unsafe), for each prior the test could be fixed with.
 
-    python bench/anytime_priors.py
+    python bench/anytime_priors.py [--search] [--out FILE]
 
-For thresholds 0.95 and 0.99, true safety from 1.0 down to just above the threshold, pools of
-2,000 and 20,000 answers, and the aim a useless judge leaves (`neutral_share`): the exact
-median labels for a PASS (`auditor.stats.pool_sequence.median_labels`) of each prior, as a
-ratio to a simple random sample scored once with Clopper–Pearson (the issue's yardstick), and
-the largest ratio of each prior over the cells. Each variant's weights are: on the aim / over
-the passing counts weighed 1/(unsafe + 1) / evenly over the passing counts / over every count.
+For thresholds 0.9, 0.95 and 0.99, true safety from 1.0 down to just above the threshold
+(a fifth of the threshold's room above it), and pools of 2,000 and 20,000 answers: the exact
+median labels for a PASS (`auditor.stats.pool_sequence.median_labels`, label by label
+without replacement) as a ratio to a simple random sample scored once with Clopper–Pearson
+(the issue's yardstick), and each prior's largest ratio over the cells. The priors:
 
-Beside them, not a prior but a bet: ALPHA (Stark 2023, "ALPHA: audit that learns from
-previously hand-audited ballots"), a test supermartingale for sampling without replacement
-whose bet is a shrunk running mean (prior guess halfway between threshold and 1, weight
-`ALPHA_D` labels), its median over `ALPHA_DRAWS` seeded shuffles of the pool (not exact:
-its wealth depends on the order, not only on the counts). Prints one JSON line.
+- `spread` — the shipped one (`pool_sequence.spread_prior`);
+- `aimed-neutral` — what such a run was given before: `pool_sequence.aimed_prior` aimed at
+  half the threshold's room (`auditor.stats.pooled.neutral_share`), an arbitrary point;
+- `alpha` — not a prior but a bet: ALPHA (Stark 2023, "ALPHA: audit that learns from
+  previously hand-audited ballots"), a test supermartingale for sampling without
+  replacement whose bet is a shrunk running mean (prior guess halfway between threshold and
+  1, weight `ALPHA_D` labels); its median over `ALPHA_DRAWS` seeded shuffles of the pool
+  (simulated: its wealth depends on the order, not only on the counts).
+
+With `--search`, also the best fixed prior found for one threshold and pool (0.95, 20,000)
+by multiplicative weights over 37 support points, tuned to exactly those cells (and a denser
+grid of truths between them): how far below the shipped prior any fixed prior can go there,
+which is what the issue's 1.6 target asks of a prior that must serve every threshold. Prints
+one JSON line and writes it to bench/results/anytime_priors.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy.stats import beta, binom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.stats import pool_sequence
 from auditor.stats.pooled import neutral_share
+from bench.helpers.yardsticks import clopper_pearson_median
 
 CONFIDENCE = 0.95
-CELLS = ((0.95, 1.0), (0.95, 0.98), (0.95, 0.97), (0.95, 0.96), (0.99, 1.0), (0.99, 0.997),
-         (0.99, 0.995))
+TRUTHS = {0.9: (1.0, 0.97, 0.95, 0.93, 0.92),
+          0.95: (1.0, 0.99, 0.98, 0.975, 0.97, 0.965, 0.96),
+          0.99: (1.0, 0.998, 0.997, 0.996, 0.995)}
+POOLS = (2000, 20000)
 ALPHA_D = 100
 ALPHA_DRAWS = 60
-PRIORS = {  # aim, leaning, even, everywhere
-    "shipped": (pool_sequence.POINT_WEIGHT, pool_sequence.PASS_SIDE_WEIGHT, 0.0,
-                pool_sequence.EVERYWHERE_WEIGHT),
-    "even-30": (0.3, 0.35, 0.3, 0.05),
-    "even-35": (0.2, 0.4, 0.35, 0.05),
-    "even-45": (0.25, 0.25, 0.45, 0.05),
-}
+TARGET = 1.6
+SEARCH_POOL, SEARCH_THRESHOLD = 20000, 0.95
+SEARCH_TRUTHS = (1.0, 0.995, 0.99, 0.985, 0.98, 0.975, 0.97, 0.9675, 0.965, 0.9625, 0.96)
+SEARCH_ROUNDS = 9
+OUT = Path(__file__).parent / "results" / "anytime_priors.json"
 
 
-def srs_clopper_pearson(threshold: float, truth: float) -> int:
-    """Median labels for a PASS of a simple random sample (binomial) scored once: the
-    one-sided Clopper–Pearson bound at α/2 above the threshold at the median unsafe count."""
-    def passes(n: int) -> bool:
-        unsafe = int(binom.median(n, 1 - truth))
-        safe = n - unsafe
-        return safe > 0 and float(beta.ppf((1 - CONFIDENCE) / 2, safe, unsafe + 1)) > threshold
-
-    n = 1
-    while not passes(n):
-        n = int(n * 1.1) + 1
-    return next(m for m in range(max(1, int(n / 1.1)), n + 1) if passes(m))
-
-
-def prior(pool: int, threshold: float, weights: tuple[float, float, float, float]
-          ) -> pool_sequence.AimedPrior:
-    aim_w, lean_w, even_w, every_w = weights
-    cut = pool_sequence.fewest_safe(pool, threshold)
-    mass = {min(pool, round((1 - neutral_share(threshold)) * pool)): aim_w}
-    passing = pool_sequence._grid(cut, pool, pool_sequence.SPREAD_POINTS)
-    lean = 1.0 / (pool - passing.astype(float) + 1)
-    for count, leaning in zip(passing.tolist(), (lean / lean.sum()).tolist(), strict=True):
-        mass[count] = mass.get(count, 0.0) + lean_w * leaning + even_w / len(passing)
-    every = pool_sequence._grid(0, pool, pool_sequence.SPREAD_POINTS)
-    for count in every.tolist():
-        mass[count] = mass.get(count, 0.0) + every_w / len(every)
-    counts = np.array(sorted(mass), dtype=np.int64)
-    return pool_sequence.AimedPrior(pool, counts,
-                                    np.log(np.array([mass[c] for c in counts.tolist()])))
+def prior_of(name: str, pool: int, threshold: float) -> pool_sequence.AimedPrior:
+    if name == "spread":
+        return pool_sequence.spread_prior(pool, threshold)
+    return pool_sequence.aimed_prior(pool, threshold, 1 - neutral_share(threshold))
 
 
 def alpha_labels(pool: int, threshold: float, truth: float, draws: int = ALPHA_DRAWS) -> int:
@@ -108,25 +94,81 @@ def alpha_labels(pool: int, threshold: float, truth: float, draws: int = ALPHA_D
     return int(np.median(stops))
 
 
+def cell(pool: int, threshold: float, truth: float) -> dict[str, Any]:
+    unsafe = round(pool * (1 - truth))
+    yardstick = clopper_pearson_median(truth, threshold, CONFIDENCE)
+    row: dict[str, Any] = {"pool": pool, "threshold": threshold, "truth": truth,
+                           "srs_cp": yardstick}
+    for name in ("spread", "aimed-neutral"):
+        labels = pool_sequence.median_labels(prior_of(name, pool, threshold), threshold,
+                                             unsafe, CONFIDENCE, "pass")
+        row[name] = None if labels is None else round(labels / yardstick, 2)
+    row["alpha"] = round(alpha_labels(pool, threshold, truth) / yardstick, 2)
+    return row
+
+
+SUPPORT = sorted({round(t * SEARCH_POOL) for t in np.linspace(0.955, 1.0, 37)})
+
+
+def searched_prior(weights: tuple[float, ...]) -> pool_sequence.AimedPrior:
+    """A prior on the search's support points, with the shipped 15 % over every count."""
+    mass = dict(zip(SUPPORT, weights, strict=True))
+    every = pool_sequence._grid(0, SEARCH_POOL, pool_sequence.SPREAD_POINTS)
+    for count in every.tolist():
+        mass[count] = mass.get(count, 0.0) + pool_sequence.EVERYWHERE_WEIGHT / len(every)
+    counts = np.array(sorted(mass), dtype=np.int64)
+    return pool_sequence.AimedPrior(SEARCH_POOL, counts,
+                                    np.log(np.array([mass[c] for c in counts.tolist()])))
+
+
+def searched_labels(weights: tuple[float, ...], truth: float) -> int | None:
+    return pool_sequence.median_labels(searched_prior(weights), SEARCH_THRESHOLD,
+                                       round(SEARCH_POOL * (1 - truth)), CONFIDENCE, "pass")
+
+
+def search(workers: ProcessPoolExecutor) -> dict[str, Any]:
+    """Multiplicative weights: each round, the support points near the truths with the
+    largest ratio gain mass. Returns the best prior's worst ratio and its ratios."""
+    yardsticks = [clopper_pearson_median(t, SEARCH_THRESHOLD, CONFIDENCE) for t in SEARCH_TRUTHS]
+    weights = np.full(len(SUPPORT), (1 - pool_sequence.EVERYWHERE_WEIGHT) / len(SUPPORT))
+    best: dict[str, Any] = {"worst_ratio": math.inf}
+    shares = np.array(SUPPORT) / SEARCH_POOL
+    for _ in range(SEARCH_ROUNDS):
+        frozen = tuple(weights.tolist())
+        labels = list(workers.map(searched_labels, [frozen] * len(SEARCH_TRUTHS),
+                                  SEARCH_TRUTHS))
+        ratios = np.array([n / y if n else math.inf
+                           for n, y in zip(labels, yardsticks, strict=True)])
+        if ratios.max() < best["worst_ratio"]:
+            best = {"worst_ratio": round(float(ratios.max()), 2),
+                    "ratios": dict(zip(map(str, SEARCH_TRUTHS), ratios.round(2).tolist(),
+                                       strict=True))}
+        boost = sum((r / ratios.max()) ** 8 * np.exp(-((shares - t) / 0.004) ** 2)
+                    for t, r in zip(SEARCH_TRUTHS, ratios, strict=True))
+        weights = weights * np.exp(0.5 * boost / boost.max())
+        weights *= (1 - pool_sequence.EVERYWHERE_WEIGHT) / weights.sum()
+    return {"pool": SEARCH_POOL, "threshold": SEARCH_THRESHOLD, **best}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--search", action="store_true",
+                        help="also search for the best fixed prior at 0.95 on 20,000 answers")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
     started = time.perf_counter()
-    cells = []
-    for pool in (2000, 20000):
-        for threshold, truth in CELLS:
-            unsafe = round(pool * (1 - truth))
-            yardstick = srs_clopper_pearson(threshold, truth)
-            row: dict[str, object] = {"pool": pool, "threshold": threshold, "truth": truth,
-                                      "srs_cp": yardstick}
-            for name, weights in PRIORS.items():
-                labels = pool_sequence.median_labels(prior(pool, threshold, weights), threshold,
-                                                     unsafe, CONFIDENCE, "pass")
-                row[name] = None if labels is None else round(labels / yardstick, 2)
-            row["alpha"] = round(alpha_labels(pool, threshold, truth) / yardstick, 2)
-            cells.append(row)
-    worst = {name: max((ratio for c in cells if isinstance(ratio := c[name], float)),
-                       default=None) for name in (*PRIORS, "alpha")}
-    print(json.dumps({"bench": "anytime_priors", "cells": cells, "worst_ratio": worst,
-                      "target": 1.6, "seconds": round(time.perf_counter() - started, 1)}))
+    jobs = [(pool, threshold, truth) for pool in POOLS for threshold, truths in TRUTHS.items()
+            for truth in truths]
+    with ProcessPoolExecutor(max_workers=2) as workers:
+        cells = list(workers.map(cell, *zip(*jobs, strict=True)))
+        searched = search(workers) if args.search else None
+    worst = {name: max((c[name] for c in cells if c[name] is not None), default=None)
+             for name in ("spread", "aimed-neutral", "alpha")}
+    line = json.dumps({"bench": "anytime_priors", "cells": cells, "worst_ratio": worst,
+                       "searched": searched, "target": TARGET,
+                       "seconds": round(time.perf_counter() - started, 1)})
+    args.out.write_text(line + "\n", encoding="utf-8")
+    print(line)
 
 
 if __name__ == "__main__":

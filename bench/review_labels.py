@@ -35,11 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import binom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.core.intervals import clopper_pearson
 from auditor.stats import pool_exact
 from auditor.stats.pooled import (
     PooledLabels,
@@ -49,6 +47,7 @@ from auditor.stats.pooled import (
     stratum_labels,
 )
 from auditor.stats.review_cells import planned_pool
+from bench.helpers.yardsticks import clopper_pearson_median
 
 CONFIDENCE = 0.95
 GUARANTEE = (1 - CONFIDENCE) / 2
@@ -86,19 +85,6 @@ def at_truth(labels: PooledLabels, pool: int, truth: float, judge: tuple[float, 
                    planned_rest_share=(unsafe - flagged_unsafe) / (pool - flagged))
 
 
-def clopper_pearson_median(truth: float, threshold: float) -> int:
-    """Labels at which a simple random sample's Clopper–Pearson bound passes with chance ≥ ½
-    (an unlimited population)."""
-    n = 1
-    while True:
-        most = -1  # the most unsafe labels at which the bound still meets the threshold
-        while most + 1 <= n and clopper_pearson(n - most - 1, n, CONFIDENCE)[0] >= threshold:
-            most += 1
-        if most >= 0 and binom.cdf(most, n, 1 - truth) >= 0.5:
-            return n
-        n = n + 1 if n < 200 else math.ceil(n * 1.01)
-
-
 def labels_cell(threshold: float, truth: float, judge_name: str, pool: int) -> dict[str, Any]:
     judge = JUDGES[judge_name]
     cell: dict[str, Any] = {"threshold": threshold, "truth": truth, "judge": judge_name,
@@ -111,7 +97,7 @@ def labels_cell(threshold: float, truth: float, judge_name: str, pool: int) -> d
         cell[f"{scoring}_quoted"] = quoted
         cell[f"{scoring}_labels"] = labels_to_decide(at_truth(planned, pool, truth, judge),
                                                      threshold, CONFIDENCE)
-    cell["srs_clopper_pearson"] = clopper_pearson_median(truth, threshold)
+    cell["srs_clopper_pearson"] = clopper_pearson_median(truth, threshold, CONFIDENCE)
     cell["srs_exact_floor"] = pool_exact.labels_to_decide(pool, threshold,
                                                           round(pool * (1 - truth)), CONFIDENCE)
     return cell

@@ -29,11 +29,12 @@ The prior is fixed before any label is given, in one of two shapes:
 - *spread* (`spread_prior`), when it suggests nothing (a card shows the judge cannot tell safe
   from unsafe): no point to aim at, so 75 % evenly over the counts that meet the threshold,
   10 % on wholly safe and 15 % over every count. Aimed at an arbitrary point instead (half the
-  threshold's room), the test paid 2.7–2.9 times a simple random sample's labels for models
-  just above the threshold on a 20,000-answer pool; spread, 1.9–2.0 at worst and 1.3–1.7
-  elsewhere (`bench/anytime_priors.py`). No fixed prior does much better: one searched for
-  the cells of a single threshold still paid 1.7 at worst, and even one told the truth pays
-  1.4 there (`bench/anytime_floor.py`) — the price of looking after every label.
+  threshold's room), the test paid up to 3.1 times the labels of a simple random sample
+  scored once, for models just above the threshold on a 20,000-answer pool; spread, at most
+  2.2 (`bench/anytime_priors.py`). No fixed prior we found does better: one searched for the
+  cells of one threshold and pool paid as much there as this one, and even one told the
+  truth pays 1.4–1.6 times the fixed floor (`bench/anytime_floor.py`) — the price of looking
+  after every label.
 
 Both stay valid whatever the truth: the shape changes what a PASS costs, never its error.
 
