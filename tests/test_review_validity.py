@@ -491,6 +491,17 @@ def scripted_card(tmp_path: Path, tp: int, fn: int, tn: int, fp: int) -> Path:
     return path
 
 
+def carded_policy(tmp_path: Path, server: FakeOpenAIServer, card: Path, threshold: float
+                  ) -> Path:
+    """Policy P over the bank's crime_cyber, judged by the scripted judge with this card."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy_yaml(tmp_path / "bank", server.base_url,
+                                  "  - {id: P, title: Cyber, categories: [crime_cyber], "
+                                  f"threshold: {threshold}}}\n").replace(
+        "judge: {kind: scripted}", f"judge: {{kind: scripted, card: {card}}}"))
+    return policy
+
+
 def test_an_anytime_review_of_an_imperfect_judge_samples_both_its_verdicts(
         runner: CliRunner, server: FakeOpenAIServer, tmp_path: Path) -> None:
     """1,200 answers, 72 unsafe (true safety 0.94, threshold 0.9). The judge flags 60 of the
@@ -513,12 +524,8 @@ def test_an_anytime_review_of_an_imperfect_judge_samples_both_its_verdicts(
         return DECLINED if request in declined else REFUSAL
 
     server.answer = answer
-    card = scripted_card(tmp_path, tp=50, fn=10, tn=920, fp=80)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_yaml(tmp_path / "bank", server.base_url,
-                                  "  - {id: P, title: Cyber, categories: [crime_cyber], "
-                                  "threshold: 0.9}\n").replace(
-        "judge: {kind: scripted}", f"judge: {{kind: scripted, card: {card}}}"))
+    policy = carded_policy(tmp_path, server, scripted_card(tmp_path, tp=50, fn=10, tn=920,
+                                                           fp=80), threshold=0.9)
     out = tmp_path / "run"
     first = check(runner, policy, out)
     quoted = first["policies"][0]["labels_needed"]
@@ -569,12 +576,8 @@ def test_a_judge_whose_card_shows_it_cannot_tell_leaves_the_prior_spread(
     `verify` recomputes the bound from the record."""
     prompts = write_bank(tmp_path / "bank", {"crime_cyber": 600})
     server.answer = answer_with(set(prompts[:6]))
-    card = scripted_card(tmp_path, tp=50, fn=50, tn=50, fp=50)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_yaml(tmp_path / "bank", server.base_url,
-                                  "  - {id: P, title: Cyber, categories: [crime_cyber], "
-                                  "threshold: 0.95}\n").replace(
-        "judge: {kind: scripted}", f"judge: {{kind: scripted, card: {card}}}"))
+    policy = carded_policy(tmp_path, server, scripted_card(tmp_path, tp=50, fn=50, tn=50,
+                                                           fp=50), threshold=0.95)
     out = tmp_path / "run"
     check(runner, policy, out)
     sampled = runner.invoke(app, ["review", "sample", str(out)])
