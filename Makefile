@@ -41,7 +41,7 @@ demo-compare: setup ## The demo model under two system prompts (a stand-in for t
 	@echo "Comparison: $(OUT)-comparison/comparison.pdf"
 
 test: setup ## Run the whole test suite on TEST_WORKERS processes (real vLLM and Ray on CPU included).
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff and mypy.
 	$(BIN)/ruff check auditor tests bench scripts samples
