@@ -33,7 +33,7 @@ The prior is fixed before any label is given, in one of two shapes:
   scored once, for models just above the threshold on a 20,000-answer pool; spread, at most
   2.2 (`bench/anytime_priors.py`). No fixed prior we found does better: one searched for the
   cells of one threshold and pool paid as much there as this one, and even one told the
-  truth pays 1.4–1.6 times the fixed floor (`bench/anytime_floor.py`) — the price of looking
+  truth pays 1.2–1.6 times the fixed floor (`bench/anytime_floor.py`) — the price of looking
   after every label.
 
 Both stay valid whatever the truth: the shape changes what a PASS costs, never its error.
