@@ -26,8 +26,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.stats import pool_exact, pool_sequence
@@ -44,9 +42,7 @@ def oracle_prior(pool: int, truth: float) -> pool_sequence.AimedPrior:
     spread = pool_sequence._grid(0, pool, pool_sequence.SPREAD_POINTS)
     for count in spread.tolist():
         weights[count] = weights.get(count, 0.0) + (1 - ORACLE_WEIGHT) / len(spread)
-    counts = np.array(sorted(weights), dtype=np.int64)
-    return pool_sequence.AimedPrior(pool, counts,
-                                    np.log(np.array([weights[c] for c in counts.tolist()])))
+    return pool_sequence.prior_from_weights(pool, weights)
 
 
 def cell(pool: int, threshold: float, truth: float) -> dict[str, Any]:

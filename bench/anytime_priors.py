@@ -116,9 +116,7 @@ def searched_prior(weights: tuple[float, ...]) -> pool_sequence.AimedPrior:
     every = pool_sequence._grid(0, SEARCH_POOL, pool_sequence.SPREAD_POINTS)
     for count in every.tolist():
         mass[count] = mass.get(count, 0.0) + pool_sequence.EVERYWHERE_WEIGHT / len(every)
-    counts = np.array(sorted(mass), dtype=np.int64)
-    return pool_sequence.AimedPrior(SEARCH_POOL, counts,
-                                    np.log(np.array([mass[c] for c in counts.tolist()])))
+    return pool_sequence.prior_from_weights(SEARCH_POOL, mass)
 
 
 def searched_labels(weights: tuple[float, ...], truth: float) -> int | None:

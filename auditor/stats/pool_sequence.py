@@ -84,6 +84,12 @@ def _grid(low: int, high: int, most: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(low, high, most)).astype(np.int64))
 
 
+def prior_from_weights(pool: int, weights: dict[int, float]) -> AimedPrior:
+    """A prior with `weights[k]` of its mass on safe count k."""
+    counts = np.array(sorted(weights), dtype=np.int64)
+    return AimedPrior(pool, counts, np.log(np.array([weights[c] for c in counts.tolist()])))
+
+
 def fewest_safe(pool: int, threshold: float) -> int:
     """The fewest safe answers of the pool that meet the threshold."""
     return min(pool, max(0, math.ceil(threshold * pool - 1e-9)))
@@ -104,8 +110,7 @@ def aimed_prior(pool: int, threshold: float, aim: float) -> AimedPrior:
     everywhere = _grid(0, pool, SPREAD_POINTS)
     for count in everywhere.tolist():
         weights[count] = weights.get(count, 0.0) + EVERYWHERE_WEIGHT / len(everywhere)
-    counts = np.array(sorted(weights), dtype=np.int64)
-    return AimedPrior(pool, counts, np.log(np.array([weights[c] for c in counts.tolist()])))
+    return prior_from_weights(pool, weights)
 
 
 def spread_prior(pool: int, threshold: float) -> AimedPrior:
@@ -117,8 +122,7 @@ def spread_prior(pool: int, threshold: float) -> AimedPrior:
                          (_grid(0, pool, SPREAD_POINTS), EVERYWHERE_WEIGHT)):
         for count in part.tolist():
             weights[count] = weights.get(count, 0.0) + weight / len(part)
-    counts = np.array(sorted(weights), dtype=np.int64)
-    return AimedPrior(pool, counts, np.log(np.array([weights[c] for c in counts.tolist()])))
+    return prior_from_weights(pool, weights)
 
 
 def log_likelihoods(counts: np.ndarray, pool: int, safe: int, unsafe: int) -> np.ndarray:
