@@ -12,10 +12,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor import __version__
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.core.identity import TargetFingerprint
 from auditor.core.outcome import BenignOutcome, Outcome
@@ -84,7 +84,7 @@ def run_check(policy_path: Path, out_dir: Path, progress: ProgressFn,
         run_id = store.run_id() or uuid.uuid4().hex
         store.set_meta("run_id", run_id)
         store.note_criteria(audit_criteria_sha256(audit),
-                            datetime.now(UTC).isoformat(timespec="seconds"))
+                            utc_now_text())
         try:
             generated = run_generation(audit, model, store, progress)
         finally:
@@ -150,7 +150,7 @@ def judge_and_write(audit: Audit, store: RunStore, out_dir: Path, prompt_keys: d
     # The version that writes the outputs, kept where the manifest's digest covers it: verify
     # compares results.json's version with it before it leaves any wording uncompared.
     store.set_meta("auditor_version", __version__)
-    created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    created_at = utc_now_text()
     if store.folder.resolve() == out_dir.resolve():  # a check, not a re-judge into a subfolder
         # page 1's facts, where the manifest's digest covers them: verify compares
         # results.json's with these
@@ -187,7 +187,7 @@ def finish(audit: Audit, outcomes: list[Outcome], benign: list[BenignOutcome] | 
     judges.timings["total"] = time.perf_counter() - judges.started
     results = build_results(
         audit, policies, outcomes, run_id=facts.run_id, target=facts.target,
-        created_at=facts.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=facts.created_at or utc_now_text(),
         judge=JudgeFacts(judges.safety.judge.fingerprint(), judges.safety.card),
         timings=judges.timings, counts=facts.counts,
         over_refusal_judge=JudgeFacts(judges.over_refusal.judge.fingerprint(),

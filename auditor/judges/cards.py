@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -19,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import __version__
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError, JudgeError
 from auditor.core.identity import JudgeCard, JudgeFingerprint, JudgeMetrics
 from auditor.data.labelled_sets import LabelledSet, load_labelled_set
@@ -50,7 +50,7 @@ def card_file(judge: Judge, labelled_set: LabelledSet, metrics: JudgeMetrics) ->
         format=FORMAT, format_version=1, judge=judge.fingerprint(),
         measures=judge.construct, labels=labelled_set.name, labels_sha256=labelled_set.sha256,
         labels_n=len(labelled_set.answers),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), auditor_version=__version__,
+        created_at=utc_now_text(), auditor_version=__version__,
         metrics=metrics)
 
 

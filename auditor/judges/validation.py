@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from auditor import __version__
+from auditor.core.clock import utc_now_text
 from auditor.data.labelled_sets import LabelledSet
 from auditor.data.labels import LabelledAnswer
 from auditor.judges import Judge, JudgeItem
@@ -60,7 +60,7 @@ def train_refusal_judge(labelled: list[LabelledAnswer], labels_path: Path, seed:
     return train(texts, refused, seed=seed, metadata={
         "trained_on": str(labels_path),
         "labels_sha256": hashlib.sha256(labels_path.read_bytes()).hexdigest(),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": utc_now_text(),
         "auditor_version": __version__,
         "validation": {"method": f"{folds}-fold cross-validation, seed {seed}",
                        **metrics.model_dump()},

@@ -9,13 +9,13 @@ checks the files against it and the signature against the keys the reader trusts
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from auditor import __version__
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.outputs.compare import Comparison
 from auditor.outputs.files import atomic_write, read_run_bytes, sha256_of_run_file
@@ -58,7 +58,7 @@ def write_comparison_record(folder: Path, comparison: Comparison, signer: Signer
                             ) -> ComparisonManifest:
     """The manifest (and with `signer`, its signature) of a comparison just written."""
     manifest = ComparisonManifest(
-        auditor_version=__version__, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        auditor_version=__version__, created_at=utc_now_text(),
         files={name: sha256_of_run_file(folder / name) for name in COMPARISON_FILES},
         runs=[ComparedRun(folder=m.folder, run_id=m.run_id, results_sha256=m.results_sha256,
                           signed_by=m.signed_by, signer=m.signer, trusted_as=m.trusted_as)

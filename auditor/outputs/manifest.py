@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
 
 from auditor import __version__
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
 from auditor.data.dataset import sha256_of
@@ -76,7 +76,7 @@ def write_manifest(out_dir: Path, store_dir: Path, store_sha256: str | None) -> 
     except ValueError:  # another drive: keep the absolute path
         store = str(store_dir.resolve())
     manifest = Manifest(format=FORMAT, format_version=1, auditor_version=__version__,
-                        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                        created_at=utc_now_text(),
                         store=store, files=hashes, store_sha256=store_sha256)
     atomic_write(out_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
     return manifest

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, ValidationError
 
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
 from auditor.outputs.files import atomic_write, read_run_bytes
@@ -143,7 +143,7 @@ def signature_record(manifest: bytes, key: Ed25519PrivateKey, signer: str
         key_fingerprint=fingerprint(public),
         public_key=base64.b64encode(public.public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode(),
-        signer=signer, signature="", signed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        signer=signer, signature="", signed_at=utc_now_text())
     signature = base64.b64encode(key.sign(signed_payload(unsigned))).decode()
     return unsigned.model_copy(update={"signature": signature})
 

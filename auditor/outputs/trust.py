@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from auditor.config.policy import printable
+from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import atomic_write
 from auditor.outputs.signing import Signer, fingerprint, load_private_key, load_public_key
@@ -124,7 +124,7 @@ def add_trusted(name: str, public_key_path: Path, path: Path | None = None) -> T
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     added = TrustedKey(name=name, fingerprint=print_id,
                        public_key=base64.b64encode(raw).decode(),
-                       added_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                       added_at=utc_now_text())
     _write(trust.model_copy(update={"keys": [*trust.keys, added]}), path)
     return added
 

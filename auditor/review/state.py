@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from auditor.core.clock import utc_text
 from auditor.core.identity import JudgeMetrics
 from auditor.core.outcome import Outcome
 from auditor.judges.metrics import binary_metrics
@@ -80,8 +80,8 @@ def load_review(store: RunStore, outcomes: list[Outcome], judge_id: str, confide
     for review in labels.reviews:
         if review.label != "skip":
             times.setdefault(review.reviewer, []).append(review.created_at)
-    reviewers = [ReviewerRecord(name=name, labels=len(stamps), first=_when(min(stamps)),
-                                last=_when(max(stamps))) for name, stamps in sorted(times.items())]
+    reviewers = [ReviewerRecord(name=name, labels=len(stamps), first=utc_text(min(stamps)),
+                                last=utc_text(max(stamps))) for name, stamps in sorted(times.items())]
     items = reviewable(outcomes)
     pairs = [(label, items[a].judge_label) for a, label in labels.labels.items() if a in items]
     agreement = None
@@ -166,5 +166,3 @@ def _between_reviewers(reviews: list[StoredReview], confidence: float) -> JudgeM
                           confidence)
 
 
-def _when(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")

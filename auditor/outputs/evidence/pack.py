@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from auditor.core.clock import utc_text
 from auditor.core.errors import AuditorError
 from auditor.core.outcome import Outcome
 from auditor.outputs.evidence.crosswalk import ClauseStatus, assess, load_crosswalk
@@ -24,7 +25,6 @@ from auditor.outputs.evidence.record import (
     Instructions,
     build_evidence,
     load_instructions,
-    utc_text,
 )
 from auditor.outputs.files import atomic_write, read_run_bytes
 from auditor.outputs.records import Results

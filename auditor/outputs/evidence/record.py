@@ -20,7 +20,6 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -253,5 +252,3 @@ def build_evidence(results: Results, outcomes: list[Outcome], instructions: Inst
                              changes=list(REPORT_CHANGES.get(results.tool.version, ()))))
 
 
-def utc_text(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
