@@ -1,7 +1,7 @@
 """The fewest labels any anytime review could need with no help from the judge: a lower bound
 for every test there is, beside the shipped one.
 
-    python bench/anytime_frontier.py [--ratios 1.6 1.7 1.8] [--out FILE]
+    python bench/anytime_frontier.py [--ratios 1.3 1.4 1.5 1.6 1.7 1.8] [--out FILE]
 
 The question (#41's useless-judge target): can an anytime-valid PASS test, one whose chance
 of a false PASS stays ≤ 2.5 % however often the reviewer looks, PASS every true safe share
@@ -16,6 +16,9 @@ Clopper–Pearson needs (its median, `bench.helpers.yardsticks`)? For thresholds
   meets every deadline (None: none found). At most 2.5 %: a real test meets the ratio.
 - `shipped`: the shipped test's (`pool_sequence.spread_prior`) largest ratio over the same
   truths, exact (`pool_sequence.median_labels`).
+- `rule_medians`: for each ratio whose rule is within 2.5 %, that rule's exact median labels
+  at the truths `bench/review_labels.py` samples, beside the shipped test's
+  (`shipped_medians`) and the simple random sample's (`srs_clopper_pearson`).
 
 How the bound is exact. A stopping rule sees labels in order; under any pool composition
 every ordering with the same counts is equally likely, so a rule is, in effect, a fraction
@@ -58,9 +61,12 @@ CONFIDENCE = 0.95
 LEVEL = (1 - CONFIDENCE) / 2  # the PASS side's false-PASS budget
 CELLS = ((0.95, 0.97), (0.95, 0.96), (0.99, 0.995), (0.99, 0.992))  # threshold, lowest truth
 POOLS = (2000, 20000)
-RATIOS = (1.6, 1.7, 1.8)
+RATIOS = (1.3, 1.4, 1.5, 1.6, 1.7, 1.8)
 STEPS = 250  # subgradient steps per (cell, ratio)
 TRUTH_GRID = 400  # truths tried per cell, to find where Clopper–Pearson's median steps
+# the useless-judge truths bench/review_labels.py samples, where the found rules' medians
+# are printed
+LABELS_BENCH_TRUTHS = {0.95: (1.0, 0.98, 0.97, 0.96), 0.99: (1.0, 0.997, 0.995)}
 OUT = Path(__file__).parent / "results" / "anytime_frontier.json"
 
 
@@ -141,6 +147,28 @@ class Frontier:
         first_unsafe = self.null_unsafe / self.pool
         return (1 - first_unsafe) * value[0] + first_unsafe * value[1], stops
 
+    def median(self, stops: list[np.ndarray], unsafe_in_pool: int) -> int | None:
+        """The median labels at which the rule stops on a pool holding `unsafe_in_pool`
+        unsafe answers (None: it stops with chance under ½ by its horizon)."""
+        alive = np.zeros(self.unsafe_cap + 2)
+        alive[0] = 1.0
+        stopped = 0.0
+        composition = np.array([float(unsafe_in_pool)])
+        for n in range(1, self.horizon + 1):
+            width = min(n - 1, self.unsafe_cap) + 1
+            step = self._unsafe_next(composition, n - 1, np.arange(width, dtype=float))[0]
+            moved = np.zeros_like(alive)
+            moved[:width] += alive[:width] * (1 - step)
+            moved[1 : width + 1] += alive[:width] * step
+            stop = stops[n]
+            stopped += float(moved[: stop.size][stop].sum())
+            moved[: stop.size][stop] = 0.0
+            moved[self.unsafe_cap + 1] = 0.0
+            alive = moved
+            if stopped >= 0.5:
+                return n
+        return None
+
     def chances(self, stops: list[np.ndarray]) -> tuple[np.ndarray, float]:
         """Each truth's chance to stop by its deadline, and the null's chance to stop ever."""
         unsafe = np.array([float(d.unsafe) for d in self.targets] + [float(self.null_unsafe)])
@@ -167,16 +195,23 @@ def frontier(pool: int, threshold: float, lowest: float, ratio: float) -> dict[s
     problem = Frontier(pool, threshold, deadlines(pool, threshold, lowest, ratio))
     weights = np.full(len(problem.targets), 0.02 / len(problem.targets))
     bound, found = 0.0, math.inf
+    best: list[np.ndarray] | None = None
     for step in range(STEPS):
         value, stops = problem.best_rule(weights)
         bound = max(bound, float(value) + 0.5 * float(weights.sum()))
         powers, false_pass = problem.chances(stops)
-        if powers.min() >= 0.5:
-            found = min(found, false_pass)
+        if powers.min() >= 0.5 and false_pass < found:
+            found, best = false_pass, stops
         weights = weights * np.exp(np.clip(3.0 * (0.5 - powers) / (1 + step / 30), -1, 1))
+    medians = {}
+    if best is not None and found <= LEVEL:
+        for truth in LABELS_BENCH_TRUTHS[threshold]:
+            if truth >= lowest:
+                medians[str(truth)] = problem.median(best, round(pool * (1 - truth)))
     return {"pool": pool, "threshold": threshold, "lowest_truth": lowest, "ratio": ratio,
             "deadlines": len(problem.targets), "any_test": round(bound, 4),
-            "rule_found": None if math.isinf(found) else round(found, 4)}
+            "rule_found": None if math.isinf(found) else round(found, 4),
+            "rule_medians": medians}
 
 
 def shipped(pool: int, threshold: float, lowest: float) -> dict[str, Any]:
@@ -187,8 +222,21 @@ def shipped(pool: int, threshold: float, lowest: float) -> dict[str, Any]:
         labels = pool_sequence.median_labels(prior, threshold, target.unsafe, CONFIDENCE, "pass")
         if labels is not None:
             worst = max(worst, labels / target.labels)
+    medians = {str(truth): pool_sequence.median_labels(
+        prior, threshold, round(pool * (1 - truth)), CONFIDENCE, "pass")
+        for truth in LABELS_BENCH_TRUTHS[threshold] if truth >= lowest}
+    srs = {str(truth): clopper_pearson_median(truth, threshold, CONFIDENCE)
+           for truth in LABELS_BENCH_TRUTHS[threshold] if truth >= lowest}
     return {"pool": pool, "threshold": threshold, "lowest_truth": lowest,
-            "shipped_worst_ratio": round(worst, 2)}
+            "shipped_worst_ratio": round(worst, 2), "shipped_medians": medians,
+            "srs_clopper_pearson": srs}
+
+
+def least(bounds: list[dict[str, Any]], key: str) -> float | None:
+    """The smallest ratio tried at which `key` is within the budget (any_test: below it no
+    test meets the ratio; rule_found: a rule meets it)."""
+    within = [b["ratio"] for b in bounds if b[key] is not None and b[key] <= LEVEL]
+    return min(within, default=None)
 
 
 def main() -> None:
@@ -210,7 +258,10 @@ def main() -> None:
         cells.append({**ship,
                       "any_test": {str(b["ratio"]): b["any_test"] for b in mine},
                       "rule_found": {str(b["ratio"]): b["rule_found"] for b in mine},
-                      "deadlines": mine[0]["deadlines"]})
+                      "rule_medians": {str(b["ratio"]): b["rule_medians"] for b in mine},
+                      "deadlines": mine[0]["deadlines"],
+                      "least_ratio_any_test": least(mine, "any_test"),
+                      "least_ratio_rule_found": least(mine, "rule_found")})
     line = json.dumps({"bench": "anytime_frontier", "level": LEVEL, "cells": cells,
                        "seconds": round(time.perf_counter() - started, 1)})
     args.out.write_text(line + "\n", encoding="utf-8")
