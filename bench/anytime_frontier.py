@@ -205,7 +205,7 @@ def frontier(pool: int, threshold: float, lowest: float, ratio: float) -> dict[s
         weights = weights * np.exp(np.clip(3.0 * (0.5 - powers) / (1 + step / 30), -1, 1))
     medians = {}
     if best is not None and found <= LEVEL:
-        for truth in LABELS_BENCH_TRUTHS[threshold]:
+        for truth in LABELS_BENCH_TRUTHS.get(threshold, ()):
             if truth >= lowest:
                 medians[str(truth)] = problem.median(best, round(pool * (1 - truth)))
     return {"pool": pool, "threshold": threshold, "lowest_truth": lowest, "ratio": ratio,

@@ -12,6 +12,7 @@ from scipy.optimize import linprog
 from scipy.stats import hypergeom
 
 from bench.anytime_frontier import Frontier, deadlines, frontier
+from bench.helpers.yardsticks import clopper_pearson_median
 
 
 def least_false_pass(problem: Frontier) -> float:
@@ -71,3 +72,7 @@ def test_the_bound_is_below_the_programmes_optimum_and_close_to_it(
     assert found["any_test"] <= optimum + 1e-4
     assert found["any_test"] >= optimum - 0.002
     assert found["rule_found"] is None or found["rule_found"] >= optimum - 1e-4
+    # a rule within the budget stops by the ratio's deadline at the truths it prints
+    for truth, median in found["rule_medians"].items():
+        assert median is not None
+        assert median <= ratio * clopper_pearson_median(float(truth), threshold, 0.95)
