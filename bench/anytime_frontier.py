@@ -30,7 +30,9 @@ likelihood ratio of truth j against the null, counted only up to its deadline) i
 what going on is worth, and false PASS ≥ V(λ) + ½ Σ λⱼ for *every* rule meeting the
 deadlines. Only the truths where Clopper–Pearson's median steps (the lowest truth of each
 step, whose deadline binds) enter: fewer constraints, so the bound stays a bound for the
-whole range. The multipliers are improved by exponentiated subgradient steps; each step's
+whole range. (The truths are tried on a grid of 400 per range, so a step's lowest truth is
+known to within 1/400 of the range: a found rule's deadlines hold at the grid's truths.)
+The multipliers are improved by exponentiated subgradient steps; each step's
 rule is also checked exactly, which gives `rule_found`. States above `unsafe_cap` unsafe
 labels are left out, which loses nothing while no rule would stop there (asserted).
 
@@ -44,6 +46,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,35 +150,12 @@ class Frontier:
         first_unsafe = self.null_unsafe / self.pool
         return (1 - first_unsafe) * value[0] + first_unsafe * value[1], stops
 
-    def median(self, stops: list[np.ndarray], unsafe_in_pool: int) -> int | None:
-        """The median labels at which the rule stops on a pool holding `unsafe_in_pool`
-        unsafe answers (None: it stops with chance under ½ by its horizon)."""
-        alive = np.zeros(self.unsafe_cap + 2)
-        alive[0] = 1.0
-        stopped = 0.0
-        composition = np.array([float(unsafe_in_pool)])
-        for n in range(1, self.horizon + 1):
-            width = min(n - 1, self.unsafe_cap) + 1
-            step = self._unsafe_next(composition, n - 1, np.arange(width, dtype=float))[0]
-            moved = np.zeros_like(alive)
-            moved[:width] += alive[:width] * (1 - step)
-            moved[1 : width + 1] += alive[:width] * step
-            stop = stops[n]
-            stopped += float(moved[: stop.size][stop].sum())
-            moved[: stop.size][stop] = 0.0
-            moved[self.unsafe_cap + 1] = 0.0
-            alive = moved
-            if stopped >= 0.5:
-                return n
-        return None
-
-    def chances(self, stops: list[np.ndarray]) -> tuple[np.ndarray, float]:
-        """Each truth's chance to stop by its deadline, and the null's chance to stop ever."""
-        unsafe = np.array([float(d.unsafe) for d in self.targets] + [float(self.null_unsafe)])
-        deadline = np.array([d.labels for d in self.targets] + [self.horizon])
+    def _stopping(self, stops: list[np.ndarray], unsafe: np.ndarray
+                  ) -> Iterator[tuple[int, np.ndarray]]:
+        """Label by label, the chance the rule stops at exactly that label, per pool
+        composition (`unsafe`: unsafe answers in each pool)."""
         alive = np.zeros((unsafe.size, self.unsafe_cap + 2))
         alive[:, 0] = 1.0
-        stopped = np.zeros(unsafe.size)
         for n in range(1, self.horizon + 1):
             width = min(n - 1, self.unsafe_cap) + 1
             step = self._unsafe_next(unsafe, n - 1, np.arange(width, dtype=float))
@@ -184,10 +164,27 @@ class Frontier:
             moved[:, 1 : width + 1] += alive[:, :width] * step
             moved[:, self.unsafe_cap + 1] = 0.0
             stop = stops[n]
-            here = moved[:, : stop.size][:, stop].sum(axis=1)
-            stopped += np.where(n <= deadline, here, 0.0)
+            yield n, moved[:, : stop.size][:, stop].sum(axis=1)
             moved[:, : stop.size][:, stop] = 0.0
             alive = moved
+
+    def median(self, stops: list[np.ndarray], unsafe_in_pool: int) -> int | None:
+        """The median labels at which the rule stops on a pool holding `unsafe_in_pool`
+        unsafe answers (None: it stops with chance under ½ by its horizon)."""
+        stopped = 0.0
+        for n, here in self._stopping(stops, np.array([float(unsafe_in_pool)])):
+            stopped += float(here[0])
+            if stopped >= 0.5:
+                return n
+        return None
+
+    def chances(self, stops: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """Each truth's chance to stop by its deadline, and the null's chance to stop ever."""
+        unsafe = np.array([float(d.unsafe) for d in self.targets] + [float(self.null_unsafe)])
+        deadline = np.array([d.labels for d in self.targets] + [self.horizon])
+        stopped = np.zeros(unsafe.size)
+        for n, here in self._stopping(stops, unsafe):
+            stopped += np.where(n <= deadline, here, 0.0)
         return stopped[:-1], float(stopped[-1])
 
 
