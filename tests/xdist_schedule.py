@@ -46,6 +46,7 @@ class EnginesFirstByFile(LoadFileScheduling):  # type: ignore[misc]  # xdist is 
         return ENGINE_UNIT if file_of(nodeid) in ENGINE_FILES else file_of(nodeid)
 
 
+@pytest.hookimpl(optionalhook=True)  # `pytest -p no:xdist` leaves the hook undeclared
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer
                                 ) -> LoadFileScheduling | None:
     if config.getvalue("dist") != "loadfile":
