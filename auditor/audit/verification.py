@@ -36,6 +36,7 @@ from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
 from auditor.outputs import files
+from auditor.outputs.attestation import envelope_line
 from auditor.outputs.evidence.oscal import OSCAL_FILE
 from auditor.outputs.evidence.pack import (
     MAX_EVIDENCE_BYTES,
@@ -54,6 +55,7 @@ from auditor.outputs.files import (
     sha256_of_run_file,
 )
 from auditor.outputs.manifest import (
+    ATTESTATION,
     MANIFEST,
     REPORT_NAMES,
     SIGNATURE,
@@ -158,7 +160,9 @@ def _check_signature(results: Results, signature: SignatureCheck, found: Verific
                  else " (the key given)" if signature.trusted else "")
         found.checked.append(f"signature{claimed} by {signature.key_fingerprint}{whose}"
                              + ("" if signature.format_version == 2 else
-                                " (format 1: signs the manifest, not its own time)"))
+                                " (format 1: signs the manifest, not its own time)")
+                             + (f"; {ATTESTATION} (in-toto, DSSE) by the same key lists "
+                                "every output" if signature.attested else ""))
     if signature.key_fingerprint != results.signed_by:
         found.differences.append(f"results.json names signer {results.signed_by!r}, the "
                                  f"signature is by {signature.key_fingerprint!r}")
@@ -198,7 +202,7 @@ def _check_hashes(run_dir: Path, manifest: Manifest, results: Results, include_r
 
 # What a run folder holds besides its outputs: the store, logs, and review files.
 OWN_EXTRAS = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.lock",
-              "third-party.log", MANIFEST, SIGNATURE)
+              "third-party.log", MANIFEST, SIGNATURE, ATTESTATION)
 
 
 def _list_extras(run_dir: Path, manifest: Manifest, found: Verification) -> None:
@@ -607,6 +611,8 @@ def restage(run_dir: Path, signer: Signer | None, extra: dict[str, str] | None =
         staged.write(MANIFEST, manifest_text)
         if signer is not None:
             record = signature_record(manifest_text.encode("utf-8"), signer.key, signer.name)
+            staged.write(ATTESTATION, envelope_line(manifest_text.encode("utf-8"), signer.key,
+                                                    signer.name, record.key_fingerprint))
             staged.write(SIGNATURE, record.model_dump_json(indent=2) + "\n")
     except BaseException:
         staged.discard()

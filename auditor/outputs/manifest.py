@@ -28,6 +28,7 @@ from auditor.outputs.writers import output_names
 
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"  # auditor.outputs.signing: the manifest's signature
+ATTESTATION = "attestation.intoto.jsonl"  # auditor.outputs.attestation: the same, as in-toto
 FORMAT = "auditor-manifest"
 # Report files are listed too, and re-listed when re-rendered.
 REPORT_NAMES = (files.HTML, files.PDF)
@@ -50,6 +51,7 @@ def remove_manifest(out_dir: Path) -> None:
     and a signature of the old one signs nothing any more."""
     try:
         (out_dir / SIGNATURE).unlink(missing_ok=True)
+        (out_dir / ATTESTATION).unlink(missing_ok=True)
         (out_dir / MANIFEST).unlink(missing_ok=True)
     except OSError as exc:
         raise AuditorError(f"cannot replace {out_dir / MANIFEST}: {exc.strerror}") from None
@@ -60,7 +62,8 @@ def remove_stale_temporaries(out_dir: Path) -> None:
     if not out_dir.is_dir():
         return
     finish_staged(out_dir)  # a signing a kill interrupted: completed before it is rewritten
-    prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST, SIGNATURE))
+    prefixes = tuple(f".{name}." for name in (*output_names(), MANIFEST, SIGNATURE,
+                                                          ATTESTATION))
     for path in out_dir.iterdir():
         if path.name.startswith(prefixes) and path.is_file():
             with contextlib.suppress(OSError):  # not worth failing a run; a later one retries

@@ -9,7 +9,9 @@ sha256, the key, the name, the time), written as canonical JSON; format 1 signed
 manifest's bytes alone and is still checked as such. A signature proves nothing by itself,
 since anyone can make a key: `verify` trusts a key only when the reader has (`auditor trust
 add`, `auditor.outputs.trust`, or `--key PUB`). results.json and the report name the signer and
-the fingerprint, so a reader of the PDF knows which key to ask for.
+the fingerprint, so a reader of the PDF knows which key to ask for. The same key also signs
+`attestation.intoto.jsonl` (`auditor.outputs.attestation`): the outputs' digests as an in-toto
+Statement in a DSSE envelope, for verifiers other than auditor.
 
 Keys are PEM files (`auditor keygen`): the private key PKCS#8, written readable by its owner
 only; the public key SubjectPublicKeyInfo, safe to hand out.
@@ -33,8 +35,9 @@ from pydantic import Field, ValidationError
 from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
 from auditor.core.identity import Record
+from auditor.outputs.attestation import attestation_problem, envelope_line
 from auditor.outputs.files import atomic_write, read_run_bytes
-from auditor.outputs.manifest import MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
+from auditor.outputs.manifest import ATTESTATION, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
 
 __all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord", "Signer",
            "check_signature", "fingerprint", "generate_key_pair", "load_private_key",
@@ -149,13 +152,16 @@ def signature_record(manifest: bytes, key: Ed25519PrivateKey, signer: str
 
 
 def sign_run(run_dir: Path, signer: Signer) -> SignatureRecord:
-    """Sign the run's manifest as it is now and write signature.json."""
+    """Sign the run's manifest as it is now: its in-toto attestation first, then
+    signature.json (a run is signed once signature.json is there)."""
     try:
         manifest = (run_dir / MANIFEST).read_bytes()
     except OSError:
         raise AuditorError(f"{run_dir} has no {MANIFEST} to sign",
                            hint="run `auditor check` to finish the run first") from None
     record = signature_record(manifest, signer.key, signer.name)
+    atomic_write(run_dir / ATTESTATION, envelope_line(manifest, signer.key, signer.name,
+                                                      record.key_fingerprint))
     atomic_write(run_dir / SIGNATURE, record.model_dump_json(indent=2) + "\n")
     return record
 
@@ -186,6 +192,7 @@ class SignatureCheck:
     signer: str | None = None  # the name the signer gave (format 2)
     format_version: int | None = None
     trusted_as: str | None = None  # the name the reader's trust file gives the key
+    attested: bool = False  # an in-toto attestation by the same key vouches for the outputs
 
 
 def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> SignatureCheck:
@@ -228,6 +235,11 @@ def check_signature(run_dir: Path, trusted: Ed25519PublicKey | None = None) -> S
         found.problem = (f"the signature does not match {SIGNATURE}'s fields or {MANIFEST}: "
                          "one of them was changed after it was signed")
         return found
+    attestation = attestation_problem(run_dir, manifest, public, record.key_fingerprint)
+    if attestation is not None:
+        found.problem = attestation
+        return found
+    found.attested = (run_dir / ATTESTATION).is_file()
     found.valid = True
     if trusted is not None:
         found.trusted = fingerprint(trusted) == record.key_fingerprint
