@@ -152,3 +152,26 @@ def test_signing_later_and_re_rendering_keep_it_true(tmp_path: Path,
     second = check_outside_auditor(out, keys[1])
     assert first["predicate"]["manifest_sha256"] != second["predicate"]["manifest_sha256"]
     assert verify(out, keys[1])[0] == 0
+
+
+def test_a_signed_comparison_is_attested_too(signed_run: Path, tmp_path: Path,
+                                             keys: tuple[Path, Path]) -> None:
+    runner = CliRunner()
+    other = tmp_path / "other"
+    policy = write_policy(tmp_path, POLICY.replace("model: mixed", "model: refuses"))
+    assert runner.invoke(app, ["check", str(policy), "--out", str(other), "--quiet", "--sign",
+                               str(keys[0])]).exit_code in (0, 1, 3)
+    out = tmp_path / "cmp"
+    done = runner.invoke(app, ["compare", str(signed_run), str(other), "--out", str(out),
+                               "--key", str(keys[1]), "--sign", str(keys[0])])
+    assert done.exit_code == 0, done.output
+    statement = check_outside_auditor(out, keys[1])
+    assert statement["predicate"]["record"] == "auditor-comparison-manifest"
+    assert "comparison.json" in {s["name"] for s in statement["subject"]}
+    code, output = verify(out, keys[1])
+    assert code == 0, output
+    envelope = envelope_of(out)
+    envelope["signatures"][0]["sig"] = base64.b64encode(b"\0" * 64).decode()
+    (out / ATTESTATION).write_text(json.dumps(envelope) + "\n")
+    code, output = verify(out, keys[1])
+    assert code == 1 and ATTESTATION in output

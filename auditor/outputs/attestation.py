@@ -3,11 +3,12 @@ tooling outside auditor reads.
 
 signature.json is auditor's own format. Beside it a signed run gets `attestation.intoto.jsonl`:
 one DSSE envelope (https://github.com/secure-systems-lab/dsse) on one line, whose payload is an
-in-toto Statement v1 (https://github.com/in-toto/attestation). Its subjects are every output
+in-toto Statement v1 (https://github.com/in-toto/attestation). Its subjects are every file
 the manifest lists and the manifest itself, each with its sha256, so any DSSE verifier that
 holds the run's public key can check a file it was handed against the signer's word. The
 predicate repeats what the signature binds (the manifest's sha256, the store's, the signer's
-name and key); the verdicts are in results.json, one of the subjects.
+name and key) and names the record (`auditor-manifest` for a run); the verdicts are in
+results.json (comparison.json), one of the subjects.
 
 The envelope is signed with the run's own Ed25519 key over DSSE's pre-authentication encoding
 (PAE), and its key id is the key's fingerprint as auditor writes it everywhere else. `verify`
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from auditor.core.errors import AuditorError
 from auditor.outputs.files import read_run_bytes
-from auditor.outputs.manifest import ATTESTATION, MANIFEST, Manifest
+from auditor.outputs.manifest import ATTESTATION, MANIFEST
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -44,18 +45,31 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
-def statement(manifest: Manifest, manifest_bytes: bytes, signer: str, key_fingerprint: str
-              ) -> dict[str, Any]:
-    """The in-toto Statement: each output and the manifest, with its sha256."""
-    digests = {**manifest.files, MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
+def _digests(manifest_bytes: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """The manifest's fields, and what the attestation names: every file it lists and the
+    manifest itself, each with its sha256. A run's and a comparison's manifests both list
+    their files under `files`."""
+    fields = json.loads(manifest_bytes)
+    files = fields["files"]
+    if not isinstance(files, dict) or not all(
+            isinstance(n, str) and isinstance(d, str) for n, d in files.items()):
+        raise ValueError("the manifest's files are not names and digests")
+    return fields, {**files, MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
+
+
+def statement(manifest_bytes: bytes, signer: str, key_fingerprint: str) -> dict[str, Any]:
+    """The in-toto Statement: each file the manifest lists and the manifest, with its
+    sha256; the predicate says what kind of record it is and who signed it."""
+    fields, digests = _digests(manifest_bytes)
     return {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": name, "digest": {"sha256": digest}}
                     for name, digest in sorted(digests.items())],
         "predicateType": PREDICATE_TYPE,
-        "predicate": {"auditor_version": manifest.auditor_version,
+        "predicate": {"record": fields.get("format"),
+                      "auditor_version": fields.get("auditor_version"),
                       "manifest_sha256": digests[MANIFEST],
-                      "store_sha256": manifest.store_sha256,
+                      "store_sha256": fields.get("store_sha256"),
                       "signer": signer, "key_fingerprint": key_fingerprint},
     }
 
@@ -63,8 +77,7 @@ def statement(manifest: Manifest, manifest_bytes: bytes, signer: str, key_finger
 def envelope_line(manifest_bytes: bytes, key: Ed25519PrivateKey, signer: str,
                   key_fingerprint: str) -> str:
     """The attestation file's text: the signed envelope as one JSON line."""
-    manifest = Manifest.model_validate_json(manifest_bytes)
-    payload = json.dumps(statement(manifest, manifest_bytes, signer, key_fingerprint),
+    payload = json.dumps(statement(manifest_bytes, signer, key_fingerprint),
                          sort_keys=True, separators=(",", ":")).encode("utf-8")
     signature = key.sign(pae(PAYLOAD_TYPE, payload))
     envelope = {"payloadType": PAYLOAD_TYPE,
@@ -85,7 +98,7 @@ def attestation_problem(run_dir: Path, manifest_bytes: bytes, public: Ed25519Pub
     except AuditorError as exc:
         return exc.message
     try:
-        manifest = Manifest.model_validate_json(manifest_bytes)
+        _, expected = _digests(manifest_bytes)
         envelope = json.loads(raw)
         payload = base64.b64decode(envelope["payload"], validate=True)
         signatures = [(s["keyid"], base64.b64decode(s["sig"], validate=True))
@@ -93,7 +106,7 @@ def attestation_problem(run_dir: Path, manifest_bytes: bytes, public: Ed25519Pub
         payload_type = envelope["payloadType"]
         claims = json.loads(payload)
         subjects = {s["name"]: s["digest"]["sha256"] for s in claims["subject"]}
-    except (ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
+    except (ValueError, KeyError, TypeError):
         return f"{ATTESTATION} is damaged or not a DSSE envelope"
     if not isinstance(payload_type, str):
         return f"{ATTESTATION} is damaged or not a DSSE envelope"
@@ -104,7 +117,6 @@ def attestation_problem(run_dir: Path, manifest_bytes: bytes, public: Ed25519Pub
         public.verify(by_run_key[0], pae(payload_type, payload))
     except InvalidSignature:
         return f"{ATTESTATION}'s signature does not match its payload: it was changed"
-    expected = {**manifest.files, MANIFEST: hashlib.sha256(manifest_bytes).hexdigest()}
     if payload_type != PAYLOAD_TYPE or claims.get("_type") != STATEMENT_TYPE \
             or subjects != expected:
         return (f"{ATTESTATION} does not vouch for this run's outputs: its subjects are not "
