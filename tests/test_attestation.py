@@ -175,3 +175,26 @@ def test_a_signed_comparison_is_attested_too(signed_run: Path, tmp_path: Path,
     (out / ATTESTATION).write_text(json.dumps(envelope) + "\n")
     code, output = verify(out, keys[1])
     assert code == 1 and ATTESTATION in output
+
+
+def readme_snippet() -> str:
+    """The README's example of checking a signed run without auditor, as printed there."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("**Checking a signed run without auditor.**"):]
+    block = section[section.index("```python") + len("```python"):]
+    lines = block[:block.index("```")].splitlines()
+    return "\n".join(line.removeprefix("  ") for line in lines)
+
+
+def test_the_readme_example_checks_a_run_and_catches_a_forgery(
+        signed_run: Path, tmp_path: Path, keys: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(signed_run, tmp_path / "RUN", ignore=shutil.ignore_patterns("store.lock"))
+    shutil.copy(keys[1], tmp_path / "audit-key.pub")
+    monkeypatch.chdir(tmp_path)
+    snippet = readme_snippet()
+    exec(compile(snippet, "README.md", "exec"), {})  # passes on the run as written
+    with (tmp_path / "RUN" / "results.json").open("a") as results:
+        results.write(" ")
+    with pytest.raises(AssertionError, match=r"results\.json"):
+        exec(compile(snippet, "README.md", "exec"), {})
