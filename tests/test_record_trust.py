@@ -236,6 +236,9 @@ def test_a_rerun_on_an_edited_store_loses_the_signature(runner: CliRunner, signe
     policy = write_policy(tmp_path, POLICY)
     rerun = runner.invoke(app, ["check", str(policy), "--out", str(run), "--quiet"])
     assert rerun.exit_code in (0, 1, 3), rerun.output
+    # the old signature and its in-toto attestation went with the manifest they signed
+    assert not (run / "signature.json").exists()
+    assert not (run / "attestation.intoto.jsonl").exists()
     code, output = verify(runner, run)  # consistent again, as far as an unsigned run can show
     assert code == 0, output
     code, output = verify(runner, run, keys[1])
