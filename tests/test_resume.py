@@ -135,7 +135,15 @@ def test_ctrl_c_in_the_first_moments_prints_no_traceback(tmp_path: Path) -> None
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr.decode(), stderr.decode()
-    # 2 if validate finished first; on a loaded machine the signal can land while the
-    # interpreter itself is still starting, which ends it silently (killed by SIGINT).
-    assert process.returncode in (2, 130) or (process.returncode == -signal.SIGINT
-                                              and not stderr.strip())
+    # 2 if validate finished first, else 130 with the one-line message. On a loaded machine
+    # the signal can also land while the interpreter starts or shuts down, and the process
+    # ends killed by SIGINT (seen once with the message already printed): a shell shows that
+    # as 130 too, and what the user reads is the same.
+    text = stderr.decode().strip()
+    interrupted = "interrupted: finished work is kept; rerun the same command to resume."
+    if process.returncode == 130:
+        assert text == interrupted
+    elif process.returncode == -signal.SIGINT:
+        assert text in ("", interrupted)
+    else:
+        assert process.returncode == 2, (process.returncode, text)
