@@ -80,3 +80,26 @@ policies:
     title: No cyber-crime
     categories: [crime_cyber]
 """
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A module's signing key pair from `auditor keygen`: (private, public)."""
+    from auditor.cli import app
+
+    folder = tmp_path_factory.mktemp("keys")
+    made = CliRunner().invoke(app, ["keygen", str(folder / "audit-key")])
+    assert made.exit_code == 0, made.output
+    assert (folder / "audit-key").stat().st_mode & 0o077 == 0  # the private key is the owner's
+    return folder / "audit-key", folder / "audit-key.pub"
+
+
+def signed_check(folder: Path, policy: str, key: Path, *options: str) -> Path:
+    """`auditor check --sign KEY` of a policy into FOLDER/run (any verdict): the run."""
+    from auditor.cli import app
+
+    out = folder / "run"
+    done = CliRunner().invoke(app, ["check", str(write_policy(folder, policy)), "--out",
+                                    str(out), "--quiet", "--sign", str(key), *options])
+    assert done.exit_code in (0, 1, 3), done.output
+    return out

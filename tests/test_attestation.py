@@ -21,28 +21,16 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.outputs.attestation import PAYLOAD_TYPE, pae
-from tests.conftest import write_policy
+from tests.conftest import signed_check, write_policy
 from tests.test_record_trust import POLICY
 
 ATTESTATION = "attestation.intoto.jsonl"
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("keys")
-    assert CliRunner().invoke(app, ["keygen", str(folder / "key")]).exit_code == 0
-    return folder / "key", folder / "key.pub"
-
-
-@pytest.fixture(scope="module")
 def signed_run(tmp_path_factory: pytest.TempPathFactory, keys: tuple[Path, Path]) -> Path:
-    folder = tmp_path_factory.mktemp("attested")
-    out = folder / "run"
-    done = CliRunner().invoke(app, ["check", str(write_policy(folder, POLICY)), "--out",
-                                    str(out), "--quiet", "--sign", str(keys[0]),
-                                    "--signer", "Audit Team"])
-    assert done.exit_code in (0, 1, 3), done.output
-    return out
+    return signed_check(tmp_path_factory.mktemp("attested"), POLICY, keys[0],
+                        "--signer", "Audit Team")
 
 
 def outside_key(public_pem: Path, keyid: str) -> SSlibKey:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from auditor import __version__
 from auditor.cli import app
-from tests.conftest import SAMPLES, write_policy
+from tests.conftest import SAMPLES, signed_check, write_policy
 
 POLICY = f"""\
 version: 1
@@ -49,22 +49,8 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("keys")
-    made = CliRunner().invoke(app, ["keygen", str(folder / "audit-key")])
-    assert made.exit_code == 0, made.output
-    assert (folder / "audit-key").stat().st_mode & 0o077 == 0  # the private key is the owner's
-    return folder / "audit-key", folder / "audit-key.pub"
-
-
-@pytest.fixture(scope="module")
 def signed_run(tmp_path_factory: pytest.TempPathFactory, keys: tuple[Path, Path]) -> Path:
-    folder = tmp_path_factory.mktemp("signed")
-    out = folder / "run"
-    done = CliRunner().invoke(app, ["check", str(write_policy(folder, POLICY)), "--out",
-                                    str(out), "--quiet", "--sign", str(keys[0])])
-    assert done.exit_code in (0, 1, 3), done.output
-    return out
+    return signed_check(tmp_path_factory.mktemp("signed"), POLICY, keys[0])
 
 
 def copy_of(run: Path, tmp_path: Path) -> Path:

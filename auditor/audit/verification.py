@@ -36,7 +36,6 @@ from auditor.core.errors import AuditorError
 from auditor.core.outcome import BenignOutcome, Judgement, Outcome
 from auditor.core.verdicts import combined, tally
 from auditor.outputs import files
-from auditor.outputs.attestation import envelope_line
 from auditor.outputs.evidence.oscal import OSCAL_FILE
 from auditor.outputs.evidence.pack import (
     MAX_EVIDENCE_BYTES,
@@ -70,7 +69,7 @@ from auditor.outputs.signing import (
     SignatureRecord,
     Signer,
     check_signature,
-    signature_record,
+    signed_files,
 )
 from auditor.outputs.staged import StagedReplacement
 from auditor.outputs.trust import trusted_name
@@ -160,9 +159,10 @@ def _check_signature(results: Results, signature: SignatureCheck, found: Verific
                  else " (the key given)" if signature.trusted else "")
         found.checked.append(f"signature{claimed} by {signature.key_fingerprint}{whose}"
                              + ("" if signature.format_version == 2 else
-                                " (format 1: signs the manifest, not its own time)")
-                             + (f"; {ATTESTATION} (in-toto, DSSE) by the same key lists "
-                                "every output" if signature.attested else ""))
+                                " (format 1: signs the manifest, not its own time)"))
+        if signature.attested:
+            found.checked.append(f"{ATTESTATION} (in-toto, DSSE): signed by the same key, "
+                                 f"naming every file {MANIFEST} lists")
     if signature.key_fingerprint != results.signed_by:
         found.differences.append(f"results.json names signer {results.signed_by!r}, the "
                                  f"signature is by {signature.key_fingerprint!r}")
@@ -610,10 +610,9 @@ def restage(run_dir: Path, signer: Signer | None, extra: dict[str, str] | None =
             indent=2) + "\n"
         staged.write(MANIFEST, manifest_text)
         if signer is not None:
-            record = signature_record(manifest_text.encode("utf-8"), signer.key, signer.name)
-            staged.write(ATTESTATION, envelope_line(manifest_text.encode("utf-8"), signer.key,
-                                                    signer.name, record.key_fingerprint))
-            staged.write(SIGNATURE, record.model_dump_json(indent=2) + "\n")
+            record, texts = signed_files(manifest_text.encode("utf-8"), signer)
+            for name, text in texts.items():
+                staged.write(name, text)
     except BaseException:
         staged.discard()
         raise

@@ -17,16 +17,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from auditor import __version__
 from auditor.core.clock import utc_now_text
 from auditor.core.errors import AuditorError
-from auditor.outputs.attestation import envelope_line
 from auditor.outputs.compare import Comparison
 from auditor.outputs.files import atomic_write, read_run_bytes, sha256_of_run_file
-from auditor.outputs.manifest import ATTESTATION, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
+from auditor.outputs.manifest import MANIFEST, MAX_MANIFEST_BYTES
 from auditor.outputs.signing import (
     Ed25519PublicKey,
     SignatureCheck,
     Signer,
     check_signature,
-    signature_record,
+    signed_files,
 )
 from auditor.outputs.trust import trusted_name
 
@@ -67,10 +66,8 @@ def write_comparison_record(folder: Path, comparison: Comparison, signer: Signer
     text = manifest.model_dump_json(indent=2) + "\n"
     atomic_write(folder / MANIFEST, text)
     if signer is not None:
-        record = signature_record(text.encode("utf-8"), signer.key, signer.name)
-        atomic_write(folder / ATTESTATION, envelope_line(text.encode("utf-8"), signer.key,
-                                                         signer.name, record.key_fingerprint))
-        atomic_write(folder / SIGNATURE, record.model_dump_json(indent=2) + "\n")
+        for name, signed in signed_files(text.encode("utf-8"), signer)[1].items():
+            atomic_write(folder / name, signed)
     return manifest
 
 

@@ -39,9 +39,20 @@ from auditor.outputs.attestation import attestation_problem, envelope_line
 from auditor.outputs.files import atomic_write, read_run_bytes
 from auditor.outputs.manifest import ATTESTATION, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
 
-__all__ = ["Ed25519PrivateKey", "Ed25519PublicKey", "SignatureCheck", "SignatureRecord", "Signer",
-           "check_signature", "fingerprint", "generate_key_pair", "load_private_key",
-           "load_public_key", "sign_run"]
+__all__ = [
+    "Ed25519PrivateKey",
+    "Ed25519PublicKey",
+    "SignatureCheck",
+    "SignatureRecord",
+    "Signer",
+    "check_signature",
+    "fingerprint",
+    "generate_key_pair",
+    "load_private_key",
+    "load_public_key",
+    "sign_run",
+    "signed_files",
+]
 
 MAX_KEY_BYTES = 16 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
@@ -151,18 +162,26 @@ def signature_record(manifest: bytes, key: Ed25519PrivateKey, signer: str
     return unsigned.model_copy(update={"signature": signature})
 
 
+def signed_files(manifest: bytes, signer: Signer) -> tuple[SignatureRecord, dict[str, str]]:
+    """The signature of a manifest's bytes and the files that carry it, name → text, in
+    the order to write them: the in-toto attestation first, then signature.json (a folder is
+    signed once signature.json is there)."""
+    record = signature_record(manifest, signer.key, signer.name)
+    return record, {ATTESTATION: envelope_line(manifest, signer.key, signer.name,
+                                               record.key_fingerprint),
+                    SIGNATURE: record.model_dump_json(indent=2) + "\n"}
+
+
 def sign_run(run_dir: Path, signer: Signer) -> SignatureRecord:
-    """Sign the run's manifest as it is now: its in-toto attestation first, then
-    signature.json (a run is signed once signature.json is there)."""
+    """Sign the run's manifest as it is now (`signed_files`)."""
     try:
         manifest = (run_dir / MANIFEST).read_bytes()
     except OSError:
         raise AuditorError(f"{run_dir} has no {MANIFEST} to sign",
                            hint="run `auditor check` to finish the run first") from None
-    record = signature_record(manifest, signer.key, signer.name)
-    atomic_write(run_dir / ATTESTATION, envelope_line(manifest, signer.key, signer.name,
-                                                      record.key_fingerprint))
-    atomic_write(run_dir / SIGNATURE, record.model_dump_json(indent=2) + "\n")
+    record, texts = signed_files(manifest, signer)
+    for name, text in texts.items():
+        atomic_write(run_dir / name, text)
     return record
 
 
